@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every system package stor needs on Debian 12, idempotently.
+# Run as root (or with sudo available). Safe to run again: it only installs
+# what is missing.
+set -euo pipefail
+
+# Runtime: media tools the pipeline shells out to or links against.
+RUNTIME_PKGS=(
+  ca-certificates
+  libvips-dev libvips-tools
+  libimage-exiftool-perl
+  ffmpeg
+  poppler-utils
+  tesseract-ocr tesseract-ocr-eng
+  pkg-config
+)
+# Tests and benchmarks: real peers and tools the test suite uses.
+TEST_PKGS=(
+  imagemagick
+  procps
+  psmisc
+)
+
+want=("${RUNTIME_PKGS[@]}")
+if [ "${STOR_SETUP_TESTS:-0}" = 1 ]; then
+  want+=("${TEST_PKGS[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
