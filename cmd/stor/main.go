@@ -1,0 +1,61 @@
+// Command stor is the media asset server: `stor serve` runs it, the other
+// subcommands ingest files, make tokens and report the version.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+type command interface {
+	Run(ctx context.Context, args []string) error
+}
+
+var commands = map[string]struct {
+	cmd  command
+	help string
+}{
+	"serve":   {&serveCmd{}, "run the server (API, web UI and workers)"},
+	"ingest":  {&ingestCmd{}, "ingest files and directories"},
+	"token":   {&tokenCmd{}, "create API tokens"},
+	"version": {&versionCmd{}, "print the version"},
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: stor COMMAND [flags]\n\ncommands:")
+	for _, name := range []string{"serve", "ingest", "token", "version"} {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].help)
+	}
+	fmt.Fprintln(os.Stderr, "\n`stor COMMAND --help` lists a command's flags.")
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	c, ok := commands[os.Args[1]]
+	if !ok {
+		if os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+			usage()
+			return
+		}
+		fmt.Fprintf(os.Stderr, "stor: unknown command %q\n\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := c.cmd.Run(ctx, os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "stor:", err)
+		os.Exit(1)
+	}
+}

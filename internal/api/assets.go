@@ -1,0 +1,473 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"stor/internal/auth"
+	"stor/internal/catalog"
+	"stor/internal/ingest"
+	"stor/internal/logging"
+	"stor/internal/storage"
+)
+
+// assetJSON is the asset object of API.md.
+type assetJSON struct {
+	ID              string            `json:"id"`
+	Filename        string            `json:"filename"`
+	Size            int64             `json:"size"`
+	MD5             string            `json:"md5"`
+	SHA256          string            `json:"sha256"`
+	ContentType     string            `json:"content_type"`
+	Kind            string            `json:"kind"`
+	Format          string            `json:"format"`
+	PRONOM          string            `json:"pronom"`
+	State           string            `json:"state"`
+	Error           *string           `json:"error"`
+	Project         string            `json:"project"`
+	Width           *int              `json:"width,omitempty"`
+	Height          *int              `json:"height,omitempty"`
+	DurationSeconds *float64          `json:"duration_seconds,omitempty"`
+	PageCount       *int              `json:"page_count,omitempty"`
+	CreatedAt       string            `json:"created_at"`
+	UpdatedAt       string            `json:"updated_at"`
+	DeletedAt       *string           `json:"deleted_at,omitempty"`
+	Links           map[string]string `json:"links"`
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func (s *Server) assetView(a *catalog.Asset) assetJSON {
+	self := s.BaseURL + "/api/v1/assets/" + a.ID
+	v := assetJSON{
+		ID: a.ID, Filename: a.Filename, Size: a.Size, MD5: a.MD5, SHA256: a.SHA256,
+		ContentType: a.ContentType, Kind: a.Kind, Format: a.Format, PRONOM: a.PRONOM, State: a.State,
+		Project: a.Project, CreatedAt: rfc3339(a.CreatedAt), UpdatedAt: rfc3339(a.UpdatedAt),
+		Links: map[string]string{"self": self, "original": self + "/original"},
+	}
+	if a.Error != "" {
+		v.Error = &a.Error
+	}
+	if a.Width > 0 {
+		v.Width, v.Height = &a.Width, &a.Height
+	}
+	if a.DurationSeconds > 0 {
+		v.DurationSeconds = &a.DurationSeconds
+	}
+	if a.PageCount > 0 {
+		v.PageCount = &a.PageCount
+	}
+	if a.DeletedAt != nil {
+		d := rfc3339(*a.DeletedAt)
+		v.DeletedAt = &d
+	}
+	return v
+}
+
+// visibleAsset loads an asset the principal may see; any other is 404, so
+// a token of another project cannot learn that it exists.
+func (s *Server) visibleAsset(r *http.Request, p *auth.Principal) (*catalog.Asset, error) {
+	a, err := catalog.GetAsset(r.Context(), s.DB.Reader(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	if !p.SeesProject(a.Project) {
+		return nil, fmt.Errorf("asset %s: %w", a.ID, catalog.ErrNotFound)
+	}
+	return a, nil
+}
+
+const defaultProject = "default"
+
+// uploadProject decides the project of an upload for principal p.
+func uploadProject(p *auth.Principal, asked string) (string, error) {
+	switch {
+	case asked == "" && p.Project != "":
+		return p.Project, nil
+	case asked == "":
+		return defaultProject, nil
+	case !p.SeesProject(asked):
+		return "", &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "this token may not upload to project " + strconv.Quote(asked)}
+	case len(asked) > 200 || strings.ContainsFunc(asked, func(r rune) bool { return r < 0x20 }):
+		return "", badRequest("invalid_project", "project names are at most 200 printable characters")
+	}
+	return asked, nil
+}
+
+func (s *Server) createAsset(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	ctx := r.Context()
+	if r.ContentLength > s.MaxBody+1<<20 {
+		return ingest.ErrTooLarge
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.MaxBody+1<<20)
+	meta := ingest.Meta{
+		IdempotencyKey: r.Header.Get("Idempotency-Key"), TokenID: p.TokenID,
+		Actor: p.Actor(), TxID: logging.TxID(ctx),
+	}
+	if len(meta.IdempotencyKey) > 255 {
+		return badRequest("invalid_idempotency_key", "Idempotency-Key is at most 255 characters")
+	}
+	if a, err := s.Ingest.Replay(ctx, meta.TokenID, meta.IdempotencyKey); err != nil {
+		return err
+	} else if a != nil {
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeJSON(w, http.StatusCreated, s.assetView(a))
+		return nil
+	}
+	if err := headerDigests(r.Header, &meta); err != nil {
+		return err
+	}
+
+	var sp *ingest.Spooled
+	var project string
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "multipart/form-data" {
+		var err error
+		if sp, project, err = s.receiveMultipart(r, &meta); err != nil {
+			return err
+		}
+	} else {
+		q := r.URL.Query()
+		meta.Filename = dispositionFilename(r.Header.Get("Content-Disposition"))
+		if meta.Filename == "" {
+			meta.Filename = q.Get("filename")
+		}
+		if meta.Filename == "" {
+			return badRequest("missing_filename", `send multipart/form-data with a "file" field, or a raw body with Content-Disposition: attachment; filename="..."`)
+		}
+		project = q.Get("project")
+		meta.IgnoreUnsupported = truthy(q.Get("ignore_unsupported"))
+		if err := formDigests(q.Get("md5"), q.Get("sha256"), &meta); err != nil {
+			return err
+		}
+		var err error
+		if sp, err = s.Ingest.Receive(r.Body); err != nil {
+			return err
+		}
+	}
+	var err error
+	if meta.Project, err = uploadProject(p, project); err != nil {
+		sp.Remove()
+		return err
+	}
+	res, err := s.Ingest.Commit(ctx, sp, meta)
+	if err != nil {
+		return err
+	}
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", s.BaseURL+"/api/v1/assets/"+res.Asset.ID)
+	writeJSON(w, http.StatusCreated, s.assetView(res.Asset))
+	return nil
+}
+
+// receiveMultipart streams the "file" part straight to the spool (never
+// into memory) and reads the small fields around it, in any order.
+func (s *Server) receiveMultipart(r *http.Request, meta *ingest.Meta) (sp *ingest.Spooled, project string, err error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, "", badRequest("invalid_multipart", err.Error())
+	}
+	defer func() {
+		if err != nil && sp != nil {
+			sp.Remove()
+			sp = nil
+		}
+	}()
+	var md5Field, shaField string
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return sp, "", badRequest("invalid_multipart", err.Error())
+		}
+		name := part.FormName()
+		if name == "file" {
+			if sp != nil {
+				return sp, "", badRequest("too_many_files", "send one file per request")
+			}
+			// Not part.FileName(): it strips directories, and the name is data.
+			meta.Filename = dispositionFilename(part.Header.Get("Content-Disposition"))
+			if err := partDigest(part.Header, meta); err != nil {
+				return sp, "", err
+			}
+			if sp, err = s.Ingest.Receive(part); err != nil {
+				return nil, "", err
+			}
+			continue
+		}
+		val, err := io.ReadAll(io.LimitReader(part, 4096))
+		if err != nil {
+			return sp, "", badRequest("invalid_multipart", err.Error())
+		}
+		switch name {
+		case "project":
+			project = string(val)
+		case "md5":
+			md5Field = string(val)
+		case "sha256":
+			shaField = string(val)
+		case "ignore_unsupported":
+			meta.IgnoreUnsupported = truthy(string(val))
+		case "filename":
+			if meta.Filename == "" {
+				meta.Filename = string(val)
+			}
+		}
+	}
+	if sp == nil {
+		return nil, "", badRequest("missing_file", `the multipart body has no "file" field`)
+	}
+	if err := formDigests(md5Field, shaField, meta); err != nil {
+		return sp, "", err
+	}
+	return sp, project, nil
+}
+
+func truthy(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// dispositionFilename returns the raw filename (or filename*) parameter.
+func dispositionFilename(cd string) string {
+	if cd == "" {
+		return ""
+	}
+	_, params, err := mime.ParseMediaType(cd)
+	if err != nil {
+		return ""
+	}
+	return params["filename"]
+}
+
+// expect records one expected checksum, refusing two that disagree.
+func expect(dst *string, v string) error {
+	if *dst != "" && !strings.EqualFold(*dst, v) {
+		return badRequest("checksum_mismatch", "the request names two different checksums")
+	}
+	*dst = v
+	return nil
+}
+
+func formDigests(md5v, shav string, meta *ingest.Meta) error {
+	if md5v != "" {
+		h, err := ingest.ParseMD5(md5v)
+		if err != nil {
+			return err
+		}
+		if err := expect(&meta.ExpectMD5, h); err != nil {
+			return err
+		}
+	}
+	if shav != "" {
+		h, err := ingest.ParseSHA256(shav)
+		if err != nil {
+			return err
+		}
+		if err := expect(&meta.ExpectSHA256, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func partDigest(h interface{ Get(string) string }, meta *ingest.Meta) error {
+	return formDigests(h.Get("Content-MD5"), "", meta)
+}
+
+// headerDigests reads Content-MD5 (base64), Digest (RFC 3230:
+// "sha-256=b64, md5=b64") and Repr-Digest (RFC 9530: "sha-256=:b64:").
+func headerDigests(h http.Header, meta *ingest.Meta) error {
+	if v := h.Get("Content-MD5"); v != "" {
+		if err := formDigests(v, "", meta); err != nil {
+			return err
+		}
+	}
+	for _, hdr := range []string{"Digest", "Repr-Digest"} {
+		for _, item := range strings.Split(h.Get(hdr), ",") {
+			alg, val, ok := strings.Cut(strings.TrimSpace(item), "=")
+			if !ok {
+				continue
+			}
+			val = strings.Trim(strings.TrimSpace(val), ":")
+			var err error
+			switch strings.ToLower(alg) {
+			case "sha-256":
+				err = formDigests("", val, meta)
+			case "md5":
+				err = formDigests(val, "", meta)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) getAsset(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	a, err := s.visibleAsset(r, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.assetView(a))
+	return nil
+}
+
+func (s *Server) listAssets(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	q := r.URL.Query()
+	f := catalog.AssetFilter{
+		Kind: q.Get("kind"), State: q.Get("state"), Project: q.Get("project"), Format: q.Get("format"),
+		SHA256: q.Get("sha256"), Query: q.Get("q"),
+	}
+	if p.Project != "" {
+		f.Projects = []string{p.Project}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return badRequest("invalid_limit", "limit is a number from 1 to 1000")
+		}
+		f.Limit = n
+	} else {
+		f.Limit = 50
+	}
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err == nil {
+			f.Before, err = strconv.ParseInt(string(b), 10, 64)
+		}
+		if err != nil || f.Before <= 0 {
+			return badRequest("invalid_cursor", "cursor is not one this server gave out")
+		}
+	}
+	list, err := catalog.ListAssets(r.Context(), s.DB.Reader(), f)
+	if err != nil {
+		return err
+	}
+	items := make([]assetJSON, 0, len(list))
+	for _, a := range list {
+		items = append(items, s.assetView(a))
+	}
+	var next *string
+	if len(list) == f.Limit {
+		c := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(list[len(list)-1].Seq, 10)))
+		next = &c
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+	return nil
+}
+
+func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	a, err := s.visibleAsset(r, p)
+	if err != nil {
+		return err
+	}
+	if a.State == catalog.StateDeleted {
+		return &Error{Status: http.StatusNotFound, Code: "deleted", Message: "the asset was deleted"}
+	}
+	obj, err := s.Store.Stat(r.Context(), a.BlobKey)
+	if err != nil {
+		return fmt.Errorf("original of %s: %w", a.ID, err)
+	}
+	h := w.Header()
+	h.Set("ETag", `"`+a.SHA256+`"`)
+	h.Set("Content-Type", a.ContentType)
+	h.Set("Cache-Control", "private, max-age=31536000, immutable")
+	// Uploaded HTML or SVG must never run as a page of ours.
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	disp := "inline"
+	if truthy(r.URL.Query().Get("download")) {
+		disp = "attachment"
+	}
+	h.Set("Content-Disposition", contentDisposition(disp, a.Filename))
+	rs := storage.NewReadSeeker(r.Context(), s.Store, a.BlobKey, obj.Size)
+	defer rs.Close()
+	http.ServeContent(w, r, "", a.CreatedAt, rs)
+	return nil
+}
+
+// contentDisposition quotes a filename safely: an ASCII fallback with
+// anything odd replaced, and the exact name in RFC 5987 filename*.
+func contentDisposition(disp, name string) string {
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r >= 0x7f || r == '"' || r == '\\' || r == '/' {
+			return '_'
+		}
+		return r
+	}, name)
+	if len(ascii) > 200 {
+		ascii = ascii[:200]
+	}
+	v := disp + `; filename="` + ascii + `"`
+	if ext := mime.FormatMediaType(disp, map[string]string{"filename": name}); ext != "" && ext != disp+`; filename="`+name+`"` {
+		if _, star, ok := strings.Cut(ext, "filename*="); ok {
+			v += "; filename*=" + star
+		}
+	}
+	return v
+}
+
+func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	a, err := s.visibleAsset(r, p)
+	if err != nil {
+		return err
+	}
+	if a.State != catalog.StateDeleted {
+		ctx := r.Context()
+		err = s.DB.InTx(ctx, func(tx catalogTx) error {
+			if err := catalog.SetAssetState(ctx, tx, a.ID, catalog.StateDeleted, ""); err != nil {
+				return err
+			}
+			return catalog.AddEvent(ctx, tx, catalog.Event{AssetID: a.ID, Type: "deleted", Actor: p.Actor(),
+				TxID: logging.TxID(ctx), Detail: `{"from":"` + a.State + `"}`})
+		})
+		if err != nil {
+			return err
+		}
+		if a, err = catalog.GetAsset(ctx, s.DB.Writer(), a.ID); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, s.assetView(a))
+	return nil
+}
+
+type eventJSON struct {
+	Type      string          `json:"type"`
+	Actor     string          `json:"actor"`
+	TxID      string          `json:"txid"`
+	Detail    json.RawMessage `json:"detail"`
+	CreatedAt string          `json:"created_at"`
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	a, err := s.visibleAsset(r, p)
+	if err != nil {
+		return err
+	}
+	evs, err := catalog.ListEvents(r.Context(), s.DB.Reader(), a.ID)
+	if err != nil {
+		return err
+	}
+	items := make([]eventJSON, 0, len(evs))
+	for _, e := range evs {
+		items = append(items, eventJSON{e.Type, e.Actor, e.TxID, json.RawMessage(e.Detail), rfc3339(e.CreatedAt)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return nil
+}

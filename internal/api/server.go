@@ -1,0 +1,174 @@
+// Package api is stor's HTTP interface: the routes of API.md, each
+// declaring the scope it needs, authenticated in one place and with errors
+// mapped to status codes in one place (errors.go).
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"stor/internal/auth"
+	"stor/internal/catalog"
+	"stor/internal/ingest"
+	"stor/internal/logging"
+	"stor/internal/storage"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	DB      *catalog.DB
+	Store   storage.Store
+	Ingest  *ingest.Ingester
+	Auth    *auth.Authenticator
+	Log     *slog.Logger
+	BaseURL string
+	MaxBody int64
+	Version string
+	// Extra routes added by other parts (pipeline, uploads, UI).
+	Extra []Route
+}
+
+// Route is one endpoint. Scope "" means no authentication at all; every
+// other route authenticates and requires that scope.
+type Route struct {
+	Method, Pattern string
+	Scope           string
+	Handle          func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
+}
+
+// Routes is the full route table: the router is built from it and the
+// authorisation tests walk it.
+func (s *Server) Routes() []Route {
+	rs := []Route{
+		{"GET", "/healthz", "", s.healthz},
+		{"GET", "/readyz", "", s.readyz},
+		{"GET", "/api/openapi.json", "", s.openapi},
+		{"POST", "/api/v1/assets", auth.ScopeWrite, s.createAsset},
+		{"GET", "/api/v1/assets", auth.ScopeRead, s.listAssets},
+		{"GET", "/api/v1/assets/{id}", auth.ScopeRead, s.getAsset},
+		{"DELETE", "/api/v1/assets/{id}", auth.ScopeWrite, s.deleteAsset},
+		{"GET", "/api/v1/assets/{id}/original", auth.ScopeRead, s.getOriginal},
+		{"GET", "/api/v1/assets/{id}/events", auth.ScopeRead, s.listEvents},
+		{"POST", "/api/v1/tokens", auth.ScopeAdmin, s.createToken},
+		{"GET", "/api/v1/tokens", auth.ScopeAdmin, s.listTokens},
+		{"DELETE", "/api/v1/tokens/{id}", auth.ScopeAdmin, s.revokeToken},
+	}
+	return append(rs, s.Extra...)
+}
+
+// Handler returns the whole HTTP handler with its middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.Routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.Log, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
+	})
+	return s.middleware(mux)
+}
+
+func (s *Server) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p *auth.Principal
+		if rt.Scope != "" {
+			var err error
+			if p, err = s.Auth.Authenticate(r); err != nil {
+				writeError(w, r, s.Log, err)
+				return
+			}
+			if !p.Has(rt.Scope) {
+				writeError(w, r, s.Log, auth.ErrForbidden)
+				return
+			}
+		}
+		if err := rt.Handle(w, r, p); err != nil {
+			writeError(w, r, s.Log, err)
+		}
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware gives every request an id and a transaction id, logs it,
+// sets security headers and turns a panic into a 500.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rid := r.Header.Get("X-Request-ID")
+		if rid == "" || len(rid) > 128 || strings.ContainsFunc(rid, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
+			rid = uuid.NewString()
+		}
+		ctx := logging.WithTxID(logging.WithRequestID(r.Context(), rid), uuid.NewString())
+		r = r.WithContext(ctx)
+		h := w.Header()
+		h.Set("X-Request-ID", rid)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Log.ErrorContext(ctx, "panic", "err", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					writeError(sw, r, s.Log, fmt.Errorf("panic: %v", v))
+				}
+			}
+			s.Log.InfoContext(ctx, "http", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"bytes", sw.bytes, "duration_ms", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.Version})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "storage": "ok"}
+	status := http.StatusOK
+	if err := s.DB.Ping(ctx); err != nil {
+		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if _, err := s.Store.Stat(ctx, "readyz-probe"); err != nil && !errors.Is(err, storage.ErrNotExist) {
+		checks["storage"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, checks)
+	return nil
+}

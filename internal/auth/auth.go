@@ -1,0 +1,160 @@
+// Package auth decides who is calling: bearer tokens (stored as the SHA-256
+// of a high-entropy secret), their scopes (read, write, admin) and the one
+// project a token may be limited to.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"stor/internal/catalog"
+)
+
+// Errors the API maps to 401 and 403.
+var (
+	ErrUnauthenticated = errors.New("missing, unknown, expired or revoked token")
+	ErrForbidden       = errors.New("token lacks the scope for this")
+)
+
+// Scopes.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+	ScopeAdmin = "admin"
+)
+
+// ValidScope reports whether s is a known scope.
+func ValidScope(s string) bool { return s == ScopeRead || s == ScopeWrite || s == ScopeAdmin }
+
+// Principal is an authenticated caller.
+type Principal struct {
+	TokenID string
+	Name    string
+	Scopes  []string
+	Project string // empty: every project
+}
+
+// Has reports whether p holds scope; admin holds every scope.
+func (p *Principal) Has(scope string) bool {
+	return p != nil && (slices.Contains(p.Scopes, scope) || slices.Contains(p.Scopes, ScopeAdmin))
+}
+
+// SeesProject reports whether p may see assets of project.
+func (p *Principal) SeesProject(project string) bool {
+	return p != nil && (p.Project == "" || p.Project == project)
+}
+
+// Actor names p in events and logs.
+func (p *Principal) Actor() string {
+	if p == nil {
+		return "anonymous"
+	}
+	return "token:" + p.TokenID
+}
+
+// NewSecret returns a fresh token secret: "stor_" and 32 random bytes.
+func NewSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails on Linux (crypto/rand panics if it cannot read)
+	return "stor_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// HashSecret is how a secret is stored and looked up.
+func HashSecret(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// CreateToken stores a new token and returns its secret, which is shown
+// once. A non-empty secret is used instead of a random one.
+func CreateToken(ctx context.Context, q catalog.Querier, name string, scopes []string, project string, expires *time.Time, secret string) (string, *catalog.Token, error) {
+	if len(scopes) == 0 {
+		return "", nil, fmt.Errorf("auth: a token needs at least one scope")
+	}
+	for _, s := range scopes {
+		if !ValidScope(s) {
+			return "", nil, fmt.Errorf("auth: unknown scope %q (want read, write or admin)", s)
+		}
+	}
+	if secret == "" {
+		secret = NewSecret()
+	}
+	t := &catalog.Token{
+		ID: uuid.NewString(), Name: name, SecretHash: HashSecret(secret),
+		Scopes: scopes, Project: project, ExpiresAt: expires,
+	}
+	if err := catalog.InsertToken(ctx, q, t); err != nil {
+		return "", nil, err
+	}
+	return secret, t, nil
+}
+
+// Bootstrap makes sure an admin token exists. With no tokens at all it
+// creates one (from secret when given) and returns its secret; when secret
+// is given and not yet stored it is added. Otherwise it returns "".
+func Bootstrap(ctx context.Context, db *sql.DB, secret string) (string, error) {
+	if secret != "" {
+		if _, err := catalog.TokenByHash(ctx, db, HashSecret(secret)); err == nil {
+			return "", nil
+		} else if !errors.Is(err, catalog.ErrNotFound) {
+			return "", err
+		}
+		s, _, err := CreateToken(ctx, db, "bootstrap", []string{ScopeAdmin}, "", nil, secret)
+		return s, err
+	}
+	n, err := catalog.CountTokens(ctx, db)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	s, _, err := CreateToken(ctx, db, "bootstrap", []string{ScopeAdmin}, "", nil, "")
+	return s, err
+}
+
+// Authenticator checks the bearer token of requests.
+type Authenticator struct {
+	DB catalog.Querier
+}
+
+// Authenticate returns the caller of r, or ErrUnauthenticated.
+func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, secret, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return nil, ErrUnauthenticated
+	}
+	return a.Lookup(r.Context(), strings.TrimSpace(secret))
+}
+
+// Lookup finds the live token with this secret.
+func (a *Authenticator) Lookup(ctx context.Context, secret string) (*Principal, error) {
+	hash := HashSecret(secret)
+	t, err := catalog.TokenByHash(ctx, a.DB, hash)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The lookup was by hash; compare again in constant time for form.
+	if subtle.ConstantTimeCompare([]byte(t.SecretHash), []byte(hash)) != 1 {
+		return nil, ErrUnauthenticated
+	}
+	now := time.Now()
+	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) {
+		return nil, ErrUnauthenticated
+	}
+	return &Principal{TokenID: t.ID, Name: t.Name, Scopes: t.Scopes, Project: t.Project}, nil
+}

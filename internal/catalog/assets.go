@@ -1,0 +1,183 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+const assetCols = `seq, id, filename, size, md5, sha256, blob_key, content_type, kind, format, pronom,
+	state, error, project, width, height, duration_seconds, page_count, txid, created_at, updated_at, deleted_at`
+
+func scanAsset(row interface{ Scan(...any) error }) (*Asset, error) {
+	var (
+		a                Asset
+		errText          sql.NullString
+		w, h, pages      sql.NullInt64
+		dur              sql.NullFloat64
+		created, updated int64
+		deleted          sql.NullInt64
+	)
+	err := row.Scan(&a.Seq, &a.ID, &a.Filename, &a.Size, &a.MD5, &a.SHA256, &a.BlobKey, &a.ContentType,
+		&a.Kind, &a.Format, &a.PRONOM, &a.State, &errText, &a.Project, &w, &h, &dur, &pages, &a.TxID,
+		&created, &updated, &deleted)
+	if err != nil {
+		return nil, err
+	}
+	a.Error = errText.String
+	a.Width, a.Height, a.PageCount = int(w.Int64), int(h.Int64), int(pages.Int64)
+	a.DurationSeconds = dur.Float64
+	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
+	a.DeletedAt = timePtr(deleted)
+	return &a, nil
+}
+
+func nullInt(v int) sql.NullInt64     { return sql.NullInt64{Int64: int64(v), Valid: v != 0} }
+func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// InsertAsset adds a new asset row; CreatedAt and UpdatedAt default to now.
+func InsertAsset(ctx context.Context, q Querier, a *Asset) error {
+	now := time.Now().UTC()
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = now
+	}
+	a.UpdatedAt = a.CreatedAt
+	res, err := q.ExecContext(ctx, `INSERT INTO assets (id, filename, size, md5, sha256, blob_key, content_type,
+		kind, format, pronom, state, error, project, width, height, duration_seconds, page_count, txid,
+		created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		a.ID, a.Filename, a.Size, a.MD5, a.SHA256, a.BlobKey, a.ContentType, a.Kind, a.Format, a.PRONOM,
+		a.State, nullStr(a.Error), a.Project, nullInt(a.Width), nullInt(a.Height),
+		sql.NullFloat64{Float64: a.DurationSeconds, Valid: a.DurationSeconds != 0}, nullInt(a.PageCount),
+		a.TxID, micros(a.CreatedAt), micros(a.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("catalog: insert asset: %w", err)
+	}
+	if a.Seq, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("catalog: insert asset: %w", err)
+	}
+	return nil
+}
+
+// GetAsset returns one asset by id, deleted or not.
+func GetAsset(ctx context.Context, q Querier, id string) (*Asset, error) {
+	a, err := scanAsset(q.QueryRowContext(ctx, `SELECT `+assetCols+` FROM assets WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("asset %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("catalog: get asset: %w", err)
+	}
+	return a, nil
+}
+
+// AssetFilter selects assets for listing. Zero fields do not filter.
+type AssetFilter struct {
+	Kind, State, Project, Format, SHA256, Query string
+	// Projects, when not nil, limits the listing to these projects (a
+	// token bound to one project).
+	Projects []string
+	// Before is the paging cursor: only assets with a smaller Seq.
+	Before int64
+	Limit  int
+}
+
+// ListAssets returns assets newest first. Deleted assets appear only when
+// the filter asks for state "deleted".
+func ListAssets(ctx context.Context, q Querier, f AssetFilter) ([]*Asset, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v ...any) { where = append(where, cond); args = append(args, v...) }
+	if f.State != "" {
+		add("state = ?", f.State)
+	} else {
+		add("state <> ?", StateDeleted)
+	}
+	if f.Kind != "" {
+		add("kind = ?", f.Kind)
+	}
+	if f.Format != "" {
+		add("format = ?", f.Format)
+	}
+	if f.Project != "" {
+		add("project = ?", f.Project)
+	}
+	if f.SHA256 != "" {
+		add("sha256 = ?", strings.ToLower(f.SHA256))
+	}
+	if f.Query != "" {
+		add("filename LIKE ? ESCAPE '\\'", "%"+escapeLike(f.Query)+"%")
+	}
+	if f.Projects != nil {
+		if len(f.Projects) == 0 {
+			return nil, nil
+		}
+		add("project IN (?"+strings.Repeat(",?", len(f.Projects)-1)+")", anySlice(f.Projects)...)
+	}
+	if f.Before > 0 {
+		add("seq < ?", f.Before)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 50
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+assetCols+` FROM assets WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY seq DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: list assets: %w", err)
+	}
+	defer rows.Close()
+	var out []*Asset
+	for rows.Next() {
+		a, err := scanAsset(rows)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: list assets: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: list assets: %w", err)
+	}
+	return out, nil
+}
+
+// SetAssetState moves an asset to state, with an error text for failed.
+func SetAssetState(ctx context.Context, q Querier, id, state, errText string) error {
+	now := micros(time.Now())
+	var deleted sql.NullInt64
+	if state == StateDeleted {
+		deleted = sql.NullInt64{Int64: now, Valid: true}
+	}
+	res, err := q.ExecContext(ctx, `UPDATE assets SET state = ?, error = ?, updated_at = ?,
+		deleted_at = COALESCE(?, deleted_at) WHERE id = ?`, state, nullStr(errText), now, deleted, id)
+	if err != nil {
+		return fmt.Errorf("catalog: set state: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("asset %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// CountBlobRefs counts assets (any state) that reference a blob key.
+func CountBlobRefs(ctx context.Context, q Querier, key string) (int, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM assets WHERE blob_key = ?`, key).Scan(&n); err != nil {
+		return 0, fmt.Errorf("catalog: count refs: %w", err)
+	}
+	return n, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

@@ -1,0 +1,229 @@
+// Package config holds stor's configuration: one struct with documented
+// defaults, filled from flags, then STOR_* environment variables, then a
+// config file, then the defaults, and validated with errors that name the
+// field.
+//
+// The config file uses the same names as the environment, one
+// `STOR_NAME=value` per line (blank lines and # comments allowed), so a
+// systemd EnvironmentFile and a stor config file are the same thing.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config is everything `stor serve` and `stor worker` can be told.
+type Config struct {
+	// Addr is the listen address. Env STOR_ADDR. Default 127.0.0.1:8080.
+	Addr string
+	// DataDir holds the SQLite database and, on the embedded default, the
+	// stored bytes. Env STOR_DATA_DIR. Default ./stor-data.
+	DataDir string
+	// BootstrapToken, when set, is the secret of the first admin token
+	// instead of a random one. Env STOR_BOOTSTRAP_TOKEN.
+	BootstrapToken string
+	// PublicURL is the externally visible base URL used in links and IIIF
+	// ids. Env STOR_PUBLIC_URL. Default http://<Addr>.
+	PublicURL string
+	// MaxUploadSize bounds one upload. Env STOR_MAX_UPLOAD_SIZE. Default 50GiB.
+	MaxUploadSize ByteSize
+	// ShutdownTimeout is how long a SIGTERM waits for requests and tasks to
+	// finish. Env STOR_SHUTDOWN_TIMEOUT. Default 30s.
+	ShutdownTimeout time.Duration
+	// Workers is how many tasks this process runs at once; 0 runs none (an
+	// API-only node). Env STOR_WORKERS. Default the number of CPUs.
+	Workers int
+	// HeavyWorkers bounds concurrent heavy tasks (transcodes, pyramids)
+	// within Workers. Env STOR_HEAVY_WORKERS. Default max(1, CPUs/2).
+	HeavyWorkers int
+	// AlertWebhookURL receives a Slack-compatible JSON post when a task
+	// fails for good. Env STOR_ALERT_WEBHOOK_URL. Default none.
+	AlertWebhookURL string
+	// LogLevel is debug, info, warn or error. Env STOR_LOG_LEVEL. Default info.
+	LogLevel string
+	// LogFormat is json or text. Env STOR_LOG_FORMAT. Default json.
+	LogFormat string
+	// ConfigFile is read for STOR_* lines not given as flags or environment.
+	// Env STOR_CONFIG. Default none.
+	ConfigFile string
+}
+
+// Default returns the documented defaults.
+func Default() Config {
+	cpus := runtime.NumCPU()
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "./stor-data",
+		MaxUploadSize:   50 << 30,
+		ShutdownTimeout: 30 * time.Second,
+		Workers:         cpus,
+		HeavyWorkers:    max(1, cpus/2),
+		LogLevel:        "info",
+		LogFormat:       "json",
+	}
+}
+
+// field ties one Config field to its flag and environment names.
+type field struct {
+	flag, env, help string
+	bind            func(fs *flag.FlagSet, name, help string)
+}
+
+func fields(c *Config) []field {
+	str := func(p *string) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.StringVar(p, n, *p, h) }
+	}
+	dur := func(p *time.Duration) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.DurationVar(p, n, *p, h) }
+	}
+	num := func(p *int) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.IntVar(p, n, *p, h) }
+	}
+	size := func(p *ByteSize) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.Var(p, n, h) }
+	}
+	return []field{
+		{"addr", "STOR_ADDR", "listen address", str(&c.Addr)},
+		{"data-dir", "STOR_DATA_DIR", "data directory (database and, on the embedded default, stored bytes)", str(&c.DataDir)},
+		{"bootstrap-token", "STOR_BOOTSTRAP_TOKEN", "secret of the first admin token (default: a random one, printed once)", str(&c.BootstrapToken)},
+		{"public-url", "STOR_PUBLIC_URL", "externally visible base URL (default http://ADDR)", str(&c.PublicURL)},
+		{"max-upload-size", "STOR_MAX_UPLOAD_SIZE", "largest accepted upload (e.g. 50GiB, 500MB)", size(&c.MaxUploadSize)},
+		{"shutdown-timeout", "STOR_SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests and tasks", dur(&c.ShutdownTimeout)},
+		{"workers", "STOR_WORKERS", "tasks this process runs at once (0: API only)", num(&c.Workers)},
+		{"heavy-workers", "STOR_HEAVY_WORKERS", "heavy tasks (transcodes, pyramids) at once, within --workers", num(&c.HeavyWorkers)},
+		{"alert-webhook-url", "STOR_ALERT_WEBHOOK_URL", "Slack-compatible webhook for tasks that fail for good", str(&c.AlertWebhookURL)},
+		{"log-level", "STOR_LOG_LEVEL", "debug, info, warn or error", str(&c.LogLevel)},
+		{"log-format", "STOR_LOG_FORMAT", "json or text", str(&c.LogFormat)},
+		{"config", "STOR_CONFIG", "file of STOR_NAME=value lines", str(&c.ConfigFile)},
+	}
+}
+
+// Bind registers every field as a flag on fs, with the current values of c
+// as defaults. Call Resolve after fs.Parse.
+func (c *Config) Bind(fs *flag.FlagSet) {
+	for _, f := range fields(c) {
+		f.bind(fs, f.flag, fmt.Sprintf("%s (env %s)", f.help, f.env))
+	}
+}
+
+// Resolve fills the fields not given as flags from the environment, then
+// from the config file, then validates. getenv is os.Getenv in production.
+func (c *Config) Resolve(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	fl := fields(c)
+	// The config file's own location may come from the environment.
+	if !given["config"] {
+		if v := getenv("STOR_CONFIG"); v != "" {
+			c.ConfigFile = v
+		}
+	}
+	file := map[string]string{}
+	if c.ConfigFile != "" {
+		var err error
+		if file, err = readFile(c.ConfigFile); err != nil {
+			return err
+		}
+	}
+	for _, f := range fl {
+		if given[f.flag] || f.flag == "config" {
+			continue
+		}
+		v, from := getenv(f.env), "environment "+f.env
+		if v == "" {
+			v, from = file[f.env], c.ConfigFile+": "+f.env
+		}
+		if v == "" {
+			continue
+		}
+		if err := fs.Set(f.flag, v); err != nil {
+			return fmt.Errorf("config: %s: %w", from, err)
+		}
+	}
+	return c.Validate()
+}
+
+// Validate checks every field and names the one that is wrong.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, a...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr (STOR_ADDR)", "%q is not host:port", c.Addr)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data-dir (STOR_DATA_DIR)", "must not be empty")
+	}
+	if c.BootstrapToken != "" && len(c.BootstrapToken) < 16 {
+		bad("bootstrap-token (STOR_BOOTSTRAP_TOKEN)", "must be at least 16 characters")
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		bad("public-url (STOR_PUBLIC_URL)", "%q must start with http:// or https://", c.PublicURL)
+	}
+	if c.MaxUploadSize <= 0 {
+		bad("max-upload-size (STOR_MAX_UPLOAD_SIZE)", "must be positive")
+	}
+	if c.ShutdownTimeout < 0 {
+		bad("shutdown-timeout (STOR_SHUTDOWN_TIMEOUT)", "must not be negative")
+	}
+	if c.Workers < 0 {
+		bad("workers (STOR_WORKERS)", "must not be negative")
+	}
+	if c.HeavyWorkers < 1 {
+		bad("heavy-workers (STOR_HEAVY_WORKERS)", "must be at least 1")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level (STOR_LOG_LEVEL)", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		bad("log-format (STOR_LOG_FORMAT)", "%q is not json or text", c.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+// BaseURL is PublicURL, or http://Addr when it is not set.
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return "http://" + c.Addr
+}
+
+func readFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || !strings.HasPrefix(k, "STOR_") {
+			return nil, fmt.Errorf("config: %s:%d: want STOR_NAME=value", path, n)
+		}
+		out[k] = strings.Trim(strings.TrimSpace(v), `"'`)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return out, nil
+}
