@@ -70,7 +70,7 @@ func brandKey(brand string) string {
 		return "m4v"
 	case "M4A ", "M4B ", "M4P ", "F4A ", "F4B ":
 		return "m4a"
-	case "F4V ", "F4P ":
+	case "F4V ", "f4v ", "F4P ": // ffmpeg writes "f4v "
 		return "f4v"
 	case "avif", "avis":
 		return "avif"

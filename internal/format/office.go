@@ -9,17 +9,13 @@ import (
 // ole decides among the OLE compound files of the table. mimetype knows Word,
 // Excel and PowerPoint by the root entry's CLSID, but only when the directory
 // lies within its 3 KiB window; we walk the directory ourselves as far as the
-// head holds it and look for each program's main stream. Zeiss ZVI files have
+// head holds it and look for each program's main stream, and fall back on
+// mimetype's verdict. Zeiss ZVI files have
 // no mark of their own that is cheap to check, so the extension names them.
 func ole(head []byte, ext, mime string) string {
-	switch mime {
-	case "application/msword":
-		return "doc"
-	case "application/vnd.ms-excel":
-		return "xls"
-	case "application/vnd.ms-powerpoint":
-		return "ppt"
-	}
+	// The directory's stream names first: mimetype's fallbacks for Excel
+	// and PowerPoint guess from the bytes at offset 512, which in other
+	// files can be anything.
 	names, complete := oleNames(head)
 	for _, n := range names {
 		switch n {
@@ -34,13 +30,21 @@ func ole(head []byte, ext, mime string) string {
 	if ext == "zvi" {
 		return "zvi"
 	}
-	if !complete {
-		// The directory lies (partly) past the head: the bytes allow any
-		// of these, so the extension decides.
-		switch ext {
-		case "doc", "xls", "ppt":
-			return ext
-		}
+	if complete {
+		return "" // a whole directory without any of those streams
+	}
+	// The directory lies (partly) past the head.
+	switch mime {
+	case "application/msword":
+		return "doc"
+	case "application/vnd.ms-excel":
+		return "xls"
+	case "application/vnd.ms-powerpoint":
+		return "ppt"
+	}
+	switch ext {
+	case "doc", "xls", "ppt":
+		return ext // the bytes allow any of them
 	}
 	return ""
 }
