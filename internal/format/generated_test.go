@@ -149,6 +149,21 @@ func TestIdentifyGeneratedFiles(t *testing.T) {
 			checkSample(t, out, s.want, s.bare)
 		})
 	}
+
+	// No tool here writes JPEG 2000 Part 2 (JPX): relabel libvips' JP2 with
+	// the "jpx " brand, which is all that tells the formats apart.
+	t.Run("a.jpf", func(t *testing.T) {
+		jp2, err := os.ReadFile(filepath.Join(dir, "v.jp2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(jp2[16:24], []byte("ftypjp2 ")) {
+			t.Fatalf("v.jp2 does not start with a signature box then ftyp: %q", clip(jp2))
+		}
+		copy(jp2[20:24], "jpx ")
+		checkSample(t, write(t, dir, "a.jpf", jp2), "jpf", "jpx")
+		checkSample(t, write(t, dir, "a.jpx", jp2), "jpx", "")
+	})
 }
 
 // checkSample identifies the file under its own name, its name in upper
