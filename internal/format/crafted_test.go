@@ -307,6 +307,8 @@ func TestIdentifyCrafted(t *testing.T) {
 		{"txt", []byte("Hello, wörld.\nSecond line.\n"), "notes.txt", "txt"},
 		{"txt upper case", []byte("Hello.\n"), "NOTES.TXT", "txt"},
 		{"txt bare", []byte("Hello.\n"), "", ""},
+		{"markdown", []byte("# Title\n"), "README.markdown", "txt"},
+		{"long extension", []byte("Hello.\n"), "x.txtxtxtxtxt", ""},
 		{"txt named mp4", []byte("this is not a video\n"), "movie.mp4", ""},
 		{"txt starting BM", []byte("BMW 320i, 1987, red\n"), "cars.txt", "txt"},
 		{"text starting BM named bmp", []byte("BMW 320i, 1987, red\n"), "cars.bmp", ""},

@@ -159,7 +159,7 @@ func extension(filename string) string {
 		filename = filename[i+1:]
 	}
 	ext := path.Ext(filename)
-	if len(ext) < 2 || len(ext) > 8 {
+	if len(ext) < 2 || len(ext) > len(".markdown") {
 		return ""
 	}
 	ext = strings.ToLower(ext[1:])
