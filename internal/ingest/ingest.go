@@ -46,7 +46,7 @@ type Identifier func(head []byte, filename string) (Detected, bool)
 
 // Enqueuer adds an asset's first job inside the asset's own transaction.
 type Enqueuer interface {
-	EnqueueIngested(ctx context.Context, tx *sql.Tx, a *catalog.Asset) error
+	EnqueueIngested(ctx context.Context, tx *sql.Tx, a *catalog.Asset, priority int) error
 }
 
 // Ingester lands uploads.
@@ -71,6 +71,9 @@ type Meta struct {
 	TokenID                 string // scopes the idempotency key
 	Actor                   string
 	TxID                    string
+	// Priority of its processing: 1 (interactive, default) to 4; bulk
+	// ingests use 3 so that one interactive upload goes first.
+	Priority int
 }
 
 // Result is the asset an ingest made or, for a replayed idempotency key,
@@ -197,7 +200,7 @@ func (in *Ingester) Commit(ctx context.Context, sp *Spooled, m Meta) (*Result, e
 			return err
 		}
 		if in.Enqueue != nil {
-			return in.Enqueue.EnqueueIngested(ctx, tx, a)
+			return in.Enqueue.EnqueueIngested(ctx, tx, a, m.Priority)
 		}
 		return nil
 	})

@@ -142,3 +142,10 @@ func (r *ReadSeeker) Close() error {
 	}
 	return nil
 }
+
+// Localizer is a Store whose objects are local files. Tools that need a
+// path (libvips, ffmpeg) read the stored file in place instead of copying
+// it; they must never write to it.
+type Localizer interface {
+	LocalPath(ctx context.Context, key string) (string, error)
+}

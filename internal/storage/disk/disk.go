@@ -20,6 +20,7 @@ import (
 var (
 	_ storage.Store       = (*Store)(nil)
 	_ storage.FileAdopter = (*Store)(nil)
+	_ storage.Localizer   = (*Store)(nil)
 )
 
 // tmpPrefix marks files being written; List skips them and Sweep removes
@@ -229,4 +230,16 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// LocalPath returns the file that holds key, for reading in place.
+func (s *Store) LocalPath(ctx context.Context, key string) (string, error) {
+	p, err := s.path(key)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("disk: %s: %w", key, err)
+	}
+	return p, nil
 }

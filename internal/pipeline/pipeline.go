@@ -1,0 +1,457 @@
+// Package pipeline runs the processing of assets as durable tasks on River
+// (riverqueue): transactional enqueue with the asset row, one job per
+// (asset, task), retries with exponential backoff and jitter, permanent
+// failures that fail at once, timeouts that kill child processes, pause
+// and resume that survive restarts, priorities, bounded concurrency per
+// class of work, and an alert webhook when a task fails for good.
+//
+// The first task of every asset is "analyze"; it decides which registered
+// tasks apply and queues them. The asset is ready when its required tasks
+// have succeeded, failed when one of them failed for good.
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"stor/internal/catalog"
+	"stor/internal/logging"
+	"stor/internal/storage"
+)
+
+// Queue names, one per class of work, plus one for outgoing webhooks.
+const (
+	queueLight  = "light"
+	queueHeavy  = "heavy"
+	queueAlerts = "alerts"
+)
+
+// Priorities (River: 1 is first).
+const (
+	PriorityInteractive = 1
+	PriorityBulk        = 3
+)
+
+// Config tunes the pipeline. Zero values take the defaults noted.
+type Config struct {
+	Workers      int // light tasks at once; 0 runs no tasks (API-only node)
+	HeavyWorkers int // heavy tasks at once (default 1)
+	// RetryBase is the first retry delay; each next one doubles, with
+	// ±50% jitter, up to RetryMax. Defaults 5s and 10m.
+	RetryBase, RetryMax time.Duration
+	// PollInterval is how often idle workers look for jobs (default 200ms).
+	PollInterval time.Duration
+	// AlertWebhookURL gets a Slack-compatible post per final failure.
+	AlertWebhookURL string
+	// BaseURL makes links in alerts.
+	BaseURL string
+	// TempDir holds task scratch space.
+	TempDir string
+	// MaxLoadPerCPU and MinFreeMemory gate heavy tasks: above that load
+	// average per CPU, or below that much available memory, a heavy task
+	// waits (snoozes) instead of starting. Defaults 1.5 and 512 MiB.
+	MaxLoadPerCPU float64
+	MinFreeMemory int64
+}
+
+// Pipeline owns the task registry and the job queue client.
+type Pipeline struct {
+	cfg     Config
+	db      *catalog.DB
+	store   storage.Store
+	log     *slog.Logger
+	tasks   map[string]*Task
+	order   []string
+	client  *river.Client[*sql.Tx]
+	metrics *Metrics
+	load    func() (loadPerCPU float64, freeMem int64)
+}
+
+// New builds a pipeline over db and store with the given tasks, and
+// applies the job queue's migrations. The "analyze" task is built in.
+func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Logger, m *Metrics, cfg Config, tasks []Task) (*Pipeline, error) {
+	if cfg.HeavyWorkers < 1 {
+		cfg.HeavyWorkers = 1
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = 5 * time.Second
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 10 * time.Minute
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 200 * time.Millisecond
+	}
+	if cfg.MaxLoadPerCPU <= 0 {
+		cfg.MaxLoadPerCPU = 1.5
+	}
+	if cfg.MinFreeMemory <= 0 {
+		cfg.MinFreeMemory = 512 << 20
+	}
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	p := &Pipeline{cfg: cfg, db: db, store: store, log: log, tasks: map[string]*Task{}, metrics: m, load: systemLoad}
+	all := append([]Task{p.analyzeTask()}, tasks...)
+	for i := range all {
+		t := &all[i]
+		if t.Name == "" || t.Run == nil {
+			return nil, fmt.Errorf("pipeline: task %d has no name or no Run", i)
+		}
+		if _, dup := p.tasks[t.Name]; dup {
+			return nil, fmt.Errorf("pipeline: task %q registered twice", t.Name)
+		}
+		if t.MaxAttempts <= 0 {
+			t.MaxAttempts = 5
+		}
+		if t.Class == "" {
+			t.Class = Light
+		}
+		p.tasks[t.Name] = t
+		p.order = append(p.order, t.Name)
+	}
+
+	driver := riversqlite.New(db.Writer())
+	migrator, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("pipeline: migrate job queue: %w", err)
+	}
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &taskWorker{p: p})
+	river.AddWorker(workers, &alertWorker{p: p})
+	rc := &river.Config{
+		Workers:           workers,
+		RetryPolicy:       p,
+		FetchPollInterval: cfg.PollInterval,
+		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
+		Logger:            log.With("component", "river"),
+		// Task timeouts are per task; this is the rescue horizon for jobs
+		// left running by a process that died (see also recoverOrphans).
+		RescueStuckJobsAfter:        2*p.maxTimeout() + time.Minute,
+		JobTimeout:                  -1,
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+	}
+	if cfg.Workers > 0 {
+		rc.Queues = map[string]river.QueueConfig{
+			queueLight:  {MaxWorkers: cfg.Workers},
+			queueHeavy:  {MaxWorkers: min(cfg.HeavyWorkers, cfg.Workers)},
+			queueAlerts: {MaxWorkers: 2},
+		}
+	}
+	if p.client, err = river.NewClient(driver, rc); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	return p, nil
+}
+
+func (p *Pipeline) maxTimeout() time.Duration {
+	d := time.Duration(0)
+	for _, t := range p.tasks {
+		d = max(d, t.Timeout)
+	}
+	return max(d, 10*time.Minute)
+}
+
+// Tasks lists the registered task names in order.
+func (p *Pipeline) Tasks() []string { return slices.Clone(p.order) }
+
+// Start runs the workers (when Workers > 0). On the embedded default only
+// one process works a data dir, so jobs left "running" by a killed
+// process are made available again at once instead of after the rescue
+// horizon.
+func (p *Pipeline) Start(ctx context.Context, singleNode bool) error {
+	if p.cfg.Workers == 0 {
+		return nil
+	}
+	if singleNode {
+		if err := p.recoverOrphans(ctx); err != nil {
+			return err
+		}
+	}
+	if err := p.client.Start(ctx); err != nil {
+		return fmt.Errorf("pipeline: start: %w", err)
+	}
+	return nil
+}
+
+// Stop lets running tasks finish until ctx ends, then cancels them.
+func (p *Pipeline) Stop(ctx context.Context) {
+	if p.cfg.Workers == 0 {
+		return
+	}
+	if err := p.client.Stop(ctx); err != nil {
+		p.log.Warn("stopping workers gracefully failed; cancelling", "err", err)
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		p.client.StopAndCancel(cctx)
+	}
+}
+
+// recoverOrphans makes jobs that a killed process left running available
+// again. Safe only when no other process works this database: the
+// embedded default, where the data dir belongs to one process. (River's
+// own rescuer does the same for clusters, after RescueStuckJobsAfter.)
+func (p *Pipeline) recoverOrphans(ctx context.Context) error {
+	res, err := p.db.Writer().ExecContext(ctx,
+		`UPDATE river_job SET state = 'available', scheduled_at = ? WHERE state = 'running'`,
+		time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("pipeline: recover orphaned jobs: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		p.log.Info("requeued jobs left running by a previous process", "jobs", n)
+	}
+	return nil
+}
+
+// NextRetry implements river.ClientRetryPolicy: exponential backoff from
+// RetryBase, doubling per attempt, capped at RetryMax, with ±50% jitter so
+// that retries of many failed jobs do not arrive together.
+func (p *Pipeline) NextRetry(job *rivertype.JobRow) time.Time {
+	d := p.cfg.RetryBase
+	for i := 1; i < job.Attempt && d < p.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, p.cfg.RetryMax)
+	jittered := time.Duration(float64(d) * (0.5 + rand.Float64()))
+	return time.Now().Add(jittered)
+}
+
+// taskArgs is the job of one task of one asset. Uniqueness is by asset
+// and task, so a task is never queued twice at once.
+type taskArgs struct {
+	AssetID string `json:"asset_id" river:"unique"`
+	Task    string `json:"task" river:"unique"`
+	TxID    string `json:"txid"`
+	// Priority is carried to the tasks that analyze queues.
+	Priority int `json:"priority"`
+}
+
+func (taskArgs) Kind() string { return "stor_task" }
+
+var uniqueStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateScheduled, rivertype.JobStateRetryable,
+}
+
+// enqueue queues task name of asset inside tx, resetting its task row.
+// It returns false when the task is already queued or running.
+func (p *Pipeline) enqueue(ctx context.Context, tx *sql.Tx, a *catalog.Asset, name string, priority int, txid string) (bool, error) {
+	t, ok := p.tasks[name]
+	if !ok {
+		return false, fmt.Errorf("pipeline: no task %q: %w", name, catalog.ErrNotFound)
+	}
+	queue := queueLight
+	if t.Class == Heavy {
+		queue = queueHeavy
+	}
+	if priority < 1 || priority > 4 {
+		priority = PriorityInteractive
+	}
+	res, err := p.client.InsertTx(ctx, tx, taskArgs{AssetID: a.ID, Task: name, TxID: txid, Priority: priority},
+		&river.InsertOpts{Queue: queue, MaxAttempts: t.MaxAttempts, Priority: priority,
+			UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}})
+	if err != nil {
+		return false, fmt.Errorf("pipeline: enqueue %s: %w", name, err)
+	}
+	if res.UniqueSkippedAsDuplicate {
+		return false, nil
+	}
+	if _, err := catalog.QueueTask(ctx, tx, a.ID, name, t.Required, t.MaxAttempts, txid); err != nil {
+		return false, err
+	}
+	p.metrics.queued.WithLabelValues(name).Inc()
+	return true, nil
+}
+
+// EnqueueIngested queues the first task of a new asset, in the asset's
+// own transaction (ingest.Enqueuer).
+func (p *Pipeline) EnqueueIngested(ctx context.Context, tx *sql.Tx, a *catalog.Asset, priority int) error {
+	_, err := p.enqueue(ctx, tx, a, analyzeName, priority, a.TxID)
+	return err
+}
+
+// setState moves an asset between states and records the event; it does
+// nothing when the asset is already there or deleted.
+func setState(ctx context.Context, tx *sql.Tx, a *catalog.Asset, to, reason, actor, txid string) error {
+	if a.State == to || a.State == catalog.StateDeleted {
+		return nil
+	}
+	if err := catalog.SetAssetState(ctx, tx, a.ID, to, reason); err != nil {
+		return err
+	}
+	detail, _ := json.Marshal(map[string]string{"from": a.State, "to": to, "reason": reason})
+	a.State = to
+	return catalog.AddEvent(ctx, tx, catalog.Event{AssetID: a.ID, Type: "state." + to, Actor: actor,
+		TxID: txid, Detail: string(detail)})
+}
+
+// Reprocess queues the named tasks of one asset (all that apply when
+// names is empty, by re-running analyze). It returns the tasks queued.
+func (p *Pipeline) Reprocess(ctx context.Context, assetID string, names []string, actor, txid string) ([]string, error) {
+	for _, n := range names {
+		if _, ok := p.tasks[n]; !ok {
+			return nil, fmt.Errorf("pipeline: no task %q: %w", n, ErrUnknownTask)
+		}
+	}
+	if len(names) == 0 {
+		names = []string{analyzeName}
+	}
+	var queued []string
+	err := p.db.InTx(ctx, func(tx *sql.Tx) error {
+		a, err := catalog.GetAsset(ctx, tx, assetID)
+		if err != nil {
+			return err
+		}
+		if a.State == catalog.StateDeleted {
+			return fmt.Errorf("asset %s is deleted: %w", assetID, catalog.ErrConflict)
+		}
+		for _, n := range names {
+			ok, err := p.enqueue(ctx, tx, a, n, PriorityInteractive, txid)
+			if err != nil {
+				return err
+			}
+			if ok {
+				queued = append(queued, n)
+			}
+		}
+		if len(queued) == 0 {
+			return nil
+		}
+		detail, _ := json.Marshal(map[string]any{"tasks": queued})
+		if err := catalog.AddEvent(ctx, tx, catalog.Event{AssetID: a.ID, Type: "reprocess", Actor: actor,
+			TxID: txid, Detail: string(detail)}); err != nil {
+			return err
+		}
+		return setState(ctx, tx, a, catalog.StateProcessing, "", actor, txid)
+	})
+	return queued, err
+}
+
+// ErrUnknownTask is returned for a task name that is not registered.
+var ErrUnknownTask = errors.New("unknown task")
+
+// ReprocessMatching reprocesses every asset the filter selects (e.g. all
+// TIFFs after a pipeline change), at bulk priority. It returns how many
+// assets got at least one task queued.
+func (p *Pipeline) ReprocessMatching(ctx context.Context, f catalog.AssetFilter, names []string, actor, txid string) (int, error) {
+	n := 0
+	f.Limit = 500
+	for {
+		list, err := catalog.ListAssets(ctx, p.db.Reader(), f)
+		if err != nil {
+			return n, err
+		}
+		for _, a := range list {
+			q, err := p.Reprocess(ctx, a.ID, names, actor, txid)
+			if err != nil {
+				return n, err
+			}
+			if len(q) > 0 {
+				n++
+			}
+		}
+		if len(list) < f.Limit {
+			return n, nil
+		}
+		f.Before = list[len(list)-1].Seq
+	}
+}
+
+// RetryTask queues a failed (or any finished) task again.
+func (p *Pipeline) RetryTask(ctx context.Context, taskID, actor, txid string) (*catalog.Task, error) {
+	t, err := catalog.GetTask(ctx, p.db.Reader(), taskID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.Reprocess(ctx, t.AssetID, []string{t.Name}, actor, txid); err != nil {
+		return nil, err
+	}
+	return catalog.GetTask(ctx, p.db.Writer(), taskID)
+}
+
+// Pause stops workers from starting new tasks, on every node, durably:
+// the pause survives restarts. Ingest keeps accepting and storing.
+func (p *Pipeline) Pause(ctx context.Context) error {
+	if err := p.ensureQueues(ctx); err != nil {
+		return err
+	}
+	if err := p.client.QueuePause(ctx, "*", nil); err != nil {
+		return fmt.Errorf("pipeline: pause: %w", err)
+	}
+	return catalog.SetSetting(ctx, p.db.Writer(), "processing.paused", "true")
+}
+
+// Resume lets workers take tasks again.
+func (p *Pipeline) Resume(ctx context.Context) error {
+	if err := p.ensureQueues(ctx); err != nil {
+		return err
+	}
+	if err := p.client.QueueResume(ctx, "*", nil); err != nil {
+		return fmt.Errorf("pipeline: resume: %w", err)
+	}
+	return catalog.SetSetting(ctx, p.db.Writer(), "processing.paused", "false")
+}
+
+// ensureQueues creates the queue rows (River makes them when a worker
+// starts) so that a pause before any worker ran still sticks.
+func (p *Pipeline) ensureQueues(ctx context.Context) error {
+	now := time.Now().UTC()
+	for _, q := range []string{queueLight, queueHeavy, queueAlerts} {
+		_, err := p.db.Writer().ExecContext(ctx, `INSERT INTO river_queue (name, created_at, metadata, updated_at)
+			VALUES (?, ?, '{}', ?) ON CONFLICT (name) DO NOTHING`, q, now, now)
+		if err != nil {
+			return fmt.Errorf("pipeline: queues: %w", err)
+		}
+	}
+	return nil
+}
+
+// Status is the state of processing for GET /api/v1/processing.
+type Status struct {
+	Paused  bool                      `json:"paused"`
+	Tasks   map[string]map[string]int `json:"tasks"` // task name → state → count
+	Queued  int                       `json:"queued"`
+	Running int                       `json:"running"`
+}
+
+// Status reports whether processing is paused and how deep the queue is.
+func (p *Pipeline) Status(ctx context.Context) (*Status, error) {
+	v, err := catalog.Setting(ctx, p.db.Reader(), "processing.paused")
+	if err != nil {
+		return nil, err
+	}
+	counts, err := catalog.TaskCounts(ctx, p.db.Reader())
+	if err != nil {
+		return nil, err
+	}
+	s := &Status{Paused: v == "true", Tasks: counts}
+	for _, byState := range counts {
+		s.Queued += byState[catalog.TaskQueued] + byState[catalog.TaskRetrying]
+		s.Running += byState[catalog.TaskRunning]
+	}
+	return s, nil
+}
+
+func withTx(ctx context.Context, txid string) context.Context {
+	if txid == "" {
+		return ctx
+	}
+	return logging.WithTxID(ctx, txid)
+}
