@@ -326,9 +326,9 @@ func TestFastTile(t *testing.T) {
 		{"512,256,256,256/256,256/0/color.jpg", true, TileRef{0, 2, 1}},
 		{"0,0,512,512/256,256/0/default.jpg", true, TileRef{1, 0, 0}},
 		{"0,0,512,512/max/0/default.jpg", false, TileRef{}},              // size 512
-		{"768,0,256,256/^256,256/0/default.jpg", false, TileRef{}},        // region clipped to 232 wide
-		{"0,512,256,256/^256,256/0/default.jpg", false, TileRef{}},        // clipped: 88 high
-		{"512,0,512,512/^256,256/0/default.jpg", false, TileRef{}},        // level 1 edge tile, clipped
+		{"768,0,256,256/^256,256/0/default.jpg", false, TileRef{}},       // region clipped to 232 wide
+		{"0,512,256,256/^256,256/0/default.jpg", false, TileRef{}},       // clipped: 88 high
+		{"512,0,512,512/^256,256/0/default.jpg", false, TileRef{}},       // level 1 edge tile, clipped
 		{"0,0,256,256/256,256/90/default.jpg", false, TileRef{}},         // rotated
 		{"0,0,256,256/256,256/!0/default.jpg", false, TileRef{}},         // mirrored
 		{"0,0,256,256/256,256/0/gray.jpg", false, TileRef{}},             // gray
