@@ -1,0 +1,179 @@
+package vips
+
+/*
+#include "stor_vips.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	img "image"
+	"math"
+	"runtime"
+)
+
+// Quality is the colour treatment of a rendered image (IIIF quality).
+type Quality int
+
+// Qualities. QualityDefault and QualityColor both give 8-bit sRGB.
+const (
+	QualityDefault Quality = iota
+	QualityColor
+	QualityGray
+	QualityBitonal
+)
+
+// Request is one IIIF-style render: everything already resolved to pixels.
+type Request struct {
+	Region        img.Rectangle // in full-resolution pixels of page 0 (after EXIF orientation)
+	Width, Height int           // output size before rotation
+	Rotation      float64       // clockwise degrees, 0 ≤ r ≤ 360
+	Mirror        bool          // flip horizontally before rotating
+	Quality       Quality
+	Format        Format
+	Q             int // encoder quality for JPEG/WebP/JP2; 0 means 85
+}
+
+// level is one loadable resolution of a source.
+type level struct {
+	page, shrink int
+}
+
+// pickLevel chooses the smallest stored resolution that is still at least
+// as large as the output needs: a TIFF pyramid page (libvips writes levels as
+// pages, each half the previous) or a JPEG DCT shrink factor. scale is
+// output/region (≤1 when downscaling).
+func (s *source) pickLevel(info Info, scale float64) (level, error) {
+	lv := level{page: -1, shrink: 1}
+	switch {
+	case s.loader == "tiffload" && info.Pages > 1:
+		w := info.Width
+		for p := 1; p < info.Pages; p++ {
+			im, err := s.load(p, 1, true, 1)
+			if err != nil {
+				return lv, err
+			}
+			pw := im.width()
+			im.close()
+			// A pyramid level is about half the previous page's width.
+			if pw > w/2+1 || pw < w/2-1 || float64(pw)/float64(info.Width) < scale-1e-9 {
+				break
+			}
+			lv.page, w = p, pw
+		}
+	case s.loader == "jpegload":
+		for _, f := range []int{8, 4, 2} {
+			if 1/float64(f) >= scale-1e-9 {
+				lv.shrink = f
+				break
+			}
+		}
+	}
+	return lv, nil
+}
+
+// Render runs the IIIF pipeline on path (an original or a pyramid made by
+// Pyramid): region, then size, then mirror and rotation, then quality, then
+// format. It reads the pyramid level (or JPEG shrink factor) nearest above
+// the needed scale, so a small output from a large pyramid touches only the
+// few tiles under the region at that level. Rotations that are not a
+// multiple of 90° get a transparent background in PNG/WebP/TIFF/GIF and a
+// white one in JPEG/JP2. Quality is applied before rotation so the filled
+// corners stay white or transparent.
+func (e *Engine) Render(path string, req Request) ([]byte, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	r := req.Region
+	if r.Empty() || r.Min.X < 0 || r.Min.Y < 0 || req.Width <= 0 || req.Height <= 0 ||
+		req.Rotation < 0 || req.Rotation > 360 || math.IsNaN(req.Rotation) {
+		return nil, fmt.Errorf("vips: render %+v: %w", req, ErrBadRequest)
+	}
+	if err := e.checkPixels(req.Width, req.Height); err != nil {
+		return nil, fmt.Errorf("vips: render output: %w", err)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	src, err := openSource(path)
+	if err != nil {
+		return nil, err
+	}
+	info, err := e.header(src)
+	if err != nil {
+		return nil, fmt.Errorf("vips: render: %w", err)
+	}
+	fullW, fullH := info.Width, info.Height
+	if info.Orientation >= 5 && info.Orientation <= 8 {
+		fullW, fullH = fullH, fullW
+	}
+	if r.Max.X > fullW || r.Max.Y > fullH {
+		return nil, fmt.Errorf("vips: render: region %v outside %dx%d: %w", r, fullW, fullH, ErrBadRequest)
+	}
+	scale := math.Max(float64(req.Width)/float64(r.Dx()), float64(req.Height)/float64(r.Dy()))
+	lv, err := src.pickLevel(info, scale)
+	if err != nil {
+		return nil, err
+	}
+	svgScale := 1.0
+	if src.svg != nil {
+		svgScale = scale // rasterise SVGs at the size needed, sharp when upscaled
+	}
+	im, err := src.load(lv.page, lv.shrink, false, svgScale)
+	if err != nil {
+		return nil, err
+	}
+	defer im.close()
+	if err := im.step("autorot", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_autorot(in, out) }); err != nil {
+		return nil, err
+	}
+	// Map the region into this level's pixels, rounding outwards.
+	fx, fy := float64(im.width())/float64(fullW), float64(im.height())/float64(fullH)
+	left := int(math.Floor(float64(r.Min.X) * fx))
+	top := int(math.Floor(float64(r.Min.Y) * fy))
+	right := min(im.width(), max(left+1, int(math.Ceil(float64(r.Max.X)*fx-1e-9))))
+	bottom := min(im.height(), max(top+1, int(math.Ceil(float64(r.Max.Y)*fy-1e-9))))
+	if err := im.step("extract", func(in *C.VipsImage, out **C.VipsImage) C.int {
+		return C.stor_extract(in, out, C.int(left), C.int(top), C.int(right-left), C.int(bottom-top))
+	}); err != nil {
+		return nil, err
+	}
+	if err := im.step("colour", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_to_srgb8(in, out) }); err != nil {
+		return nil, err
+	}
+	if err := im.step("resize", func(in *C.VipsImage, out **C.VipsImage) C.int {
+		return C.stor_resize_to(in, out, C.int(req.Width), C.int(req.Height))
+	}); err != nil {
+		return nil, err
+	}
+	switch req.Quality {
+	case QualityGray:
+		err = im.step("gray", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_gray(in, out) })
+	case QualityBitonal:
+		err = im.step("bitonal", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_bitonal(in, out) })
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !req.Format.hasAlphaOut() {
+		if err := im.step("flatten", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_flatten_white(in, out) }); err != nil {
+			return nil, err
+		}
+	}
+	if req.Mirror {
+		if err := im.step("flip", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_flip_h(in, out) }); err != nil {
+			return nil, err
+		}
+	}
+	if rot := math.Mod(req.Rotation, 360); rot != 0 {
+		transparent := 0
+		if req.Format.hasAlphaOut() {
+			transparent = 1
+		}
+		if err := im.step("rotate", func(in *C.VipsImage, out **C.VipsImage) C.int {
+			return C.stor_rotate(in, out, C.double(rot), C.int(transparent))
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return im.save(req.Format, req.Q)
+}

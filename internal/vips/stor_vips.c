@@ -1,0 +1,243 @@
+#include "stor_vips.h"
+
+int stor_init(void) { return VIPS_INIT("stor"); }
+
+void stor_config(int concurrency, int max_ops, size_t max_mem, int max_files) {
+  if (concurrency > 0) vips_concurrency_set(concurrency);
+  vips_cache_set_max(max_ops);
+  vips_cache_set_max_mem(max_mem);
+  vips_cache_set_max_files(max_files);
+}
+
+// stor_loader returns the loader's nickname ("jpegload"), or NULL.
+const char *stor_loader(const char *path) {
+  const char *name = vips_foreign_find_load(path);
+  if (!name) return NULL;
+  const char *nick = vips_nickname_find(g_type_from_name(name));
+  return nick ? nick : name;
+}
+
+static int has_prop(VipsOperation *op, const char *name) {
+  return g_object_class_find_property(G_OBJECT_GET_CLASS(op), name) != NULL;
+}
+
+// build runs op (which holds one ref the caller gave away) and takes "out".
+static int build(VipsOperation *op, VipsImage **out) {
+  if (vips_cache_operation_buildp(&op)) {
+    vips_object_unref_outputs(VIPS_OBJECT(op));
+    g_object_unref(op);
+    return -1;
+  }
+  g_object_get(op, "out", out, NULL);
+  vips_object_unref_outputs(VIPS_OBJECT(op));
+  g_object_unref(op);
+  return 0;
+}
+
+int stor_load(const char *path, int page, int shrink, int sequential, VipsImage **out) {
+  const char *loader = vips_foreign_find_load(path);
+  if (!loader) return -2;
+  VipsOperation *op = vips_operation_new(loader);
+  if (!op) return -1;
+  g_object_set(op, "filename", path, "access",
+               sequential ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM, NULL);
+  if (page >= 0 && has_prop(op, "page")) g_object_set(op, "page", page, NULL);
+  if (shrink > 1 && has_prop(op, "shrink")) g_object_set(op, "shrink", shrink, NULL);
+  return build(op, out);
+}
+
+int stor_load_svg(const void *buf, size_t len, double scale, VipsImage **out) {
+  VipsOperation *op = vips_operation_new("svgload_buffer");
+  if (!op) return -1;
+  VipsBlob *blob = vips_blob_copy(buf, len);
+  g_object_set(op, "buffer", blob, "scale", scale, "unlimited", FALSE, NULL);
+  vips_area_unref(VIPS_AREA(blob));
+  return build(op, out);
+}
+
+int stor_thumbnail(const char *path, int size, VipsImage **out) {
+  return vips_thumbnail(path, out, size, "height", size, "size", VIPS_SIZE_DOWN, NULL);
+}
+
+int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out) {
+  VipsOperation *op = vips_operation_new("thumbnail_buffer");
+  if (!op) return -1;
+  VipsBlob *blob = vips_blob_copy(buf, len);
+  g_object_set(op, "buffer", blob, "width", size, "height", size, "size", VIPS_SIZE_DOWN,
+               "option_string", "unlimited=false", NULL);
+  vips_area_unref(VIPS_AREA(blob));
+  return build(op, out);
+}
+
+int stor_to_srgb8(VipsImage *in, VipsImage **out) {
+  VipsImage *t = NULL;
+  if (vips_image_get_typeof(in, VIPS_META_ICC_NAME)) {
+    if (vips_icc_transform(in, &t, "srgb", "embedded", TRUE, "intent", VIPS_INTENT_PERCEPTUAL,
+                           "depth", 8, NULL)) {
+      vips_error_clear();  // broken profile: fall back to the colourspace guess
+      t = NULL;
+    }
+  }
+  if (!t) {
+    VipsInterpretation i = vips_image_guess_interpretation(in);
+    if (i == VIPS_INTERPRETATION_sRGB && in->BandFmt == VIPS_FORMAT_UCHAR) {
+      g_object_ref(in);
+      t = in;
+    } else if (vips_colourspace(in, &t, VIPS_INTERPRETATION_sRGB, NULL)) {
+      return -1;
+    }
+  }
+  if (t->BandFmt != VIPS_FORMAT_UCHAR) {
+    VipsImage *u;
+    int r = vips_cast(t, &u, VIPS_FORMAT_UCHAR, "shift", t->BandFmt == VIPS_FORMAT_USHORT, NULL);
+    g_object_unref(t);
+    if (r) return -1;
+    t = u;
+  }
+  *out = t;
+  return 0;
+}
+
+int stor_flatten_white(VipsImage *in, VipsImage **out) {
+  if (!vips_image_hasalpha(in)) {
+    g_object_ref(in);
+    *out = in;
+    return 0;
+  }
+  VipsArrayDouble *bg = vips_array_double_newv(3, 255.0, 255.0, 255.0);
+  int r = vips_flatten(in, out, "background", bg, NULL);
+  vips_area_unref(VIPS_AREA(bg));
+  return r;
+}
+
+int stor_autorot(VipsImage *in, VipsImage **out) { return vips_autorot(in, out, NULL); }
+
+int stor_extract(VipsImage *in, VipsImage **out, int l, int t, int w, int h) {
+  return vips_extract_area(in, out, l, t, w, h, NULL);
+}
+
+// stor_resize_to scales in to exactly w x h (aspect may change).
+int stor_resize_to(VipsImage *in, VipsImage **out, int w, int h) {
+  if (in->Xsize == w && in->Ysize == h) {
+    g_object_ref(in);
+    *out = in;
+    return 0;
+  }
+  VipsImage *t;
+  double hs = (double)w / in->Xsize, vs = (double)h / in->Ysize;
+  if (vips_resize(in, &t, hs, "vscale", vs, "kernel", VIPS_KERNEL_LANCZOS3, NULL)) return -1;
+  if (t->Xsize == w && t->Ysize == h) {
+    *out = t;
+    return 0;
+  }
+  // Rounding inside vips_resize can leave one pixel over or under.
+  VipsImage *e;
+  int r = vips_embed(t, &e, 0, 0, w, h, "extend", VIPS_EXTEND_COPY, NULL);
+  g_object_unref(t);
+  if (r) return -1;
+  *out = e;
+  return 0;
+}
+
+int stor_flip_h(VipsImage *in, VipsImage **out) {
+  return vips_flip(in, out, VIPS_DIRECTION_HORIZONTAL, NULL);
+}
+
+int stor_rotate(VipsImage *in, VipsImage **out, double angle, int transparent) {
+  int a = (int)angle;
+  if ((double)a == angle && a % 90 == 0) {
+    switch (a % 360) {
+      case 0: g_object_ref(in); *out = in; return 0;
+      case 90: return vips_rot(in, out, VIPS_ANGLE_D90, NULL);
+      case 180: return vips_rot(in, out, VIPS_ANGLE_D180, NULL);
+      case 270: return vips_rot(in, out, VIPS_ANGLE_D270, NULL);
+    }
+  }
+  VipsImage *src = in;
+  g_object_ref(src);
+  if (transparent && !vips_image_hasalpha(src)) {
+    VipsImage *t;
+    if (vips_bandjoin_const1(src, &t, 255.0, NULL)) { g_object_unref(src); return -1; }
+    g_object_unref(src);
+    src = t;
+  }
+  int n = src->Bands;
+  VipsArrayDouble *bg;
+  double v[4] = {255, 255, 255, 255};
+  if (transparent) v[n - 1] = 0;  // last band is alpha
+  bg = vips_array_double_new(v, n > 4 ? 4 : n);
+  int r = vips_rotate(src, out, angle, "background", bg, NULL);
+  vips_area_unref(VIPS_AREA(bg));
+  g_object_unref(src);
+  return r;
+}
+
+int stor_gray(VipsImage *in, VipsImage **out) {
+  return vips_colourspace(in, out, VIPS_INTERPRETATION_B_W, NULL);
+}
+
+int stor_bitonal(VipsImage *in, VipsImage **out) {
+  VipsImage *g, *b0, *th;
+  if (vips_colourspace(in, &g, VIPS_INTERPRETATION_B_W, NULL)) return -1;
+  if (vips_extract_band(g, &b0, 0, NULL)) { g_object_unref(g); return -1; }
+  int r = vips_relational_const1(b0, &th, VIPS_OPERATION_RELATIONAL_MOREEQ, 128.0, NULL);
+  g_object_unref(b0);
+  if (r) { g_object_unref(g); return -1; }
+  if (vips_image_hasalpha(g)) {
+    VipsImage *a;
+    if (vips_extract_band(g, &a, g->Bands - 1, NULL)) { g_object_unref(g); g_object_unref(th); return -1; }
+    r = vips_bandjoin2(th, a, out, NULL);
+    g_object_unref(a);
+    g_object_unref(th);
+  } else {
+    *out = th;
+    r = 0;
+  }
+  g_object_unref(g);
+  return r;
+}
+
+int stor_save_buffer(VipsImage *in, int format, int q, void **buf, size_t *len) {
+  switch (format) {
+    case 0: return vips_jpegsave_buffer(in, buf, len, "Q", q, "strip", TRUE, "optimize_coding", TRUE, NULL);
+    case 1: return vips_pngsave_buffer(in, buf, len, "strip", TRUE, "compression", 6, NULL);
+    case 2: return vips_webpsave_buffer(in, buf, len, "Q", q, "strip", TRUE, NULL);
+    case 3: return vips_tiffsave_buffer(in, buf, len, "compression", VIPS_FOREIGN_TIFF_COMPRESSION_DEFLATE, NULL);
+    case 4: return vips_gifsave_buffer(in, buf, len, NULL);
+    case 5: return vips_jp2ksave_buffer(in, buf, len, "Q", q, NULL);
+  }
+  vips_error("stor", "unknown format %d", format);
+  return -1;
+}
+
+int stor_save_jpeg_file(VipsImage *in, const char *path, int q) {
+  return vips_jpegsave(in, path, "Q", q, "optimize_coding", TRUE, "strip", TRUE, NULL);
+}
+
+int stor_save_pyramid(VipsImage *in, const char *path, int tile, int q, int bigtiff) {
+  return vips_tiffsave(in, path, "tile", TRUE, "tile_width", tile, "tile_height", tile,
+                       "pyramid", TRUE, "compression", VIPS_FOREIGN_TIFF_COMPRESSION_JPEG,
+                       "Q", q, "bigtiff", bigtiff, "strip", TRUE, NULL);
+}
+
+int stor_get_int(VipsImage *in, const char *name, int def) {
+  int v;
+  if (vips_image_get_typeof(in, name) && !vips_image_get_int(in, name, &v)) return v;
+  return def;
+}
+
+const char *stor_get_string(VipsImage *in, const char *name) {
+  const char *v;
+  if (vips_image_get_typeof(in, name) && !vips_image_get_string(in, name, &v)) return v;
+  return "";
+}
+
+int stor_has(VipsImage *in, const char *name) { return vips_image_get_typeof(in, name) != 0; }
+
+const char *stor_interpretation(VipsImage *in) {
+  return vips_enum_nick(VIPS_TYPE_INTERPRETATION, in->Type);
+}
+
+const char *stor_band_format(VipsImage *in) {
+  return vips_enum_nick(VIPS_TYPE_BAND_FORMAT, in->BandFmt);
+}

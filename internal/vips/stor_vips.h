@@ -1,0 +1,39 @@
+// Thin C helpers over libvips for package vips. libvips' API is variadic,
+// which cgo cannot call, so every call Go needs has a fixed-argument wrapper
+// here. Nothing in this header is visible outside package vips.
+#include <stdlib.h>
+#include <vips/vips.h>
+
+int stor_init(void);
+void stor_config(int concurrency, int max_ops, size_t max_mem, int max_files);
+
+// stor_load opens path with the loader libvips picks for it. page < 0 and
+// shrink <= 1 leave those options unset. Returns -2 when no loader exists.
+int stor_load(const char *path, int page, int shrink, int sequential, VipsImage **out);
+// stor_load_svg rasterises an SVG held in memory (no base URI, so librsvg
+// resolves no relative or file: references). scale 1 is the declared size.
+int stor_load_svg(const void *buf, size_t len, double scale, VipsImage **out);
+int stor_thumbnail(const char *path, int size, VipsImage **out);
+int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out);
+const char *stor_loader(const char *path);
+
+int stor_to_srgb8(VipsImage *in, VipsImage **out);
+int stor_flatten_white(VipsImage *in, VipsImage **out);
+int stor_autorot(VipsImage *in, VipsImage **out);
+int stor_extract(VipsImage *in, VipsImage **out, int l, int t, int w, int h);
+int stor_resize_to(VipsImage *in, VipsImage **out, int w, int h);
+int stor_flip_h(VipsImage *in, VipsImage **out);
+int stor_rotate(VipsImage *in, VipsImage **out, double angle, int transparent);
+int stor_gray(VipsImage *in, VipsImage **out);
+int stor_bitonal(VipsImage *in, VipsImage **out);
+
+// format: 0 jpeg, 1 png, 2 webp, 3 tiff, 4 gif, 5 jp2
+int stor_save_buffer(VipsImage *in, int format, int q, void **buf, size_t *len);
+int stor_save_jpeg_file(VipsImage *in, const char *path, int q);
+int stor_save_pyramid(VipsImage *in, const char *path, int tile, int q, int bigtiff);
+
+int stor_get_int(VipsImage *in, const char *name, int def);
+const char *stor_get_string(VipsImage *in, const char *name);
+int stor_has(VipsImage *in, const char *name);
+const char *stor_interpretation(VipsImage *in);
+const char *stor_band_format(VipsImage *in);

@@ -1,0 +1,536 @@
+package vips
+
+/*
+#cgo pkg-config: vips
+#include "stor_vips.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// Errors. Callers match them with errors.Is.
+var (
+	// ErrTooManyPixels: the image declares more pixels than Config.MaxPixels.
+	ErrTooManyPixels = errors.New("vips: image has too many pixels")
+	// ErrUnsupported: no libvips loader recognises the file.
+	ErrUnsupported = errors.New("vips: unsupported image format")
+	// ErrNotStarted: Startup has not run, or Shutdown has.
+	ErrNotStarted = errors.New("vips: not started")
+	// ErrBadRequest: an option or render request is invalid.
+	ErrBadRequest = errors.New("vips: bad request")
+)
+
+// Error is a libvips failure, with libvips' own message.
+type Error struct {
+	Op  string // what stor was doing: "load", "thumbnail", "save", ...
+	Msg string // libvips' error buffer
+}
+
+func (e *Error) Error() string { return "vips: " + e.Op + ": " + strings.TrimSpace(e.Msg) }
+
+// PixelLimitError says which image broke the pixel limit. It wraps
+// ErrTooManyPixels.
+type PixelLimitError struct {
+	Width, Height int
+	Limit         int64
+}
+
+func (e *PixelLimitError) Error() string {
+	return fmt.Sprintf("vips: image is %dx%d = %d pixels, limit %d", e.Width, e.Height, int64(e.Width)*int64(e.Height), e.Limit)
+}
+
+// Unwrap returns ErrTooManyPixels.
+func (e *PixelLimitError) Unwrap() error { return ErrTooManyPixels }
+
+// Config holds the engine settings. Concurrency and the cache settings are
+// process-wide in libvips; MaxPixels is per Engine.
+type Config struct {
+	// Concurrency is the number of libvips worker threads per pipeline.
+	// Default 0: libvips' own default (the number of CPUs, or VIPS_CONCURRENCY).
+	Concurrency int
+	// CacheMaxOps is how many operations libvips' operation cache keeps.
+	// Default 0: cache disabled, as imgproxy does; a media server rarely
+	// repeats an identical operation and the cache holds memory and files.
+	CacheMaxOps int
+	// CacheMaxMem caps the operation cache's memory in bytes. Default 0.
+	CacheMaxMem int64
+	// CacheMaxFiles caps files the cache keeps open. Default 0.
+	CacheMaxFiles int
+	// MaxPixels is the decompression-bomb guard: an image whose header
+	// declares more than width×height pixels is refused with
+	// ErrTooManyPixels before any pixel is decoded. Default 1<<30
+	// (1 gigapixel, e.g. 32768×32768): above any camera or normal scan,
+	// enough for large museum masters, and a ceiling on what the pyramid
+	// job's sequential pipeline is asked to stream.
+	MaxPixels int64
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config { return Config{MaxPixels: 1 << 30} }
+
+// Validate reports the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Concurrency < 0:
+		return fmt.Errorf("vips: config: Concurrency %d < 0", c.Concurrency)
+	case c.CacheMaxOps < 0:
+		return fmt.Errorf("vips: config: CacheMaxOps %d < 0", c.CacheMaxOps)
+	case c.CacheMaxMem < 0:
+		return fmt.Errorf("vips: config: CacheMaxMem %d < 0", c.CacheMaxMem)
+	case c.CacheMaxFiles < 0:
+		return fmt.Errorf("vips: config: CacheMaxFiles %d < 0", c.CacheMaxFiles)
+	case c.MaxPixels <= 0:
+		return fmt.Errorf("vips: config: MaxPixels %d must be > 0", c.MaxPixels)
+	}
+	return nil
+}
+
+// libvips can be initialised once per process and never again after
+// vips_shutdown; this is the state libvips forces on us.
+var lib struct {
+	sync.Mutex
+	started, stopped bool
+}
+
+// Engine runs image operations. It is safe for concurrent use.
+type Engine struct {
+	cfg Config
+}
+
+// Startup initialises libvips (once per process), applies the process-wide
+// settings of cfg, and returns an Engine with cfg's per-engine limits.
+// Calling it again applies the new process-wide settings and returns
+// another Engine. After Shutdown it fails with ErrNotStarted.
+func Startup(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	lib.Lock()
+	defer lib.Unlock()
+	if lib.stopped {
+		return nil, fmt.Errorf("vips: startup after shutdown: %w", ErrNotStarted)
+	}
+	if !lib.started {
+		if C.stor_init() != 0 {
+			return nil, lastError("init")
+		}
+		lib.started = true
+	}
+	C.stor_config(C.int(cfg.Concurrency), C.int(cfg.CacheMaxOps), C.size_t(cfg.CacheMaxMem), C.int(cfg.CacheMaxFiles))
+	return &Engine{cfg: cfg}, nil
+}
+
+// Shutdown releases libvips. libvips cannot be started again in this
+// process; call it only at exit.
+func Shutdown() {
+	lib.Lock()
+	defer lib.Unlock()
+	if lib.started && !lib.stopped {
+		C.vips_shutdown()
+	}
+	lib.stopped = true
+}
+
+func (e *Engine) check() error {
+	lib.Lock()
+	defer lib.Unlock()
+	if e == nil || !lib.started || lib.stopped {
+		return ErrNotStarted
+	}
+	return nil
+}
+
+// lastError takes libvips' (process-wide) error buffer.
+func lastError(op string) error {
+	s := C.vips_error_buffer_copy()
+	msg := C.GoString(s)
+	C.g_free(C.gpointer(s))
+	return &Error{Op: op, Msg: msg}
+}
+
+// image owns a VipsImage reference.
+type vimage struct{ p *C.VipsImage }
+
+func (im *vimage) close() {
+	if im != nil && im.p != nil {
+		C.g_object_unref(C.gpointer(im.p))
+		im.p = nil
+	}
+}
+
+func (im *vimage) width() int  { return int(im.p.Xsize) }
+func (im *vimage) height() int { return int(im.p.Ysize) }
+
+// step replaces im with the output of f, or returns f's error.
+func (im *vimage) step(op string, f func(in *C.VipsImage, out **C.VipsImage) C.int) error {
+	var out *C.VipsImage
+	if f(im.p, &out) != 0 {
+		return lastError(op)
+	}
+	im.close()
+	im.p = out
+	return nil
+}
+
+// source is an opened input file.
+type source struct {
+	path   string
+	loader string
+	svg    []byte // the file's bytes when loader is svgload
+}
+
+func openSource(path string) (*source, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("vips: open: %w", err)
+	}
+	l := C.stor_loader(cpath)
+	if l == nil {
+		C.vips_error_clear()
+		return nil, fmt.Errorf("vips: %s: %w", filepath.Base(path), ErrUnsupported)
+	}
+	s := &source{path: path, loader: C.GoString(l)}
+	if strings.HasPrefix(s.loader, "svgload") {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("vips: read svg: %w", err)
+		}
+		s.svg = b
+	}
+	return s, nil
+}
+
+// load opens page (or -1 for the loader's default) with JPEG shrink-on-load
+// factor shrink (1 = none); svgScale is used for SVGs.
+func (s *source) load(page, shrink int, sequential bool, svgScale float64) (*vimage, error) {
+	var out *C.VipsImage
+	if s.svg != nil {
+		if svgScale <= 0 {
+			svgScale = 1
+		}
+		if C.stor_load_svg(unsafe.Pointer(&s.svg[0]), C.size_t(len(s.svg)), C.double(svgScale), &out) != 0 {
+			return nil, lastError("load svg")
+		}
+		return &vimage{p: out}, nil
+	}
+	cpath := C.CString(s.path)
+	defer C.free(unsafe.Pointer(cpath))
+	seq := 0
+	if sequential {
+		seq = 1
+	}
+	switch C.stor_load(cpath, C.int(page), C.int(shrink), C.int(seq), &out) {
+	case 0:
+		return &vimage{p: out}, nil
+	case -2:
+		C.vips_error_clear()
+		return nil, fmt.Errorf("vips: %s: %w", filepath.Base(s.path), ErrUnsupported)
+	}
+	return nil, lastError("load")
+}
+
+func (e *Engine) checkPixels(w, h int) error {
+	if int64(w)*int64(h) > e.cfg.MaxPixels {
+		return &PixelLimitError{Width: w, Height: h, Limit: e.cfg.MaxPixels}
+	}
+	return nil
+}
+
+// Info describes an image as libvips sees it (page 0).
+type Info struct {
+	Width, Height  int
+	Bands          int
+	Loader         string // libvips loader, e.g. "jpegload", "tiffload", "magickload"
+	Format         string // short name: the loader without "load", e.g. "jpeg"
+	Pages          int    // pages or frames; 1 for single images
+	HasAlpha       bool
+	Orientation    int    // EXIF orientation 1..8; 1 when absent
+	Interpretation string // libvips nick: "srgb", "cmyk", "b-w", "rgb16", "grey16", ...
+	BandFormat     string // "uchar" (8 bit), "ushort" (16 bit), "float", ...
+	HasICC         bool
+}
+
+// Pixels is Width×Height.
+func (i Info) Pixels() int64 { return int64(i.Width) * int64(i.Height) }
+
+func (im *vimage) info(loader string) Info {
+	cs := func(s string) *C.char { return C.CString(s) }
+	n1, n2, n3 := cs("n-pages"), cs("orientation"), cs(C.VIPS_META_ICC_NAME)
+	defer C.free(unsafe.Pointer(n1))
+	defer C.free(unsafe.Pointer(n2))
+	defer C.free(unsafe.Pointer(n3))
+	format := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(loader, "_source"), "_buffer"), "load")
+	format = strings.TrimSuffix(format, "_file")
+	return Info{
+		Width: im.width(), Height: im.height(), Bands: int(im.p.Bands),
+		Loader: loader, Format: format,
+		Pages:          int(C.stor_get_int(im.p, n1, 1)),
+		HasAlpha:       C.vips_image_hasalpha(im.p) != 0,
+		Orientation:    int(C.stor_get_int(im.p, n2, 1)),
+		Interpretation: C.GoString(C.stor_interpretation(im.p)),
+		BandFormat:     C.GoString(C.stor_band_format(im.p)),
+		HasICC:         C.stor_has(im.p, n3) != 0,
+	}
+}
+
+// Probe reads the header of path: no pixels are decoded, so it succeeds
+// even for images over MaxPixels (compare Info.Pixels with the limit, or
+// let the other calls return ErrTooManyPixels).
+func (e *Engine) Probe(path string) (Info, error) {
+	if err := e.check(); err != nil {
+		return Info{}, err
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	src, err := openSource(path)
+	if err != nil {
+		return Info{}, err
+	}
+	im, err := src.load(-1, 1, true, 1)
+	if err != nil {
+		return Info{}, err
+	}
+	defer im.close()
+	return im.info(src.loader), nil
+}
+
+// header loads the header lazily and applies the pixel limit.
+func (e *Engine) header(src *source) (Info, error) {
+	im, err := src.load(-1, 1, true, 1)
+	if err != nil {
+		return Info{}, err
+	}
+	defer im.close()
+	in := im.info(src.loader)
+	return in, e.checkPixels(in.Width, in.Height)
+}
+
+// Format is an output format.
+type Format int
+
+// Output formats.
+const (
+	JPEG Format = iota
+	PNG
+	WebP
+	TIFF
+	GIF
+	JP2
+)
+
+var formatNames = [...]string{"jpeg", "png", "webp", "tiff", "gif", "jp2"}
+
+func (f Format) String() string {
+	if f >= 0 && int(f) < len(formatNames) {
+		return formatNames[f]
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// hasAlphaOut reports whether the format can carry transparency.
+func (f Format) hasAlphaOut() bool { return f != JPEG && f != JP2 }
+
+func (im *vimage) save(f Format, q int) ([]byte, error) {
+	if f < JPEG || f > JP2 {
+		return nil, fmt.Errorf("vips: save: format %v: %w", f, ErrBadRequest)
+	}
+	if q <= 0 {
+		q = 85
+	}
+	var buf unsafe.Pointer
+	var n C.size_t
+	if C.stor_save_buffer(im.p, C.int(f), C.int(q), &buf, &n) != 0 {
+		return nil, lastError("save " + f.String())
+	}
+	defer C.g_free(C.gpointer(buf))
+	return C.GoBytes(buf, C.int(n)), nil
+}
+
+// toOutput converts to 8-bit sRGB and flattens alpha on white for formats
+// without transparency.
+func (im *vimage) toOutput(f Format) error {
+	if err := im.step("colour", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_to_srgb8(in, out) }); err != nil {
+		return err
+	}
+	if !f.hasAlphaOut() {
+		return im.step("flatten", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_flatten_white(in, out) })
+	}
+	return nil
+}
+
+// ThumbOpts are thumbnail options.
+type ThumbOpts struct {
+	Size    int    // long edge in pixels; never enlarges. Required.
+	Format  Format // JPEG or WebP (PNG also works)
+	Quality int    // encoder quality 1..100; 0 means 85
+}
+
+// Thumbnail makes a thumbnail of the first page or frame of path with
+// shrink-on-load (JPEG DCT scaling, TIFF/JP2/HEIF/WebP/PDF/SVG reduced
+// loads), EXIF orientation applied, colour managed to 8-bit sRGB (embedded
+// ICC, CMYK, 16-bit), alpha kept for PNG/WebP and flattened on white for
+// JPEG. SVG is rasterised from memory, so no external reference is fetched.
+// The returned Info describes the thumbnail.
+func (e *Engine) Thumbnail(path string, opts ThumbOpts) ([]byte, Info, error) {
+	if err := e.check(); err != nil {
+		return nil, Info{}, err
+	}
+	if opts.Size <= 0 {
+		return nil, Info{}, fmt.Errorf("vips: thumbnail: size %d: %w", opts.Size, ErrBadRequest)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	src, err := openSource(path)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	if _, err := e.header(src); err != nil {
+		return nil, Info{}, fmt.Errorf("vips: thumbnail: %w", err)
+	}
+	var out *C.VipsImage
+	if src.svg != nil {
+		if C.stor_thumbnail_svg(unsafe.Pointer(&src.svg[0]), C.size_t(len(src.svg)), C.int(opts.Size), &out) != 0 {
+			return nil, Info{}, lastError("thumbnail")
+		}
+	} else {
+		cpath := C.CString(path)
+		defer C.free(unsafe.Pointer(cpath))
+		if C.stor_thumbnail(cpath, C.int(opts.Size), &out) != 0 {
+			return nil, Info{}, lastError("thumbnail")
+		}
+	}
+	im := &vimage{p: out}
+	defer im.close()
+	if err := im.toOutput(opts.Format); err != nil {
+		return nil, Info{}, err
+	}
+	b, err := im.save(opts.Format, opts.Quality)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	info := im.info(src.loader)
+	info.Loader, info.Format, info.Pages, info.Orientation = "", opts.Format.String(), 1, 1
+	return b, info, nil
+}
+
+// AccessJPEG writes a full-size, orientation-corrected, 8-bit sRGB JPEG of
+// the first page of src to dst (via a temporary file renamed into place),
+// for formats browsers cannot show (TIFF, PSD, JP2, HEIC, ...). quality 0
+// means 90.
+func (e *Engine) AccessJPEG(src, dst string, quality int) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	if quality <= 0 {
+		quality = 90
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	s, err := openSource(src)
+	if err != nil {
+		return err
+	}
+	in, err := e.header(s)
+	if err != nil {
+		return fmt.Errorf("vips: access jpeg: %w", err)
+	}
+	im, err := s.load(-1, 1, in.Orientation <= 1, 1)
+	if err != nil {
+		return err
+	}
+	defer im.close()
+	if err := im.step("autorot", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_autorot(in, out) }); err != nil {
+		return err
+	}
+	if err := im.toOutput(JPEG); err != nil {
+		return err
+	}
+	return writeAtomic(dst, func(tmp *C.char) C.int { return C.stor_save_jpeg_file(im.p, tmp, C.int(quality)) }, "save jpeg")
+}
+
+// writeAtomic saves to a temporary name beside dst, then renames it, so a
+// reader (or a job that runs twice) never sees a half-written file.
+func writeAtomic(dst string, save func(tmp *C.char) C.int, op string) error {
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("vips: %s: %w", op, err)
+	}
+	tmp := f.Name()
+	f.Close()
+	ctmp := C.CString(tmp)
+	defer C.free(unsafe.Pointer(ctmp))
+	if save(ctmp) != 0 {
+		os.Remove(tmp)
+		return lastError(op)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("vips: %s: %w", op, err)
+	}
+	return nil
+}
+
+// PyramidOpts are options for Pyramid.
+type PyramidOpts struct {
+	TileSize int // default 256 (what OpenSeadragon and most IIIF viewers ask for)
+	Quality  int // JPEG quality of the tiles; default 85
+}
+
+// Pyramid writes a tiled pyramidal TIFF of the first page of src to dst:
+// 8-bit sRGB, orientation applied, alpha flattened on white, JPEG-compressed
+// square tiles, and one reduced level per further TIFF page (each half the
+// size of the one before, down to one tile), the layout iipsrv reads. Files
+// over 2^31 estimated bytes are written as BigTIFF.
+func (e *Engine) Pyramid(src, dst string, opts PyramidOpts) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	if opts.TileSize == 0 {
+		opts.TileSize = 256
+	}
+	if opts.Quality == 0 {
+		opts.Quality = 85
+	}
+	if opts.TileSize < 16 || opts.TileSize%16 != 0 || opts.Quality < 1 || opts.Quality > 100 {
+		return fmt.Errorf("vips: pyramid: %+v: %w", opts, ErrBadRequest)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	s, err := openSource(src)
+	if err != nil {
+		return err
+	}
+	in, err := e.header(s)
+	if err != nil {
+		return fmt.Errorf("vips: pyramid: %w", err)
+	}
+	im, err := s.load(-1, 1, in.Orientation <= 1, 1)
+	if err != nil {
+		return err
+	}
+	defer im.close()
+	if err := im.step("autorot", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_autorot(in, out) }); err != nil {
+		return err
+	}
+	if err := im.toOutput(JPEG); err != nil {
+		return err
+	}
+	big := 0
+	if int64(im.width())*int64(im.height())*3 > math.MaxInt32 { // uncompressed estimate, generous
+		big = 1
+	}
+	return writeAtomic(dst, func(tmp *C.char) C.int {
+		return C.stor_save_pyramid(im.p, tmp, C.int(opts.TileSize), C.int(opts.Quality), C.int(big))
+	}, "save pyramid")
+}
