@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"stor/internal/auth"
 	"stor/internal/catalog"
@@ -32,7 +34,13 @@ type Server struct {
 	BaseURL string
 	MaxBody int64
 	Version string
-	// Extra routes added by other parts (pipeline, uploads, UI).
+	// Processing is the pipeline; nil leaves its routes out.
+	Processing Processor
+	// Metrics serves /metrics; nil leaves it out.
+	Metrics http.Handler
+	// HTTPDuration, when set, observes each request by route and status.
+	HTTPDuration *prometheus.HistogramVec
+	// Extra routes added by other parts (uploads, UI, IIIF).
 	Extra []Route
 }
 
@@ -57,9 +65,21 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/api/v1/assets/{id}", auth.ScopeWrite, s.deleteAsset},
 		{"GET", "/api/v1/assets/{id}/original", auth.ScopeRead, s.getOriginal},
 		{"GET", "/api/v1/assets/{id}/events", auth.ScopeRead, s.listEvents},
+		{"POST", "/api/v1/session", "", s.createSession},
+		{"DELETE", "/api/v1/session", "", s.deleteSession},
+		{"GET", "/api/v1/session", auth.ScopeRead, s.whoami},
 		{"POST", "/api/v1/tokens", auth.ScopeAdmin, s.createToken},
 		{"GET", "/api/v1/tokens", auth.ScopeAdmin, s.listTokens},
 		{"DELETE", "/api/v1/tokens/{id}", auth.ScopeAdmin, s.revokeToken},
+	}
+	if s.Processing != nil {
+		rs = append(rs, s.processingRoutes()...)
+	}
+	if s.Metrics != nil {
+		rs = append(rs, Route{"GET", "/metrics", auth.ScopeRead, func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+			s.Metrics.ServeHTTP(w, r)
+			return nil
+		}})
 	}
 	return append(rs, s.Extra...)
 }
@@ -146,6 +166,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeError(sw, r, s.Log, fmt.Errorf("panic: %v", v))
 				}
 			}
+			if s.HTTPDuration != nil {
+				pattern := r.Pattern
+				if pattern == "" {
+					pattern = "unmatched"
+				}
+				s.HTTPDuration.WithLabelValues(pattern, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+			}
 			s.Log.InfoContext(ctx, "http", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 				"bytes", sw.bytes, "duration_ms", time.Since(start).Milliseconds())
 		}()
@@ -171,4 +198,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *auth.Principa
 	}
 	writeJSON(w, status, checks)
 	return nil
+}
+
+// NewHTTPDuration makes the request-duration histogram and registers it.
+func NewHTTPDuration(reg prometheus.Registerer) *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "stor", Subsystem: "http",
+		Name: "request_duration_seconds", Help: "HTTP requests by route and status.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 3, 12)}, []string{"route", "status"})
+	reg.MustRegister(h)
+	return h
 }

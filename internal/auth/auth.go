@@ -128,14 +128,38 @@ type Authenticator struct {
 	DB catalog.Querier
 }
 
-// Authenticate returns the caller of r, or ErrUnauthenticated.
+// SessionCookie carries a token secret for the web UI (HttpOnly,
+// SameSite=Strict). Until user accounts exist, signing in to the UI means
+// handing it a token.
+const SessionCookie = "stor_session"
+
+// CSRFHeader must accompany unsafe requests authenticated by the cookie: a
+// cross-site form cannot set it, and a cross-site script cannot send it
+// without a CORS preflight that stor does not grant.
+const CSRFHeader = "X-Stor-CSRF"
+
+// Authenticate returns the caller of r, or ErrUnauthenticated. It takes a
+// bearer token, else the session cookie.
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
-	h := r.Header.Get("Authorization")
-	scheme, secret, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, secret, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+			return nil, ErrUnauthenticated
+		}
+		return a.Lookup(r.Context(), strings.TrimSpace(secret))
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
 		return nil, ErrUnauthenticated
 	}
-	return a.Lookup(r.Context(), strings.TrimSpace(secret))
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		if r.Header.Get(CSRFHeader) == "" {
+			return nil, ErrForbidden
+		}
+	}
+	return a.Lookup(r.Context(), c.Value)
 }
 
 // Lookup finds the live token with this secret.

@@ -44,6 +44,12 @@ type Config struct {
 	// HeavyWorkers bounds concurrent heavy tasks (transcodes, pyramids)
 	// within Workers. Env STOR_HEAVY_WORKERS. Default max(1, CPUs/2).
 	HeavyWorkers int
+	// RetryBase is the first retry delay of a failed task; each next one
+	// doubles (with jitter) up to 10m. Env STOR_RETRY_BASE. Default 5s.
+	RetryBase time.Duration
+	// PollInterval is how often idle workers look for tasks. Env
+	// STOR_POLL_INTERVAL. Default 200ms.
+	PollInterval time.Duration
 	// AlertWebhookURL receives a Slack-compatible JSON post when a task
 	// fails for good. Env STOR_ALERT_WEBHOOK_URL. Default none.
 	AlertWebhookURL string
@@ -66,6 +72,8 @@ func Default() Config {
 		ShutdownTimeout: 30 * time.Second,
 		Workers:         cpus,
 		HeavyWorkers:    max(1, cpus/2),
+		RetryBase:       5 * time.Second,
+		PollInterval:    200 * time.Millisecond,
 		LogLevel:        "info",
 		LogFormat:       "json",
 	}
@@ -99,6 +107,8 @@ func fields(c *Config) []field {
 		{"shutdown-timeout", "STOR_SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests and tasks", dur(&c.ShutdownTimeout)},
 		{"workers", "STOR_WORKERS", "tasks this process runs at once (0: API only)", num(&c.Workers)},
 		{"heavy-workers", "STOR_HEAVY_WORKERS", "heavy tasks (transcodes, pyramids) at once, within --workers", num(&c.HeavyWorkers)},
+		{"retry-base", "STOR_RETRY_BASE", "first retry delay of a failed task (doubles each time)", dur(&c.RetryBase)},
+		{"poll-interval", "STOR_POLL_INTERVAL", "how often idle workers look for tasks", dur(&c.PollInterval)},
 		{"alert-webhook-url", "STOR_ALERT_WEBHOOK_URL", "Slack-compatible webhook for tasks that fail for good", str(&c.AlertWebhookURL)},
 		{"log-level", "STOR_LOG_LEVEL", "debug, info, warn or error", str(&c.LogLevel)},
 		{"log-format", "STOR_LOG_FORMAT", "json or text", str(&c.LogFormat)},
@@ -180,6 +190,12 @@ func (c *Config) Validate() error {
 	}
 	if c.HeavyWorkers < 1 {
 		bad("heavy-workers (STOR_HEAVY_WORKERS)", "must be at least 1")
+	}
+	if c.RetryBase <= 0 {
+		bad("retry-base (STOR_RETRY_BASE)", "must be positive")
+	}
+	if c.PollInterval < time.Millisecond {
+		bad("poll-interval (STOR_POLL_INTERVAL)", "must be at least 1ms")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

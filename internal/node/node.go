@@ -15,11 +15,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"stor/internal/api"
 	"stor/internal/auth"
 	"stor/internal/catalog"
 	"stor/internal/config"
 	"stor/internal/ingest"
+	"stor/internal/pipeline"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
 )
@@ -35,6 +40,8 @@ type Node struct {
 	Store  storage.Store
 	Ingest *ingest.Ingester
 	API    *api.Server
+	Pipe   *pipeline.Pipeline
+	Reg    *prometheus.Registry
 
 	http *http.Server
 }
@@ -53,14 +60,26 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, erro
 		db.Close()
 		return nil, err
 	}
-	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store}
+	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry()}
+	n.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pipeline.Config{
+		Workers: cfg.Workers, HeavyWorkers: cfg.HeavyWorkers, AlertWebhookURL: cfg.AlertWebhookURL,
+		BaseURL: cfg.BaseURL(), TempDir: filepath.Join(cfg.DataDir, "tmp"),
+		RetryBase: cfg.RetryBase, PollInterval: cfg.PollInterval,
+	}, Tasks(cfg))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	n.Ingest = &ingest.Ingester{
 		DB: db, Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
-		MaxSize: int64(cfg.MaxUploadSize), Identify: identify, Log: log,
+		MaxSize: int64(cfg.MaxUploadSize), Identify: identify, Enqueue: n.Pipe, Log: log,
 	}
 	n.API = &api.Server{
 		DB: db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader()},
 		Log: log, BaseURL: cfg.BaseURL(), MaxBody: int64(cfg.MaxUploadSize), Version: Version,
+		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
+		HTTPDuration: api.NewHTTPDuration(n.Reg),
 	}
 	return n, nil
 }
@@ -119,8 +138,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return n.http.Shutdown(ctx)
 }
 
-// Start starts background work (task workers, sweepers).
-func (n *Node) Start(ctx context.Context) error { return nil }
+// Start starts background work: the task workers. The embedded default
+// is one process per data dir, so jobs a killed process left running are
+// requeued at once.
+func (n *Node) Start(ctx context.Context) error {
+	return n.Pipe.Start(ctx, n.DB.Dialect() == "sqlite")
+}
 
-// Stop stops background work, waiting up to ctx's deadline.
-func (n *Node) Stop(ctx context.Context) {}
+// Stop lets running tasks finish until ctx's deadline, then cancels them.
+func (n *Node) Stop(ctx context.Context) { n.Pipe.Stop(ctx) }

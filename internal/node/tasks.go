@@ -1,0 +1,12 @@
+package node
+
+import (
+	"stor/internal/config"
+	"stor/internal/pipeline"
+)
+
+// Tasks lists the processing tasks this build runs, after the built-in
+// "analyze". Each media feature adds its tasks here.
+func Tasks(cfg config.Config) []pipeline.Task {
+	return nil
+}
