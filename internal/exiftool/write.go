@@ -2,6 +2,7 @@ package exiftool
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -221,11 +222,19 @@ func (p *Pool) EmbedFields(ctx context.Context, src, dst string, fields Normaliz
 		t.setNum("MWG:Orientation", float64(fields.Orientation))
 	}
 
+	// IPTC is written only where the file already has it (MWG). If that
+	// IPTC is not declared UTF-8, convert it first, or exiftool would
+	// write the new values as Latin-1 ("東京" -> "??").
+	from, err := p.iptcToUTF8(ctx, srcAbs, dir)
+	if err != nil {
+		return fmt.Errorf("exiftool embed %s: %w", src, err)
+	}
+
 	// exiftool -o refuses an existing output: write to a fresh name in
 	// dst's directory, then rename.
 	tmp := filepath.Join(filepath.Dir(dstAbs), "."+filepath.Base(dstAbs)+".exiftool-"+filepath.Base(dir))
 	args := append([]string{"-use", "MWG", "-o", tmp}, t.args...)
-	args = append(args, srcAbs)
+	args = append(args, from)
 	_, stderr, err := p.run(ctx, args)
 	if err != nil {
 		_ = os.Remove(tmp)
@@ -253,4 +262,30 @@ func hemisphere(f float64, pos, neg string) string {
 		return neg
 	}
 	return pos
+}
+
+// iptcToUTF8 returns src itself when it has no IPTC or UTF-8 IPTC;
+// otherwise a scratch copy whose IPTC was re-encoded as UTF-8 (exiftool's
+// "-tagsFromFile @ -IPTC:all -CodedCharacterSet=UTF8").
+func (p *Pool) iptcToUTF8(ctx context.Context, src, dir string) (string, error) {
+	out, _, err := p.run(ctx, []string{"-j", "-n", "-IPTC:all", src})
+	if err != nil {
+		return "", err
+	}
+	var res []map[string]any
+	if err := json.Unmarshal(out, &res); err != nil || len(res) != 1 {
+		return src, nil // unreadable: let the write report it
+	}
+	if len(res[0]) <= 1 || res[0]["CodedCharacterSet"] == "\x1b%G" {
+		return src, nil // only SourceFile: no IPTC; or already UTF-8
+	}
+	conv := filepath.Join(dir, "iptc-utf8"+filepath.Ext(src))
+	_, stderr, err := p.run(ctx, []string{"-o", conv, "-tagsFromFile", "@", "-IPTC:all", "-IPTC:CodedCharacterSet=UTF8", src})
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(conv); err != nil {
+		return "", &ToolError{Op: "embed", Path: src, Stderr: stderr, Err: ErrNotWritten}
+	}
+	return conv, nil
 }
