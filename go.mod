@@ -13,7 +13,7 @@ require (
 	github.com/richardlehane/match v1.0.5 // indirect
 	github.com/richardlehane/mscfb v1.0.8 // indirect
 	github.com/richardlehane/msoleps v1.0.6 // indirect
-	github.com/richardlehane/siegfried v1.11.8 // indirect
+	github.com/richardlehane/siegfried v1.11.8
 	github.com/richardlehane/xmldetect v1.0.2 // indirect
 	github.com/riverqueue/river v0.49.0 // indirect
 	github.com/riverqueue/river/riverdriver v0.49.0 // indirect
