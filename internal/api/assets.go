@@ -1,6 +1,7 @@
 package api
 
 import (
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -435,7 +436,7 @@ func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	}
 	if a.State != catalog.StateDeleted {
 		ctx := r.Context()
-		err = s.DB.InTx(ctx, func(tx catalogTx) error {
+		err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 			if err := catalog.SetAssetState(ctx, tx, a.ID, catalog.StateDeleted, ""); err != nil {
 				return err
 			}
