@@ -887,6 +887,14 @@ func TestHealthRequestIDAndErrors(t *testing.T) {
 		t.Errorf("/readyz: %d %s", rd.Status, rd.Body)
 	}
 
+	// The API description is public.
+	oa := n.Get(t, "/api/openapi.json", "", nil)
+	var doc struct{ OpenAPI string }
+	oa.JSON(t, &doc)
+	if oa.Status != 200 || !strings.HasPrefix(doc.OpenAPI, "3.1") {
+		t.Errorf("/api/openapi.json: %d, openapi %q", oa.Status, doc.OpenAPI)
+	}
+
 	// Every response carries X-Request-ID: successes, errors, 304s, unknown paths.
 	a := n.MustUpload(t, n.Token, "r.jpg", nodetest.JPEG(t, 8, 8, 1))
 	seen := map[string]bool{}
