@@ -25,14 +25,23 @@ if [ ${#pkgs[@]} -eq 0 ]; then pkgs=(./...); fi
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
-go test -count=1 -timeout 30m "${pkgs[@]}" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+# -v so the summary can count tests; the console shows only results and
+# failure messages, the full output stays in $log until the end.
+go test -count=1 -timeout 30m -v "${pkgs[@]}" >"$log" 2>&1 &
+gotest=$!
+tail -n +1 -f --pid=$gotest "$log" | grep --line-buffered -E '^(ok|FAIL|--- FAIL|--- SKIP|panic)|^\s+\S+\.go:[0-9]+:|\[build failed\]|cannot|undefined' || true
+wait $gotest
+status=$?
 set -e
 echo "== summary"
-grep -E '^(ok|FAIL|---|panic)' "$log" | grep -v '^--- PASS' || true
-echo "packages: $(grep -c '^ok' "$log") ok, $(grep -c '^FAIL' "$log") failed, $(grep -c 'no test files' "$log") without tests"
+grep -E '^(ok|FAIL)\s' "$log" || true
+pass=$(grep -cE '^\s*--- PASS' "$log" || true)
+fail=$(grep -cE '^\s*--- FAIL' "$log" || true)
+skip=$(grep -cE '^\s*--- SKIP' "$log" || true)
+echo "tests (with subtests): ${pass} passed, ${fail} failed, ${skip} skipped"
+echo "packages: $(grep -cE '^ok\s' "$log" || true) ok, $(grep -cE '^FAIL\s' "$log" || true) failed"
 if [ "$status" -ne 0 ]; then
-  echo "TESTS FAILED" >&2
+  echo "TESTS FAILED (exit $status)" >&2
 else
   echo "ALL TESTS PASSED"
 fi

@@ -51,8 +51,10 @@ func main() {
 		skipBig = flag.Bool("skip-big", false, "skip the big-file measurement")
 		keep    = flag.Bool("keep", false, "keep the work directory")
 		storBin = flag.String("stor", "", "stor binary to use (default: go build ./cmd/stor)")
+		cpuProf = flag.String("cpuprofile", "", "run stor inside this process and write a CPU profile of the stor uploads to this file (go tool pprof)")
 	)
 	flag.Parse()
+	cpuProfile = *cpuProf
 	if err := run(*dir, *bigSize, *runs, *nSmall, *conc, *skipBig, *keep, *storBin); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
 		os.Exit(1)
@@ -72,14 +74,19 @@ func run(base string, bigSize int64, runs, nSmall, conc int, skipBig, keep bool,
 		defer os.RemoveAll(work)
 	}
 	fmt.Printf("work dir %s\n", work)
-	if storBin == "" {
+	if storBin == "" && cpuProfile == "" {
 		storBin = filepath.Join(work, "stor")
 		fmt.Println("building stor ...")
 		if out, err := exec.Command("go", "build", "-o", storBin, "./cmd/stor").CombinedOutput(); err != nil {
 			return fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	}
-	srv, err := startStor(storBin, filepath.Join(work, "data"))
+	var srv *stor
+	if cpuProfile != "" {
+		srv, err = startInProcess(filepath.Join(work, "data"))
+	} else {
+		srv, err = startStor(storBin, filepath.Join(work, "data"))
+	}
 	if err != nil {
 		return err
 	}
@@ -105,8 +112,9 @@ func run(base string, bigSize int64, runs, nSmall, conc int, skipBig, keep bool,
 }
 
 type stor struct {
-	cmd *exec.Cmd
-	url string
+	cmd  *exec.Cmd
+	url  string
+	stop func()
 }
 
 func startStor(bin, dataDir string) (*stor, error) {
@@ -124,6 +132,7 @@ func startStor(bin, dataDir string) (*stor, error) {
 		return nil, err
 	}
 	s := &stor{cmd: cmd, url: "http://" + addr}
+	s.stop = func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }
 	for range 400 {
 		if resp, err := http.Get(s.url + "/healthz"); err == nil {
 			resp.Body.Close()
@@ -133,11 +142,6 @@ func startStor(bin, dataDir string) (*stor, error) {
 	}
 	s.stop()
 	return nil, fmt.Errorf("stor did not start")
-}
-
-func (s *stor) stop() {
-	s.cmd.Process.Signal(os.Interrupt)
-	s.cmd.Wait()
 }
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true,
@@ -237,11 +241,13 @@ func benchBig(s *stor, work string, size int64, runs int) (result, error) {
 		os.Remove(out)
 
 		warm(src)
+		stopProfile := startProfile(i)
 		t0 = time.Now()
 		if err := s.upload(src); err != nil {
 			return r, err
 		}
 		storT := time.Since(t0)
+		stopProfile()
 		r.ddAll, r.storAll = append(r.ddAll, ddT), append(r.storAll, storT)
 		fmt.Printf("big run %d: dd %v (%.0f MB/s), stor %v (%.0f MB/s), ratio %.2f\n", i+1,
 			ddT.Round(time.Millisecond), mbps(size, ddT), storT.Round(time.Millisecond), mbps(size, storT),
