@@ -14,5 +14,5 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 mkdir -p bin
 version="$(git describe --tags --always --dirty 2>/dev/null || echo dev)"
-go build -trimpath -ldflags "-X stor/internal/node.Version=${version}" -o bin/stor ./cmd/stor
+go build -ldflags "-X stor/internal/node.Version=${version}" -o bin/stor ./cmd/stor
 exec bin/stor serve "$@"
