@@ -777,7 +777,8 @@ func TestListPaging(t *testing.T) {
 }
 
 func TestListFilters(t *testing.T) {
-	n := nodetest.Start(t)
+	// No workers: the assets stay "stored", so the state filter is stable.
+	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
 	img := n.MustUpload(t, n.Token, "Sunflowers.jpg", nodetest.JPEG(t, 8, 8, 1))
 	png := n.MustUpload(t, n.Token, "water lilies.png", nodetest.PNG(t, 8, 8, 2))
 	r := n.Do(t, "POST", "/api/v1/assets?ignore_unsupported=1&project=archive", n.Token,
