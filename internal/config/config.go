@@ -50,6 +50,24 @@ type Config struct {
 	// PollInterval is how often idle workers look for tasks. Env
 	// STOR_POLL_INTERVAL. Default 200ms.
 	PollInterval time.Duration
+	// HeavyMaxLoad is the 1-minute load average per CPU above which heavy
+	// tasks (pyramids, access copies, transcodes) wait instead of starting.
+	// Env STOR_HEAVY_MAX_LOAD. Default 1.5.
+	HeavyMaxLoad float64
+	// MaxImagePixels is the decompression-bomb guard: an image whose header
+	// declares more than this many pixels (width×height) fails its image
+	// tasks with a clear reason before any pixel is decoded. Env
+	// STOR_MAX_IMAGE_PIXELS. Default 1073741824 (2^30, about 1 gigapixel:
+	// 32768×32768), above any camera and most museum masters.
+	MaxImagePixels int64
+	// ThumbnailSizes are the long edges of the thumbnails made of every
+	// image, as WebP (thumb-N) and JPEG (thumb-N-jpg). The web UI and the
+	// asset links use 400. Env STOR_THUMBNAIL_SIZES. Default 150,400,1024.
+	ThumbnailSizes IntList
+	// PyramidMinSize: images whose long edge is larger get a tiled
+	// pyramidal TIFF for the IIIF tile server. Env STOR_PYRAMID_MIN_SIZE.
+	// Default 2048.
+	PyramidMinSize int
 	// AlertWebhookURL receives a Slack-compatible JSON post when a task
 	// fails for good. Env STOR_ALERT_WEBHOOK_URL. Default none.
 	AlertWebhookURL string
@@ -74,6 +92,10 @@ func Default() Config {
 		HeavyWorkers:    max(1, cpus/2),
 		RetryBase:       5 * time.Second,
 		PollInterval:    200 * time.Millisecond,
+		HeavyMaxLoad:    1.5,
+		MaxImagePixels:  1 << 30,
+		ThumbnailSizes:  IntList{150, 400, 1024},
+		PyramidMinSize:  2048,
 		LogLevel:        "info",
 		LogFormat:       "json",
 	}
@@ -95,6 +117,15 @@ func fields(c *Config) []field {
 	num := func(p *int) func(*flag.FlagSet, string, string) {
 		return func(fs *flag.FlagSet, n, h string) { fs.IntVar(p, n, *p, h) }
 	}
+	num64 := func(p *int64) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.Int64Var(p, n, *p, h) }
+	}
+	float := func(p *float64) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.Float64Var(p, n, *p, h) }
+	}
+	ints := func(p *IntList) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.Var(p, n, h) }
+	}
 	size := func(p *ByteSize) func(*flag.FlagSet, string, string) {
 		return func(fs *flag.FlagSet, n, h string) { fs.Var(p, n, h) }
 	}
@@ -109,6 +140,10 @@ func fields(c *Config) []field {
 		{"heavy-workers", "STOR_HEAVY_WORKERS", "heavy tasks (transcodes, pyramids) at once, within --workers", num(&c.HeavyWorkers)},
 		{"retry-base", "STOR_RETRY_BASE", "first retry delay of a failed task (doubles each time)", dur(&c.RetryBase)},
 		{"poll-interval", "STOR_POLL_INTERVAL", "how often idle workers look for tasks", dur(&c.PollInterval)},
+		{"heavy-max-load", "STOR_HEAVY_MAX_LOAD", "load average per CPU above which heavy tasks wait", float(&c.HeavyMaxLoad)},
+		{"max-image-pixels", "STOR_MAX_IMAGE_PIXELS", "largest image (width×height pixels) the image tasks decode", num64(&c.MaxImagePixels)},
+		{"thumbnail-sizes", "STOR_THUMBNAIL_SIZES", "long edges of the thumbnails, comma-separated (e.g. 150,400,1024)", ints(&c.ThumbnailSizes)},
+		{"pyramid-min-size", "STOR_PYRAMID_MIN_SIZE", "images with a longer long edge get a tiled pyramid", num(&c.PyramidMinSize)},
 		{"alert-webhook-url", "STOR_ALERT_WEBHOOK_URL", "Slack-compatible webhook for tasks that fail for good", str(&c.AlertWebhookURL)},
 		{"log-level", "STOR_LOG_LEVEL", "debug, info, warn or error", str(&c.LogLevel)},
 		{"log-format", "STOR_LOG_FORMAT", "json or text", str(&c.LogFormat)},
@@ -196,6 +231,23 @@ func (c *Config) Validate() error {
 	}
 	if c.PollInterval < time.Millisecond {
 		bad("poll-interval (STOR_POLL_INTERVAL)", "must be at least 1ms")
+	}
+	if c.HeavyMaxLoad <= 0 {
+		bad("heavy-max-load (STOR_HEAVY_MAX_LOAD)", "must be positive")
+	}
+	if c.MaxImagePixels <= 0 {
+		bad("max-image-pixels (STOR_MAX_IMAGE_PIXELS)", "must be positive")
+	}
+	if len(c.ThumbnailSizes) == 0 {
+		bad("thumbnail-sizes (STOR_THUMBNAIL_SIZES)", "must name at least one size")
+	}
+	for _, n := range c.ThumbnailSizes {
+		if n < 16 || n > 8192 {
+			bad("thumbnail-sizes (STOR_THUMBNAIL_SIZES)", "%d is not between 16 and 8192", n)
+		}
+	}
+	if c.PyramidMinSize < 256 {
+		bad("pyramid-min-size (STOR_PYRAMID_MIN_SIZE)", "must be at least 256")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
