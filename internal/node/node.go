@@ -27,6 +27,7 @@ import (
 	"stor/internal/pipeline"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
+	"stor/internal/vips"
 )
 
 // Version is set at build time with -ldflags "-X stor/internal/node.Version=...".
@@ -42,6 +43,8 @@ type Node struct {
 	API    *api.Server
 	Pipe   *pipeline.Pipeline
 	Reg    *prometheus.Registry
+	// Vips is the image engine, started once per process.
+	Vips *vips.Engine
 
 	http *http.Server
 }
@@ -72,12 +75,19 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 		db.Close()
 		return nil, err
 	}
-	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry()}
+	// libvips starts once per process; a second Open (tests, the ingest
+	// command) gets another Engine with its own pixel limit.
+	eng, err := vips.Startup(vips.Config{MaxPixels: cfg.MaxImagePixels})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("image engine: %w", err)
+	}
+	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry(), Vips: eng}
 	n.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pcfg.Workers, pcfg.HeavyWorkers, pcfg.AlertWebhookURL = cfg.Workers, cfg.HeavyWorkers, cfg.AlertWebhookURL
 	pcfg.BaseURL, pcfg.TempDir = cfg.BaseURL(), filepath.Join(cfg.DataDir, "tmp")
 	pcfg.RetryBase, pcfg.PollInterval = cfg.RetryBase, cfg.PollInterval
-	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, append(Tasks(cfg), extra...))
+	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, append(Tasks(cfg, eng), extra...))
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -96,7 +106,10 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 	return n, nil
 }
 
-// Close releases the database.
+// Close releases the database. It leaves libvips running: libvips cannot
+// be started again in a process once shut down, and a process may open
+// more than one node (tests, `stor ingest`); the command calls
+// vips.Shutdown once, at exit.
 func (n *Node) Close() error { return n.DB.Close() }
 
 // SweepSpool removes spool files older than age: uploads that a crash or a
