@@ -23,6 +23,7 @@ import (
 	"stor/internal/auth"
 	"stor/internal/catalog"
 	"stor/internal/config"
+	"stor/internal/imagetask"
 	"stor/internal/ingest"
 	"stor/internal/pipeline"
 	"stor/internal/storage"
@@ -102,6 +103,7 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 		Log: log, BaseURL: cfg.BaseURL(), MaxBody: int64(cfg.MaxUploadSize), Version: Version,
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
 		HTTPDuration: api.NewHTTPDuration(n.Reg),
+		Links:        imagetask.Links(imageConfig(cfg), cfg.BaseURL()),
 	}
 	return n, nil
 }
