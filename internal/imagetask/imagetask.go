@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -241,7 +243,7 @@ func (r *runner) probe(ctx context.Context, tc *pipeline.TaskContext) error {
 // as a lossless PNG, then every thumbnail from that: one decode of a large
 // original instead of one per size and format.
 func (r *runner) thumbnails(ctx context.Context, tc *pipeline.TaskContext) error {
-	src, _, err := r.input(ctx, tc)
+	src, in, err := r.input(ctx, tc)
 	if err != nil {
 		return err
 	}
@@ -251,9 +253,22 @@ func (r *runner) thumbnails(ctx context.Context, tc *pipeline.TaskContext) error
 	}
 	sizes := r.cfg.ThumbSizes
 	largest := sizes[len(sizes)-1]
-	b, _, err := r.eng.Thumbnail(src, vips.ThumbOpts{Size: largest, Format: vips.PNG})
+	b, got, err := r.eng.Thumbnail(src, vips.ThumbOpts{Size: largest, Format: vips.PNG})
 	if err != nil {
 		return r.fail(tc.Asset, "thumbnail", err)
+	}
+	// libvips 8.14's JPEG 2000 shrink-on-load picks a level 4× too small
+	// for most sizes (a 480×320 JP2 thumbnailed to 1024 comes out
+	// 120×80). When the result is smaller than it must be, render the
+	// whole image at the right size instead.
+	w, h := displayed(in)
+	if ww, wh := fit(w, h, largest); got.Width < ww-1 || got.Height < wh-1 {
+		tc.Log.InfoContext(ctx, "shrink-on-load came out too small; rendering instead",
+			"got", fmt.Sprintf("%dx%d", got.Width, got.Height), "want", fmt.Sprintf("%dx%d", ww, wh))
+		b, err = r.eng.Render(src, vips.Request{Region: image.Rect(0, 0, w, h), Width: ww, Height: wh, Format: vips.PNG})
+		if err != nil {
+			return r.fail(tc.Asset, "thumbnail", err)
+		}
 	}
 	base := filepath.Join(dir, "base.png")
 	if err := os.WriteFile(base, b, 0o600); err != nil {
@@ -318,6 +333,18 @@ func (r *runner) pyramid(ctx context.Context, tc *pipeline.TaskContext) error {
 	}
 	tc.Progress(ctx, 90)
 	return r.putFile(ctx, tc, dst, Pyramid, "image/tiff")
+}
+
+// fit is the size of a w×h image shrunk (never enlarged) to long edge n,
+// as libvips rounds it.
+func fit(w, h, n int) (int, int) {
+	if max(w, h) <= n {
+		return w, h
+	}
+	if w >= h {
+		return n, max(1, int(math.Round(float64(h)*float64(n)/float64(w))))
+	}
+	return max(1, int(math.Round(float64(w)*float64(n)/float64(h)))), n
 }
 
 // putFile stores a file the engine wrote as a derivative, with its size.
