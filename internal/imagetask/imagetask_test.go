@@ -578,6 +578,29 @@ func TestRAWPreview(t *testing.T) {
 	}
 }
 
+// TestRAWDecode: a DNG without any embedded preview is decoded by dcraw.
+func TestRAWDecode(t *testing.T) {
+	s := start(t)
+	p := filepath.Join(t.TempDir(), "linear.dng")
+	makeLinearDNG(t, p, 300, 200)
+	out, err := exec.Command("exiftool", "-s3", "-FileType", "-PreviewImage", "-JpgFromRaw", "-ThumbnailImage", p).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "DNG" {
+		t.Fatalf("exiftool: %v %q, want a DNG without previews", err, out)
+	}
+	a := s.ready(t, p)
+	if a.Kind != "raw" || a.Format != "dng" || a.Width != 300 || a.Height != 200 {
+		t.Fatalf("asset %+v", a)
+	}
+	s.checkThumbs(t, a.ID, 300, 200)
+	im := decodeJPEG(t, s.fetch(t, a.ID, "thumb-150-jpg", "jpg"))
+	if c := rgb(im.At(30, 50)); c[0] < c[2]+80 {
+		t.Errorf("left of the decoded RAW is %v, want red", c)
+	}
+	if c := rgb(im.At(120, 50)); c[2] < c[0]+80 {
+		t.Errorf("right of the decoded RAW is %v, want blue", c)
+	}
+}
+
 // TestZVI: no decoder; the asset is ready (metadata only) and its history
 // says why there are no derivatives.
 func TestZVI(t *testing.T) {

@@ -209,3 +209,38 @@ func buildOLE(names ...string) []byte {
 	}
 	return bytes.Join([][]byte{h, data, fat, dir}, nil)
 }
+
+// makeLinearDNG writes a DNG with no preview at all: a w×h LinearRaw RGB
+// image (left half red, right half blue), which only a real RAW decoder
+// (dcraw) can render.
+func makeLinearDNG(t *testing.T, path string, w, h uint32) {
+	pix := make([]byte, 0, w*h*3)
+	for range h {
+		for x := range w {
+			if x < w/2 {
+				pix = append(pix, 200, 30, 30)
+			} else {
+				pix = append(pix, 30, 30, 200)
+			}
+		}
+	}
+	build := func(off uint32) *bytes.Buffer {
+		var o bytes.Buffer
+		o.WriteString("II*\x00")
+		o.Write(le32(8))
+		writeIFD(&o, []tiffEntry{
+			{254, 4, 1, le32(0)}, {256, 4, 1, le32(w)}, {257, 4, 1, le32(h)}, {258, 3, 3, le16(8, 8, 8)},
+			{259, 3, 1, le16(1)}, {262, 3, 1, le16(34892)}, {271, 2, 6, []byte("Canon\x00")},
+			{272, 2, 6, []byte("Test1\x00")}, {273, 4, 1, le32(off)}, {274, 3, 1, le16(1)},
+			{277, 3, 1, le16(3)}, {278, 4, 1, le32(h)}, {279, 4, 1, le32(uint32(len(pix)))},
+			{284, 3, 1, le16(1)}, {0xC612, 1, 4, []byte{1, 4, 0, 0}},
+		})
+		o.Write(pix)
+		return &o
+	}
+	o := build(0)
+	o = build(uint32(o.Len() - len(pix)))
+	if err := os.WriteFile(path, o.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
