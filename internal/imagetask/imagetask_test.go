@@ -622,7 +622,7 @@ func TestZVI(t *testing.T) {
 	_, b := s.do(t, "GET", "/api/v1/assets/"+a.ID+"/events", nil, nil)
 	var evs struct {
 		Items []struct {
-			Type   string            `json:"type"`
+			Type   string         `json:"type"`
 			Detail map[string]any `json:"detail"`
 		} `json:"items"`
 	}
