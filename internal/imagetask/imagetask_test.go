@@ -392,6 +392,18 @@ func TestJPEGOrientation(t *testing.T) {
 	if c := getpoint(t, s.fetch(t, a.ID, "thumb-400", "webp"), 100, 40); !close3(c, [3]int{255, 0, 0}, 40) {
 		t.Errorf("top of the WebP thumbnail is %v, want red", c)
 	}
+	// Idempotent: running the image tasks again gives the same names and sizes.
+	resp, b := s.do(t, "POST", "/api/v1/assets/"+a.ID+"/reprocess",
+		strings.NewReader(`{"tasks":["image-probe","thumbnails","pyramid"]}`), map[string]string{"Content-Type": "application/json"})
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("reprocess: %s %s", resp.Status, b)
+	}
+	if a2 := s.wait(t, a.ID); a2.State != "ready" || a2.Width != 200 || a2.Height != 300 {
+		t.Fatalf("after reprocessing: %+v", a2)
+	}
+	if ds2 := s.checkThumbs(t, a.ID, 200, 300); len(ds2) != len(ds) {
+		t.Errorf("derivatives after reprocessing: %v, before %v", keys(ds2), keys(ds))
+	}
 }
 
 // TestTIFFColour: CMYK and 16-bit TIFFs get an sRGB 8-bit access JPEG whose
