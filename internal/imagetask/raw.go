@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
+	"strings"
 
 	"stor/internal/catalog"
 	"stor/internal/pipeline"
@@ -24,8 +25,6 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 // files, roughly largest first (JpgFromRaw is full size in CR2/NEF/RW2).
 var previewTags = []string{"JpgFromRaw", "PreviewImage", "ThumbnailImage"}
 
-var binarySize = regexp.MustCompile(`Binary data (\d+) bytes`)
-
 // rawSource makes a decodable stand-in for the camera RAW at orig in a
 // temp dir (see the package documentation) and returns its path.
 func (r *runner) rawSource(ctx context.Context, tc *pipeline.TaskContext, orig string) (string, error) {
@@ -33,15 +32,15 @@ func (r *runner) rawSource(ctx context.Context, tc *pipeline.TaskContext, orig s
 	if err != nil {
 		return "", err
 	}
-	// One ExifTool run lists the previews (with their byte sizes) and the
-	// RAW's orientation.
-	args := []string{"-j", "-n", "-Orientation"}
+	// One ExifTool run returns the RAW's orientation and its previews
+	// (base64 in the JSON).
+	args := []string{"-j", "-b", "-n", "-Orientation"}
 	for _, t := range previewTags {
 		args = append(args, "-"+t)
 	}
 	out, err := proc.Run(ctx, r.cfg.ExifTool, append(args, "--", orig)...)
 	if err != nil {
-		return "", fmt.Errorf("raw: list previews: %w", err)
+		return "", fmt.Errorf("raw: read previews: %w", err)
 	}
 	var meta []map[string]any
 	if err := json.Unmarshal(out, &meta); err != nil || len(meta) != 1 {
@@ -51,21 +50,21 @@ func (r *runner) rawSource(ctx context.Context, tc *pipeline.TaskContext, orig s
 	if v, ok := meta[0]["Orientation"].(float64); ok && v >= 1 && v <= 8 {
 		orientation = int(v)
 	}
-	best, bestSize := "", 0
+	var best []byte
 	for _, t := range previewTags {
 		s, _ := meta[0][t].(string)
-		if m := binarySize.FindStringSubmatch(s); m != nil {
-			if n, _ := strconv.Atoi(m[1]); n > bestSize {
-				best, bestSize = t, n
+		if b64, ok := strings.CutPrefix(s, "base64:"); ok {
+			if b, err := base64.StdEncoding.DecodeString(b64); err == nil && len(b) > len(best) {
+				best = b
 			}
 		}
 	}
 
 	var preview string // a usable but small preview, the last resort
-	if best != "" {
+	if best != nil {
 		p := filepath.Join(dir, "preview.jpg")
-		if err := r.extract(ctx, orig, best, p); err != nil {
-			return "", err
+		if err := os.WriteFile(p, best, 0o600); err != nil {
+			return "", fmt.Errorf("raw: %w", err)
 		}
 		in, err := r.eng.Probe(p)
 		if err == nil {
@@ -95,23 +94,6 @@ func (r *runner) rawSource(ctx context.Context, tc *pipeline.TaskContext, orig s
 		return preview, nil
 	}
 	return "", pipeline.Permanentf("no embedded preview and dcraw cannot decode this %s: %w", tc.Asset.Format, derr)
-}
-
-// extract writes the binary tag of a RAW to dst.
-func (r *runner) extract(ctx context.Context, orig, tag, dst string) error {
-	f, err := os.Create(dst)
-	if err != nil {
-		return fmt.Errorf("raw: %w", err)
-	}
-	defer f.Close()
-	cmd := proc.Command(ctx, r.cfg.ExifTool, "-b", "-"+tag, "--", orig)
-	cmd.Stdout = f
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("raw: extract %s: %w: %s", tag, err, bytes.TrimSpace(stderr.Bytes()))
-	}
-	return f.Close()
 }
 
 // dcraw decodes a RAW to an 8-bit TIFF at dst with the camera's white
