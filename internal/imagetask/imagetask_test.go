@@ -516,6 +516,19 @@ func TestPyramid(t *testing.T) {
 	if a.Width != 6000 || a.Height != 4000 {
 		t.Fatalf("asset %+v", a)
 	}
+	_, b := s.do(t, "GET", "/api/v1/assets/"+a.ID+"/tasks", nil, nil)
+	var tasks struct {
+		Items []struct {
+			Name       string `json:"name"`
+			DurationMS int64  `json:"duration_ms"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(b, &tasks); err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range tasks.Items {
+		t.Logf("6000×4000 JPEG: %s took %d ms", tk.Name, tk.DurationMS)
+	}
 	ds := s.checkThumbs(t, a.ID, 6000, 4000)
 	d, ok := ds[imagetask.Pyramid]
 	if !ok || d.ContentType != "image/tiff" || d.Width != 6000 || d.Height != 4000 || d.Task != imagetask.TaskPyramid {
