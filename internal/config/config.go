@@ -50,10 +50,6 @@ type Config struct {
 	// PollInterval is how often idle workers look for tasks. Env
 	// STOR_POLL_INTERVAL. Default 200ms.
 	PollInterval time.Duration
-	// HeavyMaxLoad is the 1-minute load average per CPU above which heavy
-	// tasks (pyramids, access copies, transcodes) wait instead of starting.
-	// Env STOR_HEAVY_MAX_LOAD. Default 1.5.
-	HeavyMaxLoad float64
 	// MaxImagePixels is the decompression-bomb guard: an image whose header
 	// declares more than this many pixels (width×height) fails its image
 	// tasks with a clear reason before any pixel is decoded. Env
@@ -92,7 +88,6 @@ func Default() Config {
 		HeavyWorkers:    max(1, cpus/2),
 		RetryBase:       5 * time.Second,
 		PollInterval:    200 * time.Millisecond,
-		HeavyMaxLoad:    1.5,
 		MaxImagePixels:  1 << 30,
 		ThumbnailSizes:  IntList{150, 400, 1024},
 		PyramidMinSize:  2048,
@@ -120,9 +115,6 @@ func fields(c *Config) []field {
 	num64 := func(p *int64) func(*flag.FlagSet, string, string) {
 		return func(fs *flag.FlagSet, n, h string) { fs.Int64Var(p, n, *p, h) }
 	}
-	float := func(p *float64) func(*flag.FlagSet, string, string) {
-		return func(fs *flag.FlagSet, n, h string) { fs.Float64Var(p, n, *p, h) }
-	}
 	ints := func(p *IntList) func(*flag.FlagSet, string, string) {
 		return func(fs *flag.FlagSet, n, h string) { fs.Var(p, n, h) }
 	}
@@ -140,7 +132,6 @@ func fields(c *Config) []field {
 		{"heavy-workers", "STOR_HEAVY_WORKERS", "heavy tasks (transcodes, pyramids) at once, within --workers", num(&c.HeavyWorkers)},
 		{"retry-base", "STOR_RETRY_BASE", "first retry delay of a failed task (doubles each time)", dur(&c.RetryBase)},
 		{"poll-interval", "STOR_POLL_INTERVAL", "how often idle workers look for tasks", dur(&c.PollInterval)},
-		{"heavy-max-load", "STOR_HEAVY_MAX_LOAD", "load average per CPU above which heavy tasks wait", float(&c.HeavyMaxLoad)},
 		{"max-image-pixels", "STOR_MAX_IMAGE_PIXELS", "largest image (width×height pixels) the image tasks decode", num64(&c.MaxImagePixels)},
 		{"thumbnail-sizes", "STOR_THUMBNAIL_SIZES", "long edges of the thumbnails, comma-separated (e.g. 150,400,1024)", ints(&c.ThumbnailSizes)},
 		{"pyramid-min-size", "STOR_PYRAMID_MIN_SIZE", "images with a longer long edge get a tiled pyramid", num(&c.PyramidMinSize)},
@@ -231,9 +222,6 @@ func (c *Config) Validate() error {
 	}
 	if c.PollInterval < time.Millisecond {
 		bad("poll-interval (STOR_POLL_INTERVAL)", "must be at least 1ms")
-	}
-	if c.HeavyMaxLoad <= 0 {
-		bad("heavy-max-load (STOR_HEAVY_MAX_LOAD)", "must be positive")
 	}
 	if c.MaxImagePixels <= 0 {
 		bad("max-image-pixels (STOR_MAX_IMAGE_PIXELS)", "must be positive")

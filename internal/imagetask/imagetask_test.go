@@ -26,6 +26,7 @@ import (
 	"stor/internal/imagetask"
 	"stor/internal/logging"
 	"stor/internal/node"
+	"stor/internal/pipeline"
 	"stor/internal/tiff"
 	"stor/internal/vips"
 )
@@ -61,8 +62,7 @@ func TestMain(m *testing.M) {
 }
 
 // start opens a node on a temp dir and a free loopback port, with small
-// retry and poll intervals and no load gate for heavy tasks (the build
-// machine is shared and often busy).
+// retry and poll intervals and no load gate for heavy tasks.
 func start(t *testing.T) *server {
 	t.Helper()
 	srvOnce.Do(func() {
@@ -89,7 +89,6 @@ func startNode() (*server, error) {
 	cfg := config.Default()
 	cfg.Addr, cfg.DataDir = addr, dir
 	cfg.RetryBase, cfg.PollInterval = 50*time.Millisecond, 20*time.Millisecond
-	cfg.HeavyMaxLoad = 1000
 	cfg.Workers, cfg.HeavyWorkers = 3, 2
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -99,7 +98,8 @@ func startNode() (*server, error) {
 	if os.Getenv("STOR_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	n, err := node.Open(ctx, cfg, log)
+	// No load gate for heavy tasks: the build machine is shared and busy.
+	n, err := node.OpenWithPipeline(ctx, cfg, log, pipeline.Config{MaxLoadPerCPU: 1e6}, nil)
 	if err != nil {
 		return nil, err
 	}
