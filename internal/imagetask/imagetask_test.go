@@ -98,8 +98,13 @@ func startNode() (*server, error) {
 	if os.Getenv("STOR_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	// No load gate for heavy tasks: the build machine is shared and busy.
-	n, err := node.OpenWithPipeline(ctx, cfg, log, pipeline.Config{MaxLoadPerCPU: 1e6}, nil)
+	// This build's tasks, without the load gate for heavy tasks: the build
+	// machine is shared and busy.
+	eng, err := vips.Startup(vips.Config{MaxPixels: cfg.MaxImagePixels})
+	if err != nil {
+		return nil, err
+	}
+	n, err := node.OpenWithPipeline(ctx, cfg, log, pipeline.Config{MaxLoadPerCPU: 1e6}, node.Tasks(cfg, eng))
 	if err != nil {
 		return nil, err
 	}

@@ -51,19 +51,27 @@ type Node struct {
 }
 
 // Open connects to the database and the store and applies migrations.
+// The pipeline runs this build's tasks (Tasks).
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, error) {
-	return OpenWith(ctx, cfg, log, nil)
+	return open(ctx, cfg, log, pipeline.Config{}, func(eng *vips.Engine) []pipeline.Task { return Tasks(cfg, eng) })
 }
 
-// OpenWith is Open with extra processing tasks after this build's own
-// (tests use it to run tasks that fail, hang or crash on purpose).
-func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, extra []pipeline.Task) (*Node, error) {
-	return OpenWithPipeline(ctx, cfg, log, pipeline.Config{}, extra)
+// OpenWith is Open with exactly the given processing tasks instead of this
+// build's own: tests and benchmarks of the pipeline itself run tasks that
+// fail, hang or crash on purpose, on PNG-looking files the image tasks
+// would otherwise try to decode. For this build's tasks as well, pass
+// append(Tasks(cfg, eng), ...) with eng from vips.Startup.
+func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, tasks []pipeline.Task) (*Node, error) {
+	return OpenWithPipeline(ctx, cfg, log, pipeline.Config{}, tasks)
 }
 
 // OpenWithPipeline is OpenWith with pipeline settings beyond the config's
 // (its Load probe, for tests of load-aware admission).
-func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, extra []pipeline.Task) (*Node, error) {
+func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks []pipeline.Task) (*Node, error) {
+	return open(ctx, cfg, log, pcfg, func(*vips.Engine) []pipeline.Task { return tasks })
+}
+
+func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks func(*vips.Engine) []pipeline.Task) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -88,7 +96,7 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 	pcfg.Workers, pcfg.HeavyWorkers, pcfg.AlertWebhookURL = cfg.Workers, cfg.HeavyWorkers, cfg.AlertWebhookURL
 	pcfg.BaseURL, pcfg.TempDir = cfg.BaseURL(), filepath.Join(cfg.DataDir, "tmp")
 	pcfg.RetryBase, pcfg.PollInterval = cfg.RetryBase, cfg.PollInterval
-	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, append(Tasks(cfg, eng), extra...))
+	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, tasks(eng))
 	if err != nil {
 		db.Close()
 		return nil, err
