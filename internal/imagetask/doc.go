@@ -29,6 +29,16 @@
 // image and decides by the probed size whether there is anything to do;
 // a small image's pyramid task succeeds without a derivative.
 //
+// # Thumbnails
+//
+// The largest thumbnail is made from the source with vips Thumbnail
+// (shrink-on-load: JPEG DCT scaling, reduced TIFF/JPEG 2000/HEIF/WebP/SVG
+// loads) as a lossless 8-bit sRGB PNG, and every thumbnail is encoded from
+// that PNG: one decode of a large original instead of six. libvips 8.14's
+// JPEG 2000 shrink-on-load picks a level four times too small for most
+// sizes; when the result is smaller than it must be, the task renders the
+// whole image at the right size instead (vips Render).
+//
 // # The pixel limit
 //
 // An image whose header declares more than Config.MaxPixels pixels is
