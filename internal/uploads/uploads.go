@@ -153,7 +153,7 @@ func (s *Service) Routes() []api.Route {
 // credentials) is the one method answered without a token.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
-		s.serveTus(w, r)
+		s.serveTus(&expiresWriter{ResponseWriter: w, s: s, r: r}, r)
 		return
 	}
 	p, err := s.cfg.Auth.Authenticate(r)
@@ -240,6 +240,9 @@ func (w *expiresWriter) WriteHeader(code int) {
 	if !w.done {
 		w.done = true
 		h := w.Header()
+		if ext := h.Get("Tus-Extension"); ext != "" {
+			h.Set("Tus-Extension", ext+",expiration")
+		}
 		id := strings.Trim(strings.TrimPrefix(w.r.URL.Path, BasePath), "/")
 		if id == "" {
 			if loc := h.Get("Location"); loc != "" {
