@@ -283,8 +283,15 @@ type progressReader struct {
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.n.Add(int64(n))
+	if err == io.ErrUnexpectedEOF {
+		// A body cut short of its Content-Length. Returned bare, the
+		// spool's io.ReadFull would take it for a normal end.
+		err = fmt.Errorf("the connection closed after %d bytes: %w", p.n.Load(), errTruncated)
+	}
 	return n, err
 }
+
+var errTruncated = errors.New("download cut short")
 
 // download reads the body through Ingester.Receive (spool and hash) and
 // commits into the uploading asset row; progress is written every second.
@@ -315,6 +322,11 @@ func (f *Fetcher) download(ctx context.Context, resp *http.Response, a *catalog.
 			err = fmt.Errorf("%w (after %s)", ctx.Err(), f.Timeout)
 		}
 		f.fail(a.ID, fe.Actor, err)
+		return
+	}
+	if resp.ContentLength > 0 && sp.Size != resp.ContentLength {
+		sp.Remove()
+		f.fail(a.ID, fe.Actor, fmt.Errorf("%w: %d of %d bytes", errTruncated, sp.Size, resp.ContentLength))
 		return
 	}
 	catalog.FetchProgress(ctx, f.DB.Writer(), a.ID, sp.Size, sp.Size)
