@@ -241,6 +241,10 @@ func (u *upload) load() error {
 	if err != nil {
 		return fmt.Errorf("uploads: rehash %s: %w", u.id, err)
 	}
+	// The state may only claim bytes that are durable.
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
 	return st.save(u.s.statePath(u.id), sh, mh, from+n)
 }
 
