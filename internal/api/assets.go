@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -42,7 +43,46 @@ type assetJSON struct {
 	UpdatedAt       string            `json:"updated_at"`
 	DeletedAt       *string           `json:"deleted_at,omitempty"`
 	Links           map[string]string `json:"links"`
+	// Progress of an asset still uploading (fetched from a URL).
+	Progress *progressJSON `json:"progress,omitempty"`
 }
+
+// progressJSON is how far the fetch of an uploading asset has come.
+type progressJSON struct {
+	ReceivedBytes int64    `json:"received_bytes"`
+	TotalBytes    *int64   `json:"total_bytes"`
+	Percent       *float64 `json:"percent"`
+	SourceURL     string   `json:"source_url"`
+}
+
+// withProgress adds the fetch progress to an uploading asset.
+func (s *Server) withProgress(ctx context.Context, v *assetJSON) {
+	if v.State != catalog.StateUploading {
+		return
+	}
+	f, err := catalog.GetFetch(ctx, s.DB.Reader(), v.ID)
+	if err != nil {
+		return
+	}
+	pr := &progressJSON{ReceivedBytes: f.ReceivedBytes, SourceURL: f.URL}
+	if f.TotalBytes > 0 {
+		t := f.TotalBytes
+		pct := min(100, float64(f.ReceivedBytes)*100/float64(t))
+		pr.TotalBytes, pr.Percent = &t, &pct
+	}
+	v.Progress = pr
+}
+
+// AssetView is the asset object of API.md (with the progress of an
+// uploading asset), for routes other packages add.
+func (s *Server) AssetView(ctx context.Context, a *catalog.Asset) any {
+	v := s.assetView(a)
+	s.withProgress(ctx, &v)
+	return v
+}
+
+// WriteJSON sends v with status, for routes other packages add.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
@@ -338,7 +378,7 @@ func (s *Server) getAsset(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.assetView(a))
+	writeJSON(w, http.StatusOK, s.AssetView(r.Context(), a))
 	return nil
 }
 
@@ -526,3 +566,7 @@ func firstNonEmpty(vs ...string) string {
 	}
 	return ""
 }
+
+// UploadProject decides the project of an upload for p (the rules of
+// POST /api/v1/assets), for doors other packages add.
+func UploadProject(p *auth.Principal, asked string) (string, error) { return uploadProject(p, asked) }

@@ -71,6 +71,18 @@ type Config struct {
 	LogLevel string
 	// LogFormat is json or text. Env STOR_LOG_FORMAT. Default json.
 	LogFormat string
+	// UploadExpiry is how long an unfinished resumable (tus) upload may sit
+	// idle before the sweeper removes its bytes. Env STOR_UPLOAD_EXPIRY.
+	// Default 24h.
+	UploadExpiry time.Duration
+	// FetchAllowPrivate lets POST /api/v1/assets/from-url fetch from
+	// loopback, private, link-local and other internal addresses (cloud
+	// metadata addresses stay refused). Env STOR_FETCH_ALLOW_PRIVATE.
+	// Default false.
+	FetchAllowPrivate bool
+	// FetchTimeout bounds one fetch of POST /api/v1/assets/from-url. Env
+	// STOR_FETCH_TIMEOUT. Default 10m.
+	FetchTimeout time.Duration
 	// ConfigFile is read for STOR_* lines not given as flags or environment.
 	// Env STOR_CONFIG. Default none.
 	ConfigFile string
@@ -93,6 +105,8 @@ func Default() Config {
 		PyramidMinSize:  2048,
 		LogLevel:        "info",
 		LogFormat:       "json",
+		UploadExpiry:    24 * time.Hour,
+		FetchTimeout:    10 * time.Minute,
 	}
 }
 
@@ -118,6 +132,9 @@ func fields(c *Config) []field {
 	ints := func(p *IntList) func(*flag.FlagSet, string, string) {
 		return func(fs *flag.FlagSet, n, h string) { fs.Var(p, n, h) }
 	}
+	boolean := func(p *bool) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.BoolVar(p, n, *p, h) }
+	}
 	size := func(p *ByteSize) func(*flag.FlagSet, string, string) {
 		return func(fs *flag.FlagSet, n, h string) { fs.Var(p, n, h) }
 	}
@@ -138,6 +155,9 @@ func fields(c *Config) []field {
 		{"alert-webhook-url", "STOR_ALERT_WEBHOOK_URL", "Slack-compatible webhook for tasks that fail for good", str(&c.AlertWebhookURL)},
 		{"log-level", "STOR_LOG_LEVEL", "debug, info, warn or error", str(&c.LogLevel)},
 		{"log-format", "STOR_LOG_FORMAT", "json or text", str(&c.LogFormat)},
+		{"upload-expiry", "STOR_UPLOAD_EXPIRY", "how long an idle unfinished resumable upload is kept", dur(&c.UploadExpiry)},
+		{"fetch-allow-private", "STOR_FETCH_ALLOW_PRIVATE", "let from-url fetch from loopback and private addresses", boolean(&c.FetchAllowPrivate)},
+		{"fetch-timeout", "STOR_FETCH_TIMEOUT", "time limit of one from-url fetch", dur(&c.FetchTimeout)},
 		{"config", "STOR_CONFIG", "file of STOR_NAME=value lines", str(&c.ConfigFile)},
 	}
 }
@@ -236,6 +256,12 @@ func (c *Config) Validate() error {
 	}
 	if c.PyramidMinSize < 256 {
 		bad("pyramid-min-size (STOR_PYRAMID_MIN_SIZE)", "must be at least 256")
+	}
+	if c.UploadExpiry < time.Second {
+		bad("upload-expiry (STOR_UPLOAD_EXPIRY)", "must be at least 1s")
+	}
+	if c.FetchTimeout <= 0 {
+		bad("fetch-timeout (STOR_FETCH_TIMEOUT)", "must be positive")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

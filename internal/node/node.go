@@ -28,6 +28,7 @@ import (
 	"stor/internal/pipeline"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
+	"stor/internal/uploads"
 	"stor/internal/vips"
 )
 
@@ -46,8 +47,12 @@ type Node struct {
 	Reg    *prometheus.Registry
 	// Vips is the image engine, started once per process.
 	Vips *vips.Engine
+	// Uploads is tus at /uploads/; Fetch is POST /api/v1/assets/from-url.
+	Uploads *uploads.Service
+	Fetch   *uploads.Fetcher
 
-	http *http.Server
+	http        *http.Server
+	stopSweeper context.CancelFunc
 }
 
 // Open connects to the database and the store and applies migrations.
@@ -113,6 +118,21 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		HTTPDuration: api.NewHTTPDuration(n.Reg),
 		Links:        imagetask.Links(imageConfig(cfg), cfg.BaseURL()),
 	}
+	// DATA/uploads sits beside DATA/blobs, so a finished upload lands by rename.
+	n.Uploads, err = uploads.New(uploads.Config{
+		Dir: filepath.Join(cfg.DataDir, "uploads"), MaxSize: int64(cfg.MaxUploadSize),
+		Expiry: cfg.UploadExpiry, BaseURL: cfg.BaseURL(), Ingest: n.Ingest, Auth: n.API.Auth, Log: log,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	n.Fetch = &uploads.Fetcher{
+		DB: db, Ingest: n.Ingest, API: n.API, Log: log, BaseURL: cfg.BaseURL(),
+		Timeout: cfg.FetchTimeout, Policy: uploads.AddrPolicy{AllowPrivate: cfg.FetchAllowPrivate},
+	}
+	n.API.Extra = append(n.API.Extra, n.Uploads.Routes()...)
+	n.API.Extra = append(n.API.Extra, n.Fetch.Route())
 	return n, nil
 }
 
@@ -176,9 +196,24 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // Start starts background work: the task workers. The embedded default
 // is one process per data dir, so jobs a killed process left running are
 // requeued at once.
+// It also starts the sweeper of expired resumable uploads and the
+// fetches from URLs (fetching again those a stopped process left).
 func (n *Node) Start(ctx context.Context) error {
-	return n.Pipe.Start(ctx, n.DB.Dialect() == "sqlite")
+	if err := n.Pipe.Start(ctx, n.DB.Dialect() == "sqlite"); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n.stopSweeper = cancel
+	go n.Uploads.RunSweeper(sctx)
+	return n.Fetch.Start(ctx)
 }
 
-// Stop lets running tasks finish until ctx's deadline, then cancels them.
-func (n *Node) Stop(ctx context.Context) { n.Pipe.Stop(ctx) }
+// Stop lets running tasks finish until ctx's deadline, then cancels them;
+// running fetches are cut (and fetched again at the next start).
+func (n *Node) Stop(ctx context.Context) {
+	if n.stopSweeper != nil {
+		n.stopSweeper()
+	}
+	n.Fetch.Stop()
+	n.Pipe.Stop(ctx)
+}
