@@ -50,6 +50,21 @@ type Config struct {
 	// PollInterval is how often idle workers look for tasks. Env
 	// STOR_POLL_INTERVAL. Default 200ms.
 	PollInterval time.Duration
+	// ExiftoolProcesses is the number of long-lived exiftool processes
+	// (-stay_open) this process keeps for metadata extraction, XMP
+	// sidecars and embedding. Env STOR_EXIFTOOL_PROCESSES. Default 2.
+	ExiftoolProcesses int
+	// ExiftoolTimeout bounds one exiftool call (one file); a call that
+	// takes longer fails and its process is killed and replaced. Env
+	// STOR_EXIFTOOL_TIMEOUT. Default 30s.
+	ExiftoolTimeout time.Duration
+	// ExiftoolBinary is the exiftool executable (a path, or a name looked
+	// up in PATH). Env STOR_EXIFTOOL. Default "exiftool".
+	ExiftoolBinary string
+	// OCRLanguages are the Tesseract languages used for OCR, joined with
+	// '+' as Tesseract takes them ("eng", "eng+deu"); each needs its
+	// tesseract-ocr-LANG package. Env STOR_OCR_LANGUAGES. Default "eng".
+	OCRLanguages string
 	// AlertWebhookURL receives a Slack-compatible JSON post when a task
 	// fails for good. Env STOR_ALERT_WEBHOOK_URL. Default none.
 	AlertWebhookURL string
@@ -66,16 +81,20 @@ type Config struct {
 func Default() Config {
 	cpus := runtime.NumCPU()
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DataDir:         "./stor-data",
-		MaxUploadSize:   50 << 30,
-		ShutdownTimeout: 30 * time.Second,
-		Workers:         cpus,
-		HeavyWorkers:    max(1, cpus/2),
-		RetryBase:       5 * time.Second,
-		PollInterval:    200 * time.Millisecond,
-		LogLevel:        "info",
-		LogFormat:       "json",
+		Addr:              "127.0.0.1:8080",
+		DataDir:           "./stor-data",
+		MaxUploadSize:     50 << 30,
+		ShutdownTimeout:   30 * time.Second,
+		Workers:           cpus,
+		HeavyWorkers:      max(1, cpus/2),
+		RetryBase:         5 * time.Second,
+		PollInterval:      200 * time.Millisecond,
+		ExiftoolProcesses: 2,
+		ExiftoolTimeout:   30 * time.Second,
+		ExiftoolBinary:    "exiftool",
+		OCRLanguages:      "eng",
+		LogLevel:          "info",
+		LogFormat:         "json",
 	}
 }
 
@@ -109,6 +128,10 @@ func fields(c *Config) []field {
 		{"heavy-workers", "STOR_HEAVY_WORKERS", "heavy tasks (transcodes, pyramids) at once, within --workers", num(&c.HeavyWorkers)},
 		{"retry-base", "STOR_RETRY_BASE", "first retry delay of a failed task (doubles each time)", dur(&c.RetryBase)},
 		{"poll-interval", "STOR_POLL_INTERVAL", "how often idle workers look for tasks", dur(&c.PollInterval)},
+		{"exiftool-processes", "STOR_EXIFTOOL_PROCESSES", "long-lived exiftool processes for metadata", num(&c.ExiftoolProcesses)},
+		{"exiftool-timeout", "STOR_EXIFTOOL_TIMEOUT", "longest one exiftool call (one file) may take", dur(&c.ExiftoolTimeout)},
+		{"exiftool", "STOR_EXIFTOOL", "exiftool executable (path or name in PATH)", str(&c.ExiftoolBinary)},
+		{"ocr-languages", "STOR_OCR_LANGUAGES", "Tesseract OCR languages joined with + (e.g. eng+deu)", str(&c.OCRLanguages)},
 		{"alert-webhook-url", "STOR_ALERT_WEBHOOK_URL", "Slack-compatible webhook for tasks that fail for good", str(&c.AlertWebhookURL)},
 		{"log-level", "STOR_LOG_LEVEL", "debug, info, warn or error", str(&c.LogLevel)},
 		{"log-format", "STOR_LOG_FORMAT", "json or text", str(&c.LogFormat)},
@@ -197,6 +220,18 @@ func (c *Config) Validate() error {
 	if c.PollInterval < time.Millisecond {
 		bad("poll-interval (STOR_POLL_INTERVAL)", "must be at least 1ms")
 	}
+	if c.ExiftoolProcesses < 1 || c.ExiftoolProcesses > 64 {
+		bad("exiftool-processes (STOR_EXIFTOOL_PROCESSES)", "%d is not between 1 and 64", c.ExiftoolProcesses)
+	}
+	if c.ExiftoolTimeout <= 0 {
+		bad("exiftool-timeout (STOR_EXIFTOOL_TIMEOUT)", "must be positive")
+	}
+	if strings.TrimSpace(c.ExiftoolBinary) == "" {
+		bad("exiftool (STOR_EXIFTOOL)", "must not be empty")
+	}
+	if !validOCRLanguages(c.OCRLanguages) {
+		bad("ocr-languages (STOR_OCR_LANGUAGES)", "%q is not Tesseract languages joined with + (e.g. eng or eng+deu)", c.OCRLanguages)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -208,6 +243,25 @@ func (c *Config) Validate() error {
 		bad("log-format (STOR_LOG_FORMAT)", "%q is not json or text", c.LogFormat)
 	}
 	return errors.Join(errs...)
+}
+
+// validOCRLanguages accepts Tesseract language names ("eng", "chi_sim",
+// "script/Latin") joined with '+'.
+func validOCRLanguages(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, l := range strings.Split(s, "+") {
+		if l == "" || len(l) > 64 {
+			return false
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '/' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // BaseURL is PublicURL, or http://Addr when it is not set.
