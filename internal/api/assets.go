@@ -41,6 +41,33 @@ type assetJSON struct {
 	UpdatedAt       string            `json:"updated_at"`
 	DeletedAt       *string           `json:"deleted_at,omitempty"`
 	Links           map[string]string `json:"links"`
+	// Normalised descriptive fields (the metadata task), omitted when
+	// unknown, and warnings about the file (always a list).
+	Title       string        `json:"title,omitempty"`
+	Description string        `json:"description,omitempty"`
+	Creator     string        `json:"creator,omitempty"`
+	Rights      string        `json:"rights,omitempty"`
+	Keywords    []string      `json:"keywords,omitempty"`
+	CaptureDate string        `json:"capture_date,omitempty"`
+	Camera      *cameraJSON   `json:"camera,omitempty"`
+	GPS         *gpsJSON      `json:"gps,omitempty"`
+	Warnings    []warningJSON `json:"warnings"`
+}
+
+type cameraJSON struct {
+	Make  string `json:"make,omitempty"`
+	Model string `json:"model,omitempty"`
+	Lens  string `json:"lens,omitempty"`
+}
+
+type gpsJSON struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+type warningJSON struct {
+	Source  string `json:"source"`
+	Message string `json:"message"`
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
@@ -69,6 +96,7 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 		d := rfc3339(*a.DeletedAt)
 		v.DeletedAt = &d
 	}
+	describe(&v, a)
 	return v
 }
 
@@ -386,6 +414,9 @@ func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if a.State == catalog.StateDeleted {
 		return &Error{Status: http.StatusNotFound, Code: "deleted", Message: "the asset was deleted"}
 	}
+	if truthy(r.URL.Query().Get("embed")) {
+		return s.serveEmbedded(w, r, a)
+	}
 	obj, err := s.Store.Stat(r.Context(), a.BlobKey)
 	if err != nil {
 		return fmt.Errorf("original of %s: %w", a.ID, err)
@@ -400,6 +431,7 @@ func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if truthy(r.URL.Query().Get("download")) {
 		disp = "attachment"
 	}
+
 	h.Set("Content-Disposition", contentDisposition(disp, a.Filename))
 	rs := storage.NewReadSeeker(r.Context(), s.Store, a.BlobKey, obj.Size)
 	defer rs.Close()

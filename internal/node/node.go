@@ -24,6 +24,7 @@ import (
 	"stor/internal/catalog"
 	"stor/internal/config"
 	"stor/internal/ingest"
+	"stor/internal/metatask"
 	"stor/internal/pipeline"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
@@ -42,6 +43,8 @@ type Node struct {
 	API    *api.Server
 	Pipe   *pipeline.Pipeline
 	Reg    *prometheus.Registry
+	// Tools are the per-process engines (exiftool pool, PRONOM identifier).
+	Tools Tools
 
 	http *http.Server
 }
@@ -72,13 +75,23 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 		db.Close()
 		return nil, err
 	}
-	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry()}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "tmp"), 0o750); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	tools, err := openTools(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry(), Tools: tools}
 	n.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pcfg.Workers, pcfg.HeavyWorkers, pcfg.AlertWebhookURL = cfg.Workers, cfg.HeavyWorkers, cfg.AlertWebhookURL
 	pcfg.BaseURL, pcfg.TempDir = cfg.BaseURL(), filepath.Join(cfg.DataDir, "tmp")
 	pcfg.RetryBase, pcfg.PollInterval = cfg.RetryBase, cfg.PollInterval
-	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, append(Tasks(cfg), extra...))
+	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, append(Tasks(cfg, tools), extra...))
 	if err != nil {
+		tools.Close()
 		db.Close()
 		return nil, err
 	}
@@ -91,12 +104,19 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 		Log: log, BaseURL: cfg.BaseURL(), MaxBody: int64(cfg.MaxUploadSize), Version: Version,
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
 		HTTPDuration: api.NewHTTPDuration(n.Reg),
+		Metadata:     &metatask.Writer{Pool: tools.Exif}, TempDir: filepath.Join(cfg.DataDir, "tmp"),
 	}
 	return n, nil
 }
 
-// Close releases the database.
-func (n *Node) Close() error { return n.DB.Close() }
+// Close stops the per-process tools and releases the database.
+func (n *Node) Close() error {
+	terr := n.Tools.Close()
+	if err := n.DB.Close(); err != nil {
+		return err
+	}
+	return terr
+}
 
 // SweepSpool removes spool files older than age: uploads that a crash or a
 // kill cut off. They were never originals, so nothing else refers to them.
