@@ -106,6 +106,9 @@ func TestMetadataIdentificationTextEndToEnd(t *testing.T) {
 	exiftoolWrite(t, embed, "-charset", "iptc=UTF8", "-IPTC:CodedCharacterSet=UTF8",
 		"-IPTC:ObjectName=Einbettung Ü", "-IPTC:Keywords=Köln")
 
+	huge := filepath.Join(dir, "huge.jpg")
+	run(t, "vips", "black", huge+"[Q=50]", "8000", "7000")
+
 	bmp := filepath.Join(dir, "pic.bmp")
 	run(t, "/usr/bin/convert", "-size", "16x16", "xc:blue", bmp)
 
@@ -120,10 +123,11 @@ func TestMetadataIdentificationTextEndToEnd(t *testing.T) {
 		"badutf8":   n.upload(t, "bad-utf8.jpg", readFile(t, badUTF8)),
 		"embed":     n.upload(t, "embed.jpg", readFile(t, embed)),
 		"bmp":       n.upload(t, "pic.bmp", readFile(t, bmp)),
+		"huge":      n.upload(t, "huge.jpg", readFile(t, huge)),
 	}
 	assets := map[string]assetView{}
 	tasks := map[string]map[string]taskView{}
-	for _, k := range []string{"golden", "pngasjpg", "pdf", "words", "truncexif", "cut", "bigxmp", "badutf8", "embed", "bmp"} {
+	for _, k := range []string{"golden", "pngasjpg", "pdf", "words", "truncexif", "cut", "bigxmp", "badutf8", "embed", "bmp", "huge"} {
 		assets[k], tasks[k] = n.settle(t, ids[k], 4*time.Minute)
 		if tk := tasks[k]["metadata"]; tk.State != "succeeded" {
 			t.Errorf("%s: metadata task %s: %v", k, tk.State, deref(tk.LastError))
@@ -304,6 +308,22 @@ func TestMetadataIdentificationTextEndToEnd(t *testing.T) {
 		n.getJSON(t, "/api/v1/assets/"+ids["words"]+"/text", 200, &txt)
 		if len(txt.Pages) != 1 || txt.Pages[0].Source != "ocr" || strings.TrimSpace(txt.Pages[0].Text) != "Hello Museum" {
 			t.Errorf("text = %+v, want OCR 'Hello Museum'", txt.Pages)
+		}
+	})
+
+	t.Run("image over the OCR bound: skipped, with a warning", func(t *testing.T) {
+		a := assets["huge"]
+		if tk := tasks["huge"]["text"]; tk.State != "succeeded" {
+			t.Errorf("text task %s: %s", tk.State, deref(tk.LastError))
+		}
+		if !slices.ContainsFunc(a.Warnings, func(w struct{ Source, Message string }) bool {
+			return w.Source == "text" && strings.Contains(w.Message, "8000×7000") && strings.Contains(w.Message, "OCR skipped")
+		}) {
+			t.Errorf("warnings = %+v", a.Warnings)
+		}
+		st, _, body := n.do(t, "GET", "/api/v1/assets/"+ids["huge"]+"/text", nil, nil)
+		if st != 404 || !bytes.Contains(body, []byte(`"no_text"`)) {
+			t.Errorf("/text: %d %s", st, body)
 		}
 	})
 

@@ -194,6 +194,14 @@ func (r *runner) imageText(ctx context.Context, tc *pipeline.TaskContext) ([]cat
 			return nil, nil, err
 		}
 		w, h = a.Width, a.Height
+		if w == 0 || h == 0 {
+			// The metadata task may not have run yet: ask exiftool.
+			m, err := r.exif.Extract(ctx, src)
+			if err != nil {
+				return nil, nil, fmt.Errorf("image size for OCR: %w", err)
+			}
+			w, h = m.Normalized.Width, m.Normalized.Height
+		}
 	}
 	if px := int64(w) * int64(h); px > r.cfg.OCRMaxPixels {
 		return nil, []string{fmt.Sprintf("OCR skipped: the image is %d×%d (%.0f megapixels), above the OCR bound of %.0f megapixels",
