@@ -95,6 +95,7 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 		db.Close()
 		return nil, err
 	}
+	n.Pipe.RegisterQueueDepth(n.Reg)
 	n.Ingest = &ingest.Ingester{
 		DB: db, Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		MaxSize: int64(cfg.MaxUploadSize), Identify: identify, Enqueue: n.Pipe, Log: log,

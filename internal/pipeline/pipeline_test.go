@@ -532,7 +532,8 @@ func TestReprocessMatchingAndMetrics(t *testing.T) {
 	}
 	code, body = e.do("GET", "/metrics", nil, nil)
 	for _, want := range []string{`stor_tasks_succeeded_total{task="count"} 6`, `stor_tasks_duration_seconds_bucket{task="analyze"`,
-		`stor_http_request_duration_seconds_count{route="POST /api/v1/assets",status="201"} 3`} {
+		`stor_http_request_duration_seconds_count{route="POST /api/v1/assets",status="201"} 3`,
+		`stor_tasks_queue_depth{state="queued",task="count"} 0`} {
 		if code != 200 || !strings.Contains(string(body), want) {
 			t.Fatalf("metrics lack %q: %d\n%s", want, code, body)
 		}
