@@ -782,7 +782,8 @@ func TestListPaging(t *testing.T) {
 }
 
 func TestListFilters(t *testing.T) {
-	// No workers: the assets stay "stored", so the state filter is stable.
+	// An API-only node (no workers): the assets stay "stored", so the state
+	// filter is tested without racing the processing tasks.
 	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
 	img := n.MustUpload(t, n.Token, "Sunflowers.jpg", nodetest.JPEG(t, 8, 8, 1))
 	png := n.MustUpload(t, n.Token, "water lilies.png", nodetest.PNG(t, 8, 8, 2))

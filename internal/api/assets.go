@@ -45,6 +45,33 @@ type assetJSON struct {
 	Links           map[string]string `json:"links"`
 	// Progress of an asset still uploading (fetched from a URL).
 	Progress *progressJSON `json:"progress,omitempty"`
+	// Normalised descriptive fields (the metadata task), omitted when
+	// unknown, and warnings about the file (always a list).
+	Title       string        `json:"title,omitempty"`
+	Description string        `json:"description,omitempty"`
+	Creator     string        `json:"creator,omitempty"`
+	Rights      string        `json:"rights,omitempty"`
+	Keywords    []string      `json:"keywords,omitempty"`
+	CaptureDate string        `json:"capture_date,omitempty"`
+	Camera      *cameraJSON   `json:"camera,omitempty"`
+	GPS         *gpsJSON      `json:"gps,omitempty"`
+	Warnings    []warningJSON `json:"warnings"`
+}
+
+type cameraJSON struct {
+	Make  string `json:"make,omitempty"`
+	Model string `json:"model,omitempty"`
+	Lens  string `json:"lens,omitempty"`
+}
+
+type gpsJSON struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+type warningJSON struct {
+	Source  string `json:"source"`
+	Message string `json:"message"`
 }
 
 // progressJSON is how far the fetch of an uploading asset has come.
@@ -117,6 +144,7 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 		d := rfc3339(*a.DeletedAt)
 		v.DeletedAt = &d
 	}
+	describe(&v, a)
 	return v
 }
 
@@ -434,6 +462,9 @@ func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if a.State == catalog.StateDeleted {
 		return &Error{Status: http.StatusNotFound, Code: "deleted", Message: "the asset was deleted"}
 	}
+	if truthy(r.URL.Query().Get("embed")) {
+		return s.serveEmbedded(w, r, a)
+	}
 	obj, err := s.Store.Stat(r.Context(), a.BlobKey)
 	if err != nil {
 		return fmt.Errorf("original of %s: %w", a.ID, err)
@@ -448,6 +479,7 @@ func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if truthy(r.URL.Query().Get("download")) {
 		disp = "attachment"
 	}
+
 	h.Set("Content-Disposition", contentDisposition(disp, a.Filename))
 	rs := storage.NewReadSeeker(r.Context(), s.Store, a.BlobKey, obj.Size)
 	defer rs.Close()

@@ -43,6 +43,11 @@ type Server struct {
 	Metrics http.Handler
 	// HTTPDuration, when set, observes each request by route and status.
 	HTTPDuration *prometheus.HistogramVec
+	// Metadata writes XMP sidecars and embeds fields into downloaded
+	// copies; nil answers those routes with 503 not_available.
+	Metadata MetadataWriter
+	// TempDir holds short-lived files (embedded copies being served).
+	TempDir string
 	// Extra routes added by other parts (uploads, UI, IIIF).
 	Extra []Route
 }
@@ -68,6 +73,9 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/api/v1/assets/{id}", auth.ScopeWrite, s.deleteAsset},
 		{"GET", "/api/v1/assets/{id}/original", auth.ScopeRead, s.getOriginal},
 		{"GET", "/api/v1/assets/{id}/events", auth.ScopeRead, s.listEvents},
+		{"GET", "/api/v1/assets/{id}/metadata", auth.ScopeRead, s.getMetadata},
+		{"GET", "/api/v1/assets/{id}/metadata.xmp", auth.ScopeRead, s.getXMP},
+		{"GET", "/api/v1/assets/{id}/text", auth.ScopeRead, s.getText},
 		{"POST", "/api/v1/session", "", s.createSession},
 		{"DELETE", "/api/v1/session", "", s.deleteSession},
 		{"GET", "/api/v1/session", auth.ScopeRead, s.whoami},

@@ -26,7 +26,6 @@ import (
 	"stor/internal/imagetask"
 	"stor/internal/logging"
 	"stor/internal/node"
-	"stor/internal/pipeline"
 	"stor/internal/tiff"
 	"stor/internal/vips"
 )
@@ -100,11 +99,8 @@ func startNode() (*server, error) {
 	}
 	// This build's tasks, without the load gate for heavy tasks: the build
 	// machine is shared and busy.
-	eng, err := vips.Startup(vips.Config{MaxPixels: cfg.MaxImagePixels})
-	if err != nil {
-		return nil, err
-	}
-	n, err := node.OpenWithPipeline(ctx, cfg, log, pipeline.Config{MaxLoadPerCPU: 1e6}, node.Tasks(cfg, eng))
+	cfg.MaxLoadPerCPU = 0
+	n, err := node.Open(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +304,7 @@ func keys[V any](m map[string]V) []string {
 
 func probe(t *testing.T, path string) vips.Info {
 	t.Helper()
-	in, err := srv.n.Vips.Probe(path)
+	in, err := srv.n.Tools.Vips.Probe(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,11 +25,11 @@ import (
 	"stor/internal/config"
 	"stor/internal/imagetask"
 	"stor/internal/ingest"
+	"stor/internal/metatask"
 	"stor/internal/pipeline"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
 	"stor/internal/uploads"
-	"stor/internal/vips"
 )
 
 // Version is set at build time with -ldflags "-X stor/internal/node.Version=...".
@@ -45,11 +45,11 @@ type Node struct {
 	API    *api.Server
 	Pipe   *pipeline.Pipeline
 	Reg    *prometheus.Registry
-	// Vips is the image engine, started once per process.
-	Vips *vips.Engine
 	// Uploads is tus at /uploads/; Fetch is POST /api/v1/assets/from-url.
 	Uploads *uploads.Service
 	Fetch   *uploads.Fetcher
+	// Tools are the per-process engines (libvips, exiftool pool, PRONOM).
+	Tools Tools
 
 	http        *http.Server
 	stopSweeper context.CancelFunc
@@ -58,14 +58,14 @@ type Node struct {
 // Open connects to the database and the store and applies migrations.
 // The pipeline runs this build's tasks (Tasks).
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, error) {
-	return open(ctx, cfg, log, pipeline.Config{}, func(eng *vips.Engine) []pipeline.Task { return Tasks(cfg, eng) })
+	return open(ctx, cfg, log, pipeline.Config{}, func(t Tools) []pipeline.Task { return Tasks(cfg, t) })
 }
 
 // OpenWith is Open with exactly the given processing tasks instead of this
 // build's own: tests and benchmarks of the pipeline itself run tasks that
 // fail, hang or crash on purpose, on PNG-looking files the image tasks
 // would otherwise try to decode. For this build's tasks as well, pass
-// append(Tasks(cfg, eng), ...) with eng from vips.Startup.
+// append(Tasks(cfg, n.Tools), ...) — see OpenWithPipeline's callers.
 func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, tasks []pipeline.Task) (*Node, error) {
 	return OpenWithPipeline(ctx, cfg, log, pipeline.Config{}, tasks)
 }
@@ -73,10 +73,10 @@ func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, tasks []
 // OpenWithPipeline is OpenWith with pipeline settings beyond the config's
 // (its Load probe, for tests of load-aware admission).
 func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks []pipeline.Task) (*Node, error) {
-	return open(ctx, cfg, log, pcfg, func(*vips.Engine) []pipeline.Task { return tasks })
+	return open(ctx, cfg, log, pcfg, func(Tools) []pipeline.Task { return tasks })
 }
 
-func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks func(*vips.Engine) []pipeline.Task) (*Node, error) {
+func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks func(Tools) []pipeline.Task) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -89,20 +89,26 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		db.Close()
 		return nil, err
 	}
-	// libvips starts once per process; a second Open (tests, the ingest
-	// command) gets another Engine with its own pixel limit.
-	eng, err := vips.Startup(vips.Config{MaxPixels: cfg.MaxImagePixels})
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "tmp"), 0o750); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	tools, err := openTools(cfg)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("image engine: %w", err)
+		return nil, err
 	}
-	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry(), Vips: eng}
+	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry(), Tools: tools}
 	n.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pcfg.Workers, pcfg.HeavyWorkers, pcfg.AlertWebhookURL = cfg.Workers, cfg.HeavyWorkers, cfg.AlertWebhookURL
 	pcfg.BaseURL, pcfg.TempDir = cfg.BaseURL(), filepath.Join(cfg.DataDir, "tmp")
 	pcfg.RetryBase, pcfg.PollInterval = cfg.RetryBase, cfg.PollInterval
-	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, tasks(eng))
+	if pcfg.MaxLoadPerCPU == 0 {
+		pcfg.MaxLoadPerCPU = cfg.MaxLoadPerCPU
+	}
+	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, tasks(tools))
 	if err != nil {
+		tools.Close()
 		db.Close()
 		return nil, err
 	}
@@ -117,6 +123,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
 		HTTPDuration: api.NewHTTPDuration(n.Reg),
 		Links:        imagetask.Links(imageConfig(cfg), cfg.BaseURL()),
+		Metadata:     &metatask.Writer{Pool: tools.Exif}, TempDir: filepath.Join(cfg.DataDir, "tmp"),
 	}
 	// DATA/uploads sits beside DATA/blobs, so a finished upload lands by rename.
 	n.Uploads, err = uploads.New(uploads.Config{
@@ -136,11 +143,17 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	return n, nil
 }
 
-// Close releases the database. It leaves libvips running: libvips cannot
-// be started again in a process once shut down, and a process may open
-// more than one node (tests, `stor ingest`); the command calls
-// vips.Shutdown once, at exit.
-func (n *Node) Close() error { return n.DB.Close() }
+// Close stops the per-process tools and releases the database. It leaves
+// libvips running: libvips cannot be started again in a process once shut
+// down, and a process may open more than one node (tests, `stor ingest`);
+// the command calls vips.Shutdown once, at exit.
+func (n *Node) Close() error {
+	terr := n.Tools.Close()
+	if err := n.DB.Close(); err != nil {
+		return err
+	}
+	return terr
+}
 
 // SweepSpool removes spool files older than age: uploads that a crash or a
 // kill cut off. They were never originals, so nothing else refers to them.
