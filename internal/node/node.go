@@ -27,6 +27,7 @@ import (
 	"stor/internal/pipeline"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
+	"stor/internal/webui"
 )
 
 // Version is set at build time with -ldflags "-X stor/internal/node.Version=...".
@@ -81,7 +82,22 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, erro
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
 		HTTPDuration: api.NewHTTPDuration(n.Reg),
 	}
+	n.API.Extra = append(n.API.Extra, uiRoutes()...)
 	return n, nil
+}
+
+// uiRoutes serves the embedded web UI at "/". They are public: the shell
+// holds no data and every call it makes goes through the authenticated API.
+func uiRoutes() []api.Route {
+	ui := webui.Handler()
+	var rs []api.Route
+	for _, p := range webui.Patterns() {
+		rs = append(rs, api.Route{Method: "GET", Pattern: p, Handle: func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+			ui.ServeHTTP(w, r)
+			return nil
+		}})
+	}
+	return rs
 }
 
 // Close releases the database.
