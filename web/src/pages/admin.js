@@ -29,11 +29,11 @@ function failedView(ts, onRetry) {
       h('td', null, h('button', { type: 'button', onclick: (ev) => onRetry(t, ev.currentTarget) }, `Retry ${t.name}`))))));
 }
 
-function tokensView(ts, onRevoke) {
+function tokensView(ts, me, onRevoke) {
   return h('table', { class: 'list', id: 'tokens-table' },
     h('thead', null, h('tr', null, ['Name', 'Scopes', 'Project', 'Created', 'Expires', 'State', ''].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', null, ts.map((t) => h('tr', null,
-      h('td', null, t.name), h('td', null, t.scopes.join(', ')), h('td', null, t.project || 'all'),
+      h('td', null, t.name, t.id === me.token_id ? h('span', { class: 'muted' }, ' (this session)') : null), h('td', null, t.scopes.join(', ')), h('td', null, t.project || 'all'),
       h('td', null, when(t.created_at)), h('td', null, t.expires_at ? when(t.expires_at) : 'never'),
       h('td', null, t.revoked_at ? badge('revoked') : badge('active')),
       h('td', null, t.revoked_at ? null : h('button', { type: 'button', class: 'danger', onclick: (ev) => onRevoke(t, ev.currentTarget) }, `Revoke ${t.name}`))))));
@@ -79,7 +79,7 @@ export async function adminPage(main, ctx) {
       if (sig === procSig) return;
       procSig = sig;
       const had = procBody.contains(document.activeElement);
-      clear(procBody).append(processingView(st, toggle));
+      clear(procBody).append(...processingView(st, toggle));
       if (had) procBody.querySelector('button').focus();
     } catch (e) {
       clear(procBody).append(h('p', { class: 'muted' }, e.status === 404 ? 'Processing is not enabled on this server.' : e.message));
@@ -92,7 +92,7 @@ export async function adminPage(main, ctx) {
       const st = btn.id === 'pause' ? await A.pause() : await A.resume();
       toast(st.paused ? 'Processing paused' : 'Processing resumed');
       procSig = JSON.stringify(st);
-      clear(procBody).append(processingView(st, toggle));
+      clear(procBody).append(...processingView(st, toggle));
       procBody.querySelector('button').focus();
     } catch (e) {
       toast(e.message, 'error');
@@ -120,13 +120,14 @@ export async function adminPage(main, ctx) {
   }
   async function loadTokens() {
     try {
-      clear(tokensBody).append(tokensView(items(await A.tokens()), revoke));
+      clear(tokensBody).append(tokensView(items(await A.tokens()), ctx.me, revoke));
     } catch (e) {
       clear(tokensBody).append(h('p', { class: 'error' }, e.message));
     }
   }
   async function revoke(t, btn) {
-    if (!confirm(`Revoke the token "${t.name}"? Anything using it stops working.`)) return;
+    const self = t.id === ctx.me.token_id;
+    if (!confirm(`Revoke the token "${t.name}"? Anything using it stops working${self ? ', and this session is signed out' : ''}.`)) return;
     btn.disabled = true;
     try {
       await A.revokeToken(t.id);

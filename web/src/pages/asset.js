@@ -152,7 +152,7 @@ export async function assetPage(main, ctx) {
   async function loadMeta() {
     try {
       const md = await A.metadata(id);
-      clear(sMeta.body).append(metadataView(md));
+      clear(sMeta.body).append(...[metadataView(md)].flat());
     } catch (e) {
       clear(sMeta.body).append(h('p', { class: 'muted' }, e.status === 404 ? 'No metadata (yet).' : `Metadata unavailable: ${e.message}`));
     }
@@ -165,7 +165,7 @@ export async function assetPage(main, ctx) {
       const body = pages ? pages.map((p, i) => h('section', null, h('h3', null, `Page ${p.page || i + 1}`), h('pre', { class: 'text' }, p.text || '')))
         : h('pre', { class: 'text' }, typeof t === 'string' ? t : (t && t.text) || '');
       sText.hidden = false;
-      clear(sText.body).append(body);
+      clear(sText.body).append(...[body].flat());
     } catch { sText.hidden = true; }
   }
 

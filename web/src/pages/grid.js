@@ -85,7 +85,7 @@ export async function gridPage(main, ctx) {
       const filtered = f.q || f.kind || f.state || f.project;
       status.textContent = count === 0
         ? (filtered ? 'No assets match these filters.' : 'No assets yet. Upload some!')
-        : `${count}${cursor ? '+' : ''} asset${count === 1 ? '' : 's'}${filtered ? ' match' : ''}`;
+        : `${count}${cursor ? '+' : ''} asset${count === 1 ? '' : 's'}${filtered ? (count === 1 && !cursor ? ' matches' : ' match') : ''}`;
     } catch (e) {
       if (e.name === 'AbortError') return;
       status.textContent = `Could not list assets: ${e.message}`;

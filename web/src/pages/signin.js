@@ -23,7 +23,8 @@ export async function signInPage(main) {
     err.textContent = '';
     btn.disabled = true;
     try {
-      const me = await A.signIn(input.value.trim());
+      let me = await A.signIn(input.value.trim());
+      me = await A.session().catch(() => me);
       input.value = '';
       document.dispatchEvent(new CustomEvent('stor:signedin', { detail: me }));
     } catch (e) {
