@@ -16,10 +16,17 @@ RUNTIME_PKGS=(
 )
 # Tests and benchmarks: real peers and tools the test suite uses.
 TEST_PKGS=(
+  chromium
   imagemagick
   procps
   psmisc
 )
+
+# Building the web UI needs Node.js 18+ and npm; a machine that has them
+# (from any source) keeps its own, one without gets Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  RUNTIME_PKGS+=(nodejs npm)
+fi
 
 want=("${RUNTIME_PKGS[@]}")
 if [ "${STOR_SETUP_TESTS:-0}" = 1 ]; then
