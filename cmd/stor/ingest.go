@@ -26,6 +26,7 @@ import (
 	"stor/internal/ingest"
 	"stor/internal/logging"
 	"stor/internal/node"
+	"stor/internal/pipeline"
 )
 
 type ingestCmd struct{}
@@ -304,6 +305,7 @@ func (u *apiUploader) upload(ctx context.Context, path, name, sha string) (bool,
 	req, _ := http.NewRequestWithContext(ctx, "POST", u.base+"/api/v1/assets?"+q.Encode(), f)
 	req.ContentLength = fi.Size()
 	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("X-Stor-Priority", "bulk")
 	req.Header.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	// The same file retried must not make a second asset.
 	req.Header.Set("Idempotency-Key", "ingest-"+sha+"-"+fmt.Sprint(fi.Size()))
@@ -345,7 +347,7 @@ func (u *directUploader) upload(ctx context.Context, path, name, sha string) (bo
 	}
 	_, err = u.n.Ingest.Ingest(ctx, f, ingest.Meta{
 		Filename: name, Project: project, IgnoreUnsupported: u.ignore, ExpectSHA256: sha,
-		Actor: "cli", TxID: "cli-" + sha[:12],
+		Actor: "cli", TxID: "cli-" + sha[:12], Priority: pipeline.PriorityBulk,
 	})
 	if errors.Is(err, ingest.ErrUnsupportedFormat) {
 		return true, nil

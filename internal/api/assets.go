@@ -15,6 +15,7 @@ import (
 	"stor/internal/catalog"
 	"stor/internal/ingest"
 	"stor/internal/logging"
+	"stor/internal/pipeline"
 	"stor/internal/storage"
 )
 
@@ -124,12 +125,15 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if err := headerDigests(r.Header, &meta); err != nil {
 		return err
 	}
+	var err error
+	if meta.Priority, err = parsePriority(firstNonEmpty(r.URL.Query().Get("priority"), r.Header.Get("X-Stor-Priority"))); err != nil {
+		return err
+	}
 
 	var sp *ingest.Spooled
 	var project string
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
-		var err error
 		if sp, project, err = s.receiveMultipart(r, &meta); err != nil {
 			return err
 		}
@@ -147,12 +151,10 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		if err := formDigests(q.Get("md5"), q.Get("sha256"), &meta); err != nil {
 			return err
 		}
-		var err error
 		if sp, err = s.Ingest.Receive(r.Body); err != nil {
 			return err
 		}
 	}
-	var err error
 	if meta.Project, err = uploadProject(p, project); err != nil {
 		sp.Remove()
 		return err
@@ -219,6 +221,10 @@ func (s *Server) receiveMultipart(r *http.Request, meta *ingest.Meta) (sp *inges
 			shaField = string(val)
 		case "ignore_unsupported":
 			meta.IgnoreUnsupported = truthy(string(val))
+		case "priority":
+			if meta.Priority, err = parsePriority(string(val)); err != nil {
+				return sp, "", err
+			}
 		case "filename":
 			if meta.Filename == "" {
 				meta.Filename = string(val)
@@ -470,4 +476,25 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 	return nil
+}
+
+// parsePriority reads "interactive" (the default) or "bulk": a bulk
+// ingest's processing yields to interactive uploads.
+func parsePriority(v string) (int, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "interactive":
+		return pipeline.PriorityInteractive, nil
+	case "bulk":
+		return pipeline.PriorityBulk, nil
+	}
+	return 0, badRequest("invalid_priority", "priority is interactive or bulk")
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

@@ -49,6 +49,18 @@ type Node struct {
 
 // Open connects to the database and the store and applies migrations.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, error) {
+	return OpenWith(ctx, cfg, log, nil)
+}
+
+// OpenWith is Open with extra processing tasks after this build's own
+// (tests use it to run tasks that fail, hang or crash on purpose).
+func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, extra []pipeline.Task) (*Node, error) {
+	return OpenWithPipeline(ctx, cfg, log, pipeline.Config{}, extra)
+}
+
+// OpenWithPipeline is OpenWith with pipeline settings beyond the config's
+// (its Load probe, for tests of load-aware admission).
+func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, extra []pipeline.Task) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -63,15 +75,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, erro
 	}
 	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry()}
 	n.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pipeline.Config{
-		Workers: cfg.Workers, HeavyWorkers: cfg.HeavyWorkers, AlertWebhookURL: cfg.AlertWebhookURL,
-		BaseURL: cfg.BaseURL(), TempDir: filepath.Join(cfg.DataDir, "tmp"),
-		RetryBase: cfg.RetryBase, PollInterval: cfg.PollInterval,
-	}, Tasks(cfg))
+	pcfg.Workers, pcfg.HeavyWorkers, pcfg.AlertWebhookURL = cfg.Workers, cfg.HeavyWorkers, cfg.AlertWebhookURL
+	pcfg.BaseURL, pcfg.TempDir = cfg.BaseURL(), filepath.Join(cfg.DataDir, "tmp")
+	pcfg.RetryBase, pcfg.PollInterval = cfg.RetryBase, cfg.PollInterval
+	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, append(Tasks(cfg), extra...))
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	n.Pipe.RegisterQueueDepth(n.Reg)
 	n.Ingest = &ingest.Ingester{
 		DB: db, Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		MaxSize: int64(cfg.MaxUploadSize), Identify: identify, Enqueue: n.Pipe, Log: log,

@@ -96,7 +96,7 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 		if load, free := p.load(); load > p.cfg.MaxLoadPerCPU || free < p.cfg.MinFreeMemory {
 			log.InfoContext(ctx, "machine busy; heavy task waits", "load_per_cpu", load, "free_memory", free)
 			p.metrics.snoozed.WithLabelValues(t.Name).Inc()
-			return river.JobSnooze(15 * time.Second)
+			return river.JobSnooze(5 * time.Second)
 		}
 	}
 
@@ -129,7 +129,7 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 		log.InfoContext(ctx, "task succeeded", "duration_ms", elapsed.Milliseconds())
 		return p.finish(ctx, a.ID, t, catalog.TaskSucceeded, "", elapsed, args.TxID)
 	}
-	if ctx.Err() != nil && errors.Is(runErr, context.DeadlineExceeded) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		runErr = fmt.Errorf("timed out after %s: %w", t.timeout(a), runErr)
 	}
 	permanent := IsPermanent(runErr)
