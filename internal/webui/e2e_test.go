@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -28,6 +29,11 @@ func TestBrowserE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, tool := range []string{"/usr/bin/chromium", "/usr/bin/convert", "node", "npm", "vips", "ffmpeg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is missing: run STOR_SETUP_TESTS=1 scripts/setup.sh (%v)", tool, err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -44,6 +50,21 @@ func TestBrowserE2E(t *testing.T) {
 		"-quality", "88", jpeg)
 	small := filepath.Join(tmp, "small.jpg")
 	run(t, ctx, tmp, nil, "/usr/bin/convert", "-size", "96x64", "plasma:fractal", "-quality", "80", small)
+
+	// Media for the viewers of contracts this build may not serve yet.
+	fx := filepath.Join(tmp, "fixtures")
+	os.MkdirAll(filepath.Join(fx, "hls"), 0o755)
+	run(t, ctx, fx, nil, "vips", "dzsave", jpeg, "iiif", "--layout", "iiif3", "--tile-size", "512")
+	run(t, ctx, fx, nil, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=4:size=640x360:rate=25",
+		"-f", "lavfi", "-i", "sine=frequency=440:duration=4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
+		"-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod",
+		"-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4", "hls/index.m3u8")
+	for i, colour := range []string{"#ffffff", "#fdf6e3"} {
+		run(t, ctx, fx, nil, "/usr/bin/convert", "-size", "850x1100", "xc:"+colour, "-fill", "#333", "-draw",
+			fmt.Sprintf("rectangle 80,100 770,140 rectangle 80,200 700,220 rectangle 80,260 720,280 circle 425,%d 425,%d", 500+300*i, 600+300*i),
+			fmt.Sprintf("page-%d.png", i+1))
+	}
+	run(t, ctx, fx, nil, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=2", "tone.wav")
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,13 +101,14 @@ func TestBrowserE2E(t *testing.T) {
 	start := time.Now()
 	out, err := run2(ctx, filepath.Join(root, "web"), []string{
 		"STOR_URL=" + base, "STOR_TOKEN=" + token, "STOR_JPEG=" + jpeg, "STOR_SMALL=" + small, "STOR_SHOTS=" + shots,
+		"STOR_FIXTURES=" + fx,
 	}, "node", "test/e2e.mjs")
 	t.Logf("browser test took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
 	if err != nil {
 		t.Fatalf("web/test/e2e.mjs failed: %v\n--- server log ---\n%s", err, tail(serverLog.String(), 4000))
 	}
 
-	names := []string{"signin", "upload-selected", "upload", "asset", "grid", "search", "admin"}
+	names := []string{"signin", "upload-selected", "upload", "asset", "grid", "search", "search-narrow", "viewer-video", "viewer-document", "admin"}
 	for _, n := range names {
 		p := filepath.Join(shots, n+".png")
 		colours, err := distinctColours(p)

@@ -39,6 +39,10 @@ const ICONS = {
   audio: 'M9 18V6l10-2v12 M9 18a2.5 2.5 0 1 1-5 0a2.5 2.5 0 1 1 5 0 M19 16a2.5 2.5 0 1 1-5 0a2.5 2.5 0 1 1 5 0',
   document: 'M6 3h8l4 4v14H6z M14 3v4h4 M9 12h6 M9 15h6 M9 18h4',
   other: 'M6 3h8l4 4v14H6z M14 3v4h4',
+  'zoom-in': 'M12 5v14 M5 12h14',
+  'zoom-out': 'M5 12h14',
+  home: 'M4 9V4h5 M20 9V4h-5 M4 15v5h5 M20 15v5h-5',
+  fullscreen: 'M9 4H4v5 M15 4h5v5 M9 20H4v-5 M15 20h5v-5 M4 4l6 6 M20 4l-6 6 M4 20l6-6 M20 20l-6-6',
 };
 
 export function icon(kind, label) {

@@ -1,5 +1,5 @@
 import { A, items, url } from '../api.js';
-import { badge, bytes, clear, duration, h, toast, when } from '../dom.js';
+import { append, badge, bytes, clear, duration, h, toast, when } from '../dom.js';
 import { mount } from '../viewers/viewer.js';
 
 const BUSY = new Set(['uploading', 'stored', 'processing']);
@@ -124,10 +124,10 @@ export async function assetPage(main, ctx) {
     clear(stateEl).append(badge(a.state));
     errEl.textContent = a.error ? `Failed: ${a.error}` : '';
     clear(factsEl).append(facts(a));
-    clear(actions).append(
+    append(clear(actions), [
       h('a', { class: 'button', href: url(a.links.original) + '?download=1', download: a.filename }, 'Download original'),
       a.links.manifest ? h('a', { class: 'button', href: url(a.links.manifest), id: 'manifest-link', title: 'IIIF manifest: drag this link into Mirador or another IIIF viewer' }, 'IIIF manifest') : null,
-      canWrite ? h('button', { type: 'button', id: 'reprocess', onclick: reprocess }, 'Reprocess') : null);
+      canWrite ? h('button', { type: 'button', id: 'reprocess', onclick: reprocess }, 'Reprocess') : null]);
   }
 
   async function renderViewer(force) {

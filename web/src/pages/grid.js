@@ -50,7 +50,7 @@ export async function gridPage(main, ctx) {
     h('div', { class: 'field' }, h('label', { for: 'f-kind' }, 'Kind'), kind),
     h('div', { class: 'field' }, h('label', { for: 'f-state' }, 'State'), state),
     h('div', { class: 'field' }, h('label', { for: 'f-project' }, 'Project'), project),
-    h('div', { class: 'field' }, h('span', { class: 'label' }, 'Sort'), h('span', { class: 'static' }, 'Newest first')));
+    h('div', { class: 'field sort' }, h('span', { class: 'label' }, 'Sort'), h('span', { class: 'static' }, 'Newest first')));
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', id: 'grid-status' }, 'Loading…');
   const list = h('ul', { class: 'grid', id: 'grid', 'aria-label': 'Assets' });
   const more = h('button', { type: 'button', class: 'more', hidden: true }, 'Load more');

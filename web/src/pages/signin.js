@@ -18,6 +18,7 @@ export async function signInPage(main) {
       'Paste a token (the admin token printed at first start, or one made with ',
       h('code', null, 'stor token create'), '). It is kept in a secure cookie.'),
     btn, err);
+  input.addEventListener('input', () => { err.textContent = ''; });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.textContent = '';

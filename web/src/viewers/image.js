@@ -3,7 +3,7 @@
 // so tile requests stay same-origin whatever public URL the server names.
 import OpenSeadragon from 'openseadragon';
 import { url } from '../api.js';
-import { h } from '../dom.js';
+import { h, icon } from '../dom.js';
 
 export async function deepZoom(el, infoURL, label) {
   const res = await fetch(url(infoURL), { credentials: 'same-origin', headers: { Accept: 'application/ld+json, application/json' } });
@@ -14,13 +14,13 @@ export async function deepZoom(el, infoURL, label) {
   if (info['@id']) info['@id'] = location.origin + base;
 
   const box = h('div', { class: 'osd', id: 'osd', tabindex: '0', role: 'application', 'aria-label': `Zoomable image: ${label}. Use + and - to zoom, arrow keys to pan, 0 to reset.` });
-  const btn = (text, title, fn) => h('button', { type: 'button', title, 'aria-label': title, onclick: fn }, text);
+  const btn = (name, title, fn) => h('button', { type: 'button', title, 'aria-label': title, onclick: fn }, icon(name));
   let viewer;
   const controls = h('div', { class: 'osd-controls', role: 'toolbar', 'aria-label': 'Zoom controls' },
-    btn('+', 'Zoom in', () => viewer.viewport.zoomBy(1.5).applyConstraints()),
-    btn('−', 'Zoom out', () => viewer.viewport.zoomBy(1 / 1.5).applyConstraints()),
-    btn('⟲', 'Fit to screen', () => viewer.viewport.goHome()),
-    btn('⛶', 'Full screen', () => viewer.setFullScreen(!viewer.isFullPage())));
+    btn('zoom-in', 'Zoom in', () => viewer.viewport.zoomBy(1.5).applyConstraints()),
+    btn('zoom-out', 'Zoom out', () => viewer.viewport.zoomBy(1 / 1.5).applyConstraints()),
+    btn('home', 'Fit to screen', () => viewer.viewport.goHome()),
+    btn('fullscreen', 'Full screen', () => viewer.setFullScreen(!viewer.isFullPage())));
   el.append(h('div', { class: 'osd-wrap' }, box, controls));
   viewer = OpenSeadragon({
     element: box,
