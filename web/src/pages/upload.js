@@ -1,10 +1,12 @@
 // Upload with Uppy's Dashboard: drag and drop files and whole folders,
 // progress per file and overall, pause/resume/retry. Over tus (resumable)
 // when the server has a tus endpoint at /uploads/, else one multipart POST
-// per file to /api/v1/assets. Each finished upload is then followed live
+// per file to /api/v1/assets. A reload restores the batch (Golden
+// Retriever). Each finished upload is then followed live
 // until its asset is ready or failed.
 import Uppy from '@uppy/core';
 import Dashboard from '@uppy/dashboard';
+import GoldenRetriever from '@uppy/golden-retriever';
 import Tus from '@uppy/tus';
 import XHRUpload from '@uppy/xhr-upload';
 import { A } from '../api.js';
@@ -80,6 +82,10 @@ export async function uploadPage(main, ctx) {
     note: 'Images, video, audio and documents; drop whole folders too.',
     doneButtonHandler: () => uppy.clear(),
   });
+  // A reload keeps the selection and progress (files up to its size cap
+  // are kept in IndexedDB; larger ones are asked for again and tus resumes
+  // them where they stopped).
+  uppy.use(GoldenRetriever, { serviceWorker: false });
   if (tus) {
     uppy.use(Tus, {
       endpoint: new URL('uploads/', document.baseURI).href,
