@@ -63,7 +63,18 @@ page.on('response', (r) => {
   if (/\/iiif\/3\/[^/]+\/[^/]+\/[^/]+\/\d+\/[a-z]+\.(jpg|png|webp)$/.test(r.url())) tileResponses.push([r.url(), r.status()]);
 });
 
+// Every visible control of ours has an accessible name.
+async function checkLabels(name) {
+  const bad = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => el.type !== 'hidden' && el.offsetParent !== null && !el.closest('.uppy-Root, .openseadragon-container'))
+    .filter((el) => !(el.getAttribute('aria-label') || (el.labels && el.labels.length) || el.getAttribute('aria-labelledby') ||
+      (el.tagName === 'BUTTON' && el.textContent.trim())))
+    .map((el) => el.outerHTML.slice(0, 120)));
+  assert(bad.length === 0, `${name}: controls without a label: ${bad.join(' | ')}`);
+}
+
 async function shot(name) {
+  await checkLabels(name);
   await page.waitForTimeout(150);
   const file = path.join(shots, `${name}.png`);
   await page.screenshot({ path: file });
@@ -169,6 +180,17 @@ try {
   assert(csp.includes("default-src 'self'"), `CSP header on / (got ${JSON.stringify(csp)})`);
   await page.waitForSelector('#token');
   assert(page.url().endsWith('#/signin'), `redirected to sign-in, at ${page.url()}`);
+  assert(await page.evaluate(() => document.activeElement.id) === 'token', 'the token field has focus');
+  assert(await page.evaluate(() => {
+    const f = [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')].filter((e) => e.tabIndex >= 0);
+    return f[0].id === 'skip-link' && !document.querySelector('[tabindex]:not([tabindex="0"]):not([tabindex="-1"])');
+  }), 'the skip link is the first stop of the keyboard, and no tabindex reorders the page');
+  await page.focus('#skip-link');
+  const box = await page.locator('#skip-link').boundingBox();
+  assert(box && box.x >= 0, 'the skip link shows when focused');
+  await page.keyboard.press('Enter');
+  assert(await page.evaluate(() => document.activeElement.id) === 'main', 'the skip link moves focus to the content');
+  await page.focus('#token');
   await page.fill('#token', 'stor_not_a_real_token');
   await page.click('button[type=submit]');
   await page.waitForSelector('#signin-error:not(:empty)');
