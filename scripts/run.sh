@@ -15,5 +15,5 @@ fi
 ./scripts/build-web.sh
 mkdir -p bin
 version="$(git describe --tags --always --dirty 2>/dev/null || echo dev)"
-go build -trimpath -ldflags "-X stor/internal/node.Version=${version}" -o bin/stor ./cmd/stor
+go build -ldflags "-X stor/internal/node.Version=${version}" -o bin/stor ./cmd/stor
 exec bin/stor serve "$@"
