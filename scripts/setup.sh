@@ -22,8 +22,8 @@ TEST_PKGS=(
   psmisc
 )
 
-# Building the web UI needs Node.js 18+ and npm; a machine that has them
-# (from any source) keeps its own, one without gets Debian's.
+# Building the web UI needs Node.js and npm (the browser tests need Node 20+,
+# as this machine kind has); a machine without any gets Debian's (18: builds only).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   RUNTIME_PKGS+=(nodejs npm)
 fi

@@ -59,6 +59,10 @@ async function assetFromTus(file, resp) {
 }
 
 export async function uploadPage(main, ctx) {
+  if (!ctx.has('write')) {
+    main.append(h('h1', null, 'Upload'), h('p', null, 'Uploading needs a token with the write scope.'));
+    return;
+  }
   loadCSS();
   const tus = await hasTus();
   const project = h('input', { id: 'up-project', placeholder: ctx.me.project || 'default', value: ctx.me.project || '', autocomplete: 'off', readonly: !!ctx.me.project });
