@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -85,7 +86,7 @@ func (ingestCmd) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("ingest: give --token (or STOR_TOKEN), or --data-dir to ingest without a server")
 		}
 		up = &apiUploader{base: strings.TrimRight(*server, "/"), token: *token, project: *project,
-			ignore: *ignore, client: &http.Client{Timeout: 0}}
+			ignore: *ignore, client: &http.Client{Timeout: 0}, run: rand.Text()}
 	}
 
 	bar := newProgress(os.Stderr, len(files), total, *quiet)
@@ -245,6 +246,10 @@ type apiUploader struct {
 	base, token, project string
 	ignore               bool
 	client               *http.Client
+	// run is random per invocation: a retry within this run is idempotent,
+	// but a later run (--force, or after the asset was deleted) makes a
+	// new asset instead of replaying the first one.
+	run string
 }
 
 func (u *apiUploader) do(req *http.Request) (*http.Response, error) {
@@ -307,8 +312,9 @@ func (u *apiUploader) upload(ctx context.Context, path, name, sha string) (bool,
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("X-Stor-Priority", "bulk")
 	req.Header.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	// The same file retried must not make a second asset.
-	req.Header.Set("Idempotency-Key", "ingest-"+sha+"-"+fmt.Sprint(fi.Size()))
+	// The same file retried in this run must not make a second asset.
+	key := sha256.Sum256([]byte(path + "\x00" + sha))
+	req.Header.Set("Idempotency-Key", "ingest-"+u.run+"-"+hex.EncodeToString(key[:16]))
 	resp, err := u.do(req)
 	if err != nil {
 		return false, err

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -420,12 +421,32 @@ func contentDisposition(disp, name string) string {
 		ascii = ascii[:200]
 	}
 	v := disp + `; filename="` + ascii + `"`
-	if ext := mime.FormatMediaType(disp, map[string]string{"filename": name}); ext != "" && ext != disp+`; filename="`+name+`"` {
-		if _, star, ok := strings.Cut(ext, "filename*="); ok {
-			v += "; filename*=" + star
-		}
+	if ascii != name {
+		// The fallback lost something (a quote, a slash, a non-ASCII
+		// character, the length): the exact name goes in filename*.
+		v += "; filename*=UTF-8''" + rfc5987(name)
 	}
 	return v
+}
+
+// rfc5987 percent-encodes s as an RFC 5987 ext-value: every byte outside
+// attr-char is %XX, so the result is plain ASCII with no quotes, spaces or
+// control characters.
+func rfc5987(s string) string {
+	const hexdig = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexdig[c>>4])
+		b.WriteByte(hexdig[c&15])
+	}
+	return b.String()
 }
 
 func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -435,7 +456,7 @@ func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	}
 	if a.State != catalog.StateDeleted {
 		ctx := r.Context()
-		err = s.DB.InTx(ctx, func(tx catalogTx) error {
+		err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 			if err := catalog.SetAssetState(ctx, tx, a.ID, catalog.StateDeleted, ""); err != nil {
 				return err
 			}
