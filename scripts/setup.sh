@@ -17,10 +17,17 @@ RUNTIME_PKGS=(
 )
 # Tests and benchmarks: real peers and tools the test suite uses.
 TEST_PKGS=(
+  chromium
   imagemagick
   procps
   psmisc
 )
+
+# Building the web UI needs Node.js and npm (the browser tests need Node 20+,
+# as this machine kind has); a machine without any gets Debian's (18: builds only).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  RUNTIME_PKGS+=(nodejs npm)
+fi
 
 want=("${RUNTIME_PKGS[@]}")
 if [ "${STOR_SETUP_TESTS:-0}" = 1 ]; then
