@@ -831,7 +831,8 @@ func TestListFilters(t *testing.T) {
 }
 
 func TestSoftDelete(t *testing.T) {
-	n := nodetest.Start(t)
+	// No workers: the history holds exactly what the API did.
+	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
 	data := nodetest.JPEG(t, 30, 30, 7)
 	a := n.MustUpload(t, n.Token, "d.jpg", data)
 	r := n.Do(t, "DELETE", "/api/v1/assets/"+a.ID, n.Token, nil, nil)
