@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,8 +24,10 @@ import (
 	"stor/internal/auth"
 	"stor/internal/catalog"
 	"stor/internal/config"
+	"stor/internal/fixity"
 	"stor/internal/ingest"
 	"stor/internal/pipeline"
+	"stor/internal/replica"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
 )
@@ -42,6 +45,11 @@ type Node struct {
 	API    *api.Server
 	Pipe   *pipeline.Pipeline
 	Reg    *prometheus.Registry
+	// Replicas are the extra stores of STOR_REPLICAS.
+	Replicas []fixity.Copy
+	// Auditor checks fixity; Purger removes deleted assets' bytes.
+	Auditor *fixity.Auditor
+	Purger  *fixity.Purger
 
 	http *http.Server
 }
@@ -73,16 +81,25 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 		return nil, err
 	}
 	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry()}
+	if err := n.openPreservation(&pcfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	tasks := Tasks(cfg)
+	if len(n.Replicas) > 0 {
+		tasks = append(tasks, fixity.ReplicateTask(n.Replicas))
+	}
 	n.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pcfg.Workers, pcfg.HeavyWorkers, pcfg.AlertWebhookURL = cfg.Workers, cfg.HeavyWorkers, cfg.AlertWebhookURL
 	pcfg.BaseURL, pcfg.TempDir = cfg.BaseURL(), filepath.Join(cfg.DataDir, "tmp")
 	pcfg.RetryBase, pcfg.PollInterval = cfg.RetryBase, cfg.PollInterval
-	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, append(Tasks(cfg), extra...))
+	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, append(tasks, extra...))
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	n.Pipe.RegisterQueueDepth(n.Reg)
+	n.Auditor.Alerts = n.Pipe
 	n.Ingest = &ingest.Ingester{
 		DB: db, Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		MaxSize: int64(cfg.MaxUploadSize), Identify: identify, Enqueue: n.Pipe, Log: log,
@@ -159,3 +176,40 @@ func (n *Node) Start(ctx context.Context) error {
 
 // Stop lets running tasks finish until ctx's deadline, then cancels them.
 func (n *Node) Stop(ctx context.Context) { n.Pipe.Stop(ctx) }
+
+// openPreservation opens the replicas and sets up fixity audits and purges,
+// adding their schedules to pcfg.
+func (n *Node) openPreservation(pcfg *pipeline.Config) error {
+	specs, err := replica.ParseList(n.Cfg.Replicas)
+	if err != nil {
+		return fmt.Errorf("config: replicas: %w", err)
+	}
+	reps, err := replica.Open(specs)
+	if err != nil {
+		return err
+	}
+	for _, r := range reps {
+		n.Replicas = append(n.Replicas, fixity.Copy{Name: r.Name, Store: r.Store})
+	}
+	n.Auditor = fixity.NewAuditor(n.DB, n.Store, n.Replicas, n.Log)
+	n.Auditor.Pacer = fixity.NewPacer(int64(n.Cfg.FixityBytesPerSecond))
+	n.Auditor.Derivatives = n.Cfg.FixityDerivatives
+	n.Purger = &fixity.Purger{DB: n.DB, Copies: n.Auditor.Copies, After: n.Cfg.PurgeAfter, Log: n.Log}
+	if iv := n.Cfg.FixityInterval; iv > 0 {
+		pcfg.Periodic = append(pcfg.Periodic, pipeline.Periodic{Name: "fixity", Interval: iv,
+			Run: n.Auditor.Scheduled(n.Cfg.FixityCycle, iv, uuid.NewString)})
+	}
+	if n.Cfg.PurgeAfter > 0 {
+		pcfg.Periodic = append(pcfg.Periodic, pipeline.Periodic{Name: "purge",
+			Interval: max(time.Minute, min(time.Hour, n.Cfg.PurgeAfter)),
+			Run: func(ctx context.Context) error {
+				txid := uuid.NewString()
+				k, err := n.Purger.Run(ctx, txid)
+				if k > 0 {
+					n.Log.InfoContext(ctx, "purged deleted assets", "assets", k, "txid", txid)
+				}
+				return err
+			}})
+	}
+	return nil
+}
