@@ -65,6 +65,7 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/api/v1/assets/{id}", auth.ScopeWrite, s.deleteAsset},
 		{"GET", "/api/v1/assets/{id}/original", auth.ScopeRead, s.getOriginal},
 		{"GET", "/api/v1/assets/{id}/events", auth.ScopeRead, s.listEvents},
+		{"GET", "/api/v1/assets/{id}/premis", auth.ScopeRead, s.getPremis},
 		{"POST", "/api/v1/session", "", s.createSession},
 		{"DELETE", "/api/v1/session", "", s.deleteSession},
 		{"GET", "/api/v1/session", auth.ScopeRead, s.whoami},
