@@ -347,3 +347,28 @@ func prefixed(p, cols string) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// FailedFixity lists live assets whose fixity is failed, oldest failure
+// first.
+func FailedFixity(ctx context.Context, q Querier, limit int) ([]FixityStatus, error) {
+	rows, err := q.QueryContext(ctx, `SELECT f.asset_id, f.status, f.checked_at, f.failed_at, f.reason
+		FROM fixity_status f JOIN assets a ON a.id = f.asset_id
+		WHERE f.status = ? AND a.state <> ? ORDER BY f.failed_at, f.asset_id LIMIT ?`, FixityFailed, StateDeleted, limit)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: failed fixity: %w", err)
+	}
+	defer rows.Close()
+	var out []FixityStatus
+	for rows.Next() {
+		var s FixityStatus
+		var at int64
+		var failed sql.NullInt64
+		var reason sql.NullString
+		if err := rows.Scan(&s.AssetID, &s.Status, &at, &failed, &reason); err != nil {
+			return nil, fmt.Errorf("catalog: failed fixity: %w", err)
+		}
+		s.CheckedAt, s.FailedAt, s.Reason = fromMicros(at), timePtr(failed), reason.String
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
