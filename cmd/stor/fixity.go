@@ -71,10 +71,24 @@ func fixityAudit(ctx context.Context, args []string) error {
 	au := n.Auditor
 	au.Repair = !*noRepair
 	txid := uuid.NewString()
-	print := func(r *fixity.Result) {
-		var copies []string
+	show := func(r *fixity.Result) {
+		// One entry per copy and object; a re-check after a repair reads
+		// "missing→ok".
+		var order []string
+		outcomes := map[string][]string{}
 		for _, c := range r.Checks {
-			copies = append(copies, c.Copy+" "+c.Outcome)
+			name := c.Copy
+			if c.Object != "original" {
+				name = c.Object
+			}
+			if _, ok := outcomes[name]; !ok {
+				order = append(order, name)
+			}
+			outcomes[name] = append(outcomes[name], c.Outcome)
+		}
+		var copies []string
+		for _, name := range order {
+			copies = append(copies, name+" "+strings.Join(outcomes[name], "→"))
 		}
 		fmt.Printf("%-6s %s  %s  [%s]", r.Status, r.Asset.ID, r.Asset.Filename, strings.Join(copies, ", "))
 		if len(r.Repaired) > 0 {
@@ -96,11 +110,11 @@ func fixityAudit(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		print(r)
+		show(r)
 		sum = &fixity.Summary{}
 		sum.Add(r)
 		sum.Duration = time.Since(start)
-	} else if sum, err = au.RunAll(ctx, txid, print); err != nil {
+	} else if sum, err = au.RunAll(ctx, txid, show); err != nil {
 		return err
 	}
 	mbps := 0.0
