@@ -3,10 +3,11 @@
 //  1. throughput: an audit of every original with no pace limit against
 //     plain `sha256sum` of the same stored files (both from the page cache,
 //     alternating, best of -runs);
+//
 //  2. API latency: GET /api/v1/assets p50/p99 while idle and while an audit
 //     runs at its budget (-budget bytes/s), and the audit's achieved rate.
 //
-//	go run ./bench/cmd/fixitybench -files 16 -size 33554432
+//     go run ./bench/cmd/fixitybench -files 16 -size 33554432
 package main
 
 import (
