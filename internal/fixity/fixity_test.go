@@ -475,3 +475,44 @@ func TestPurge(t *testing.T) {
 		t.Fatal("the shared blob survived its last asset's purge")
 	}
 }
+
+// TestDerivativeAudit: with derivatives audited, the first audit records a
+// derivative's checksum, a later change to its bytes flags the asset, and
+// a derivative made again gets a new baseline.
+func TestDerivativeAudit(t *testing.T) {
+	n := nodetest.Start(t, func(c *config.Config) { c.FixityInterval = 0; c.FixityDerivatives = true })
+	ctx := context.Background()
+	a := upload(t, n, "d.bin", randomBytes(10<<10, 30))
+	put := func(body string) {
+		key := pipeline.DerivativeKey(a.ID, "thumb.jpg")
+		if _, err := n.Store.Put(ctx, key, strings.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+		if err := catalog.PutDerivative(ctx, n.DB.Writer(), &catalog.Derivative{AssetID: a.ID, Name: "thumb.jpg",
+			BlobKey: key, ContentType: "image/jpeg", Size: int64(len(body)), Task: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("first thumbnail")
+	asset, _ := catalog.GetAsset(ctx, n.DB.Reader(), a.ID)
+	r, err := n.Auditor.AuditAsset(ctx, asset, "d1")
+	if err != nil || r.Status != catalog.FixityOK || len(r.Checks) != 2 || r.Checks[1].Object != "derivative:thumb.jpg" {
+		t.Fatalf("first audit: %+v %v", r, err)
+	}
+	p := filepath.Join(n.DataDir, "blobs", filepath.FromSlash(pipeline.DerivativeKey(a.ID, "thumb.jpg")))
+	time.Sleep(10 * time.Millisecond)
+	os.WriteFile(p, []byte("first thumbnaiL"), 0o640) // rot, not a new derivative row
+	r, _ = n.Auditor.AuditAsset(ctx, asset, "d2")
+	if r.Status != catalog.FixityFailed || !strings.Contains(r.Reason, "derivative thumb.jpg") {
+		t.Fatalf("rotten derivative: %+v", r)
+	}
+	time.Sleep(10 * time.Millisecond)
+	put("second thumbnail") // the task ran again
+	r, _ = n.Auditor.AuditAsset(ctx, asset, "d3")
+	if r.Status != catalog.FixityOK {
+		t.Fatalf("remade derivative: %+v", r)
+	}
+	if evs := eventTypes(t, n, a.ID); count(evs, "fixity.failed") != 1 || count(evs, "fixity.ok") != 1 {
+		t.Fatalf("events %v", evs)
+	}
+}
