@@ -55,6 +55,7 @@ func (ingestCmd) Run(ctx context.Context, args []string) error {
 	ignore := fs.Bool("ignore-unsupported", false, "store files of unknown formats too (kind other)")
 	conc := fs.Int("concurrency", 4, "files uploaded at once")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	tusAbove := fs.Int64("tus-threshold", 64<<20, "files larger than this many bytes go through resumable (tus) uploads, resumed by a rerun")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: stor ingest [flags] PATH...\n\nIngests files and directories (recursively). Flags:")
 		fs.PrintDefaults()
@@ -86,7 +87,7 @@ func (ingestCmd) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("ingest: give --token (or STOR_TOKEN), or --data-dir to ingest without a server")
 		}
 		up = &apiUploader{base: strings.TrimRight(*server, "/"), token: *token, project: *project,
-			ignore: *ignore, client: &http.Client{Timeout: 0}, run: rand.Text()}
+			ignore: *ignore, client: &http.Client{Timeout: 0}, run: rand.Text(), tusAbove: *tusAbove, resume: newResumeStore()}
 	}
 
 	bar := newProgress(os.Stderr, len(files), total, *quiet)
@@ -249,7 +250,9 @@ type apiUploader struct {
 	// run is random per invocation: a retry within this run is idempotent,
 	// but a later run (--force, or after the asset was deleted) makes a
 	// new asset instead of replaying the first one.
-	run string
+	run      string
+	tusAbove int64 // files above this size go through tus
+	resume   *resumeStore
 }
 
 func (u *apiUploader) do(req *http.Request) (*http.Response, error) {
@@ -299,6 +302,9 @@ func (u *apiUploader) upload(ctx context.Context, path, name, sha string) (bool,
 	fi, err := f.Stat()
 	if err != nil {
 		return false, err
+	}
+	if u.tusAbove > 0 && fi.Size() > u.tusAbove {
+		return u.tusUpload(ctx, f, fi, path, name, sha)
 	}
 	q := url.Values{"sha256": {sha}}
 	if u.project != "" {

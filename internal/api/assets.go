@@ -44,6 +44,19 @@ type assetJSON struct {
 	DeletedAt       *string           `json:"deleted_at,omitempty"`
 	Fixity          fixityJSON        `json:"fixity"`
 	Links           map[string]string `json:"links"`
+	// Progress of an asset still uploading (fetched from a URL).
+	Progress *progressJSON `json:"progress,omitempty"`
+	// Normalised descriptive fields (the metadata task), omitted when
+	// unknown, and warnings about the file (always a list).
+	Title       string        `json:"title,omitempty"`
+	Description string        `json:"description,omitempty"`
+	Creator     string        `json:"creator,omitempty"`
+	Rights      string        `json:"rights,omitempty"`
+	Keywords    []string      `json:"keywords,omitempty"`
+	CaptureDate string        `json:"capture_date,omitempty"`
+	Camera      *cameraJSON   `json:"camera,omitempty"`
+	GPS         *gpsJSON      `json:"gps,omitempty"`
+	Warnings    []warningJSON `json:"warnings"`
 }
 
 // fixityJSON is the asset's last fixity audit: status ok, failed (a copy
@@ -52,6 +65,62 @@ type fixityJSON struct {
 	Status    string  `json:"status"`
 	CheckedAt *string `json:"checked_at"`
 }
+
+type cameraJSON struct {
+	Make  string `json:"make,omitempty"`
+	Model string `json:"model,omitempty"`
+	Lens  string `json:"lens,omitempty"`
+}
+
+type gpsJSON struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+type warningJSON struct {
+	Source  string `json:"source"`
+	Message string `json:"message"`
+}
+
+// progressJSON is how far the fetch of an uploading asset has come.
+type progressJSON struct {
+	ReceivedBytes int64    `json:"received_bytes"`
+	TotalBytes    *int64   `json:"total_bytes"`
+	Percent       *float64 `json:"percent"`
+	SourceURL     string   `json:"source_url"`
+}
+
+// withProgress adds the fetch progress to an uploading asset.
+func (s *Server) withProgress(ctx context.Context, v *assetJSON) {
+	if v.State != catalog.StateUploading {
+		return
+	}
+	f, err := catalog.GetFetch(ctx, s.DB.Reader(), v.ID)
+	if err != nil {
+		return
+	}
+	pr := &progressJSON{ReceivedBytes: f.ReceivedBytes, SourceURL: f.URL}
+	if f.TotalBytes > 0 {
+		t := f.TotalBytes
+		pct := min(100, float64(f.ReceivedBytes)*100/float64(t))
+		pr.TotalBytes, pr.Percent = &t, &pct
+	}
+	v.Progress = pr
+}
+
+// AssetView is the asset object of API.md (with the progress of an
+// uploading asset), for routes other packages add.
+func (s *Server) AssetView(ctx context.Context, a *catalog.Asset) any {
+	v, err := s.oneView(ctx, a)
+	if err != nil {
+		v = s.assetView(a) // fixity then reads unchecked; the rest is right
+	}
+	s.withProgress(ctx, &v)
+	return v
+}
+
+// WriteJSON sends v with status, for routes other packages add.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
@@ -63,6 +132,13 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 		Project: a.Project, CreatedAt: rfc3339(a.CreatedAt), UpdatedAt: rfc3339(a.UpdatedAt),
 		Links:  map[string]string{"self": self, "original": self + "/original"},
 		Fixity: fixityJSON{Status: catalog.FixityUnchecked},
+	}
+	if s.Links != nil {
+		for k, l := range s.Links(a) {
+			if _, taken := v.Links[k]; !taken {
+				v.Links[k] = l
+			}
+		}
 	}
 	if a.Error != "" {
 		v.Error = &a.Error
@@ -80,6 +156,7 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 		d := rfc3339(*a.DeletedAt)
 		v.DeletedAt = &d
 	}
+	describe(&v, a)
 	return v
 }
 
@@ -383,6 +460,7 @@ func (s *Server) getAsset(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err != nil {
 		return err
 	}
+	s.withProgress(r.Context(), &v)
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
@@ -439,6 +517,9 @@ func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if a.State == catalog.StateDeleted {
 		return &Error{Status: http.StatusNotFound, Code: "deleted", Message: "the asset was deleted"}
 	}
+	if truthy(r.URL.Query().Get("embed")) {
+		return s.serveEmbedded(w, r, a)
+	}
 	obj, err := s.Store.Stat(r.Context(), a.BlobKey)
 	if err != nil {
 		return fmt.Errorf("original of %s: %w", a.ID, err)
@@ -453,6 +534,7 @@ func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if truthy(r.URL.Query().Get("download")) {
 		disp = "attachment"
 	}
+
 	h.Set("Content-Disposition", contentDisposition(disp, a.Filename))
 	rs := storage.NewReadSeeker(r.Context(), s.Store, a.BlobKey, obj.Size)
 	defer rs.Close()
@@ -575,3 +657,7 @@ func firstNonEmpty(vs ...string) string {
 	}
 	return ""
 }
+
+// UploadProject decides the project of an upload for p (the rules of
+// POST /api/v1/assets), for doors other packages add.
+func UploadProject(p *auth.Principal, asked string) (string, error) { return uploadProject(p, asked) }

@@ -75,11 +75,11 @@ func spool(dir string, r io.Reader, max int64) (_ *Spooled, err error) {
 				readErr <- nil
 				return
 			}
-			n, err := io.ReadFull(r, buf)
+			n, err := fill(r, buf)
 			if n > 0 {
 				full <- chunk{buf, n}
 			}
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
+			if err == io.EOF {
 				readErr <- nil
 				return
 			}
@@ -162,4 +162,19 @@ func (w *writeback) wrote(f *os.File, size int64) {
 	// since the fsync at the end still decides.
 	_ = unix.SyncFileRange(int(f.Fd()), w.started, size-w.started, unix.SYNC_FILE_RANGE_WRITE)
 	w.started = size
+}
+
+// fill reads until buf is full or r fails. Unlike io.ReadFull it keeps a
+// body cut short (io.ErrUnexpectedEOF from an HTTP body whose connection
+// closed before Content-Length bytes) an error: only io.EOF ends an upload.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -25,11 +25,14 @@ import (
 	"stor/internal/catalog"
 	"stor/internal/config"
 	"stor/internal/fixity"
+	"stor/internal/imagetask"
 	"stor/internal/ingest"
+	"stor/internal/metatask"
 	"stor/internal/pipeline"
 	"stor/internal/replica"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
+	"stor/internal/uploads"
 )
 
 // Version is set at build time with -ldflags "-X stor/internal/node.Version=...".
@@ -50,24 +53,38 @@ type Node struct {
 	// Auditor checks fixity; Purger removes deleted assets' bytes.
 	Auditor *fixity.Auditor
 	Purger  *fixity.Purger
+	// Uploads is tus at /uploads/; Fetch is POST /api/v1/assets/from-url.
+	Uploads *uploads.Service
+	Fetch   *uploads.Fetcher
+	// Tools are the per-process engines (libvips, exiftool pool, PRONOM).
+	Tools Tools
 
-	http *http.Server
+	http        *http.Server
+	stopSweeper context.CancelFunc
 }
 
 // Open connects to the database and the store and applies migrations.
+// The pipeline runs this build's tasks (Tasks).
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, error) {
-	return OpenWith(ctx, cfg, log, nil)
+	return open(ctx, cfg, log, pipeline.Config{}, func(t Tools) []pipeline.Task { return Tasks(cfg, t) })
 }
 
-// OpenWith is Open with extra processing tasks after this build's own
-// (tests use it to run tasks that fail, hang or crash on purpose).
-func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, extra []pipeline.Task) (*Node, error) {
-	return OpenWithPipeline(ctx, cfg, log, pipeline.Config{}, extra)
+// OpenWith is Open with exactly the given processing tasks instead of this
+// build's own: tests and benchmarks of the pipeline itself run tasks that
+// fail, hang or crash on purpose, on PNG-looking files the image tasks
+// would otherwise try to decode. For this build's tasks as well, pass
+// append(Tasks(cfg, n.Tools), ...) — see OpenWithPipeline's callers.
+func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, tasks []pipeline.Task) (*Node, error) {
+	return OpenWithPipeline(ctx, cfg, log, pipeline.Config{}, tasks)
 }
 
 // OpenWithPipeline is OpenWith with pipeline settings beyond the config's
 // (its Load probe, for tests of load-aware admission).
-func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, extra []pipeline.Task) (*Node, error) {
+func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks []pipeline.Task) (*Node, error) {
+	return open(ctx, cfg, log, pcfg, func(Tools) []pipeline.Task { return tasks })
+}
+
+func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks func(Tools) []pipeline.Task) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -80,21 +97,37 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 		db.Close()
 		return nil, err
 	}
-	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry()}
-	if err := n.openPreservation(&pcfg); err != nil {
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "tmp"), 0o750); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	tools, err := openTools(cfg)
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	tasks := Tasks(cfg)
-	if len(n.Replicas) > 0 {
-		tasks = append(tasks, fixity.ReplicateTask(n.Replicas))
+	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry(), Tools: tools}
+	if err := n.openPreservation(&pcfg); err != nil {
+		tools.Close()
+		db.Close()
+		return nil, err
 	}
 	n.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pcfg.Workers, pcfg.HeavyWorkers, pcfg.AlertWebhookURL = cfg.Workers, cfg.HeavyWorkers, cfg.AlertWebhookURL
 	pcfg.BaseURL, pcfg.TempDir = cfg.BaseURL(), filepath.Join(cfg.DataDir, "tmp")
 	pcfg.RetryBase, pcfg.PollInterval = cfg.RetryBase, cfg.PollInterval
-	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, append(tasks, extra...))
+	if pcfg.MaxLoadPerCPU == 0 {
+		pcfg.MaxLoadPerCPU = cfg.MaxLoadPerCPU
+	}
+	ts := tasks(tools)
+	if len(n.Replicas) > 0 {
+		// Replication is storage policy, not media processing: it runs
+		// whatever tasks the caller chose.
+		ts = append(ts, fixity.ReplicateTask(n.Replicas))
+	}
+	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, ts)
 	if err != nil {
+		tools.Close()
 		db.Close()
 		return nil, err
 	}
@@ -109,12 +142,38 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 		Log: log, BaseURL: cfg.BaseURL(), MaxBody: int64(cfg.MaxUploadSize), Version: Version,
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
 		HTTPDuration: api.NewHTTPDuration(n.Reg),
+		Links:        imagetask.Links(imageConfig(cfg), cfg.BaseURL()),
+		Metadata:     &metatask.Writer{Pool: tools.Exif}, TempDir: filepath.Join(cfg.DataDir, "tmp"),
 	}
+	// DATA/uploads sits beside DATA/blobs, so a finished upload lands by rename.
+	n.Uploads, err = uploads.New(uploads.Config{
+		Dir: filepath.Join(cfg.DataDir, "uploads"), MaxSize: int64(cfg.MaxUploadSize),
+		Expiry: cfg.UploadExpiry, BaseURL: cfg.BaseURL(), Ingest: n.Ingest, Auth: n.API.Auth, Log: log,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	n.Fetch = &uploads.Fetcher{
+		DB: db, Ingest: n.Ingest, API: n.API, Log: log, BaseURL: cfg.BaseURL(),
+		Timeout: cfg.FetchTimeout, Policy: uploads.AddrPolicy{AllowPrivate: cfg.FetchAllowPrivate},
+	}
+	n.API.Extra = append(n.API.Extra, n.Uploads.Routes()...)
+	n.API.Extra = append(n.API.Extra, n.Fetch.Route())
 	return n, nil
 }
 
-// Close releases the database.
-func (n *Node) Close() error { return n.DB.Close() }
+// Close stops the per-process tools and releases the database. It leaves
+// libvips running: libvips cannot be started again in a process once shut
+// down, and a process may open more than one node (tests, `stor ingest`);
+// the command calls vips.Shutdown once, at exit.
+func (n *Node) Close() error {
+	terr := n.Tools.Close()
+	if err := n.DB.Close(); err != nil {
+		return err
+	}
+	return terr
+}
 
 // SweepSpool removes spool files older than age: uploads that a crash or a
 // kill cut off. They were never originals, so nothing else refers to them.
@@ -170,12 +229,27 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // Start starts background work: the task workers. The embedded default
 // is one process per data dir, so jobs a killed process left running are
 // requeued at once.
+// It also starts the sweeper of expired resumable uploads and the
+// fetches from URLs (fetching again those a stopped process left).
 func (n *Node) Start(ctx context.Context) error {
-	return n.Pipe.Start(ctx, n.DB.Dialect() == "sqlite")
+	if err := n.Pipe.Start(ctx, n.DB.Dialect() == "sqlite"); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n.stopSweeper = cancel
+	go n.Uploads.RunSweeper(sctx)
+	return n.Fetch.Start(ctx)
 }
 
-// Stop lets running tasks finish until ctx's deadline, then cancels them.
-func (n *Node) Stop(ctx context.Context) { n.Pipe.Stop(ctx) }
+// Stop lets running tasks finish until ctx's deadline, then cancels them;
+// running fetches are cut (and fetched again at the next start).
+func (n *Node) Stop(ctx context.Context) {
+	if n.stopSweeper != nil {
+		n.stopSweeper()
+	}
+	n.Fetch.Stop()
+	n.Pipe.Stop(ctx)
+}
 
 // openPreservation opens the replicas and sets up fixity audits and purges,
 // adding their schedules to pcfg.

@@ -65,7 +65,8 @@ type Config struct {
 	// MaxLoadPerCPU and MinFreeMemory gate heavy tasks: above that 1-minute
 	// load average per CPU, or below that much available memory, a heavy
 	// task waits (snoozes 5s, not counted as an attempt) instead of
-	// starting. Defaults 4 and 512 MiB.
+	// starting. MaxLoadPerCPU 0 turns the load check off; MinFreeMemory
+	// defaults to 512 MiB.
 	MaxLoadPerCPU float64
 	MinFreeMemory int64
 	// Load reports load per CPU and available memory; nil reads /proc.
@@ -113,9 +114,6 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 200 * time.Millisecond
-	}
-	if cfg.MaxLoadPerCPU <= 0 {
-		cfg.MaxLoadPerCPU = 4
 	}
 	if cfg.MinFreeMemory <= 0 {
 		cfg.MinFreeMemory = 512 << 20

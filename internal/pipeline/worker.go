@@ -92,8 +92,21 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	if a.State == catalog.StateDeleted {
 		return catalog.UpdateTask(ctx, p.db.Writer(), a.ID, t.Name, catalog.TaskUpdate{State: catalog.TaskSkipped, Finished: true})
 	}
+	for _, dep := range t.After {
+		d, err := catalog.TaskByName(ctx, p.db.Reader(), a.ID, dep)
+		if errors.Is(err, catalog.ErrNotFound) {
+			continue // does not apply to this asset
+		}
+		if err != nil {
+			return err
+		}
+		if !catalog.TaskDone(d.State) {
+			log.DebugContext(ctx, "waiting for an earlier task", "after", dep)
+			return river.JobSnooze(time.Second)
+		}
+	}
 	if t.Class == Heavy {
-		if load, free := p.load(); load > p.cfg.MaxLoadPerCPU || free < p.cfg.MinFreeMemory {
+		if load, free := p.load(); (p.cfg.MaxLoadPerCPU > 0 && load > p.cfg.MaxLoadPerCPU) || free < p.cfg.MinFreeMemory {
 			log.InfoContext(ctx, "machine busy; heavy task waits", "load_per_cpu", load, "free_memory", free)
 			p.metrics.snoozed.WithLabelValues(t.Name).Inc()
 			return river.JobSnooze(5 * time.Second)
@@ -105,7 +118,10 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 			State: catalog.TaskRunning, Attempts: job.Attempt, Started: true}); err != nil {
 			return err
 		}
-		if a.State == catalog.StateStored || a.State == catalog.StateReady || a.State == catalog.StateFailed {
+		// Only a fresh asset moves to processing here: reprocess and retry
+		// set it themselves, and an optional task finishing late must not
+		// flip a ready asset back and forth.
+		if a.State == catalog.StateStored {
 			return setState(ctx, tx, a, catalog.StateProcessing, "", "system", args.TxID)
 		}
 		return nil

@@ -60,6 +60,7 @@ func Start(t testing.TB, configure ...func(*config.Config)) *Node {
 	cfg.BootstrapToken = AdminToken
 	cfg.Workers = 1
 	cfg.LogLevel = "debug"
+	cfg.MaxLoadPerCPU = 0 // the test machine is shared and often busy
 	for _, fn := range configure {
 		fn(&cfg)
 	}
