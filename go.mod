@@ -14,6 +14,7 @@ require (
 	github.com/tus/tusd/v2 v2.8.0
 	golang.org/x/exp v0.0.0-20251023183803-a4bb9ffd2546
 	golang.org/x/sys v0.48.0
+	golang.org/x/time v0.15.0
 	modernc.org/sqlite v1.46.0
 )
 

@@ -26,11 +26,13 @@ var commands = map[string]struct {
 	"ingest":  {&ingestCmd{}, "ingest files and directories"},
 	"token":   {&tokenCmd{}, "create API tokens"},
 	"version": {&versionCmd{}, "print the version"},
+	"fixity":  {&fixityCmd{}, "audit stored copies (audit) and report their state (report)"},
+	"bag":     {&bagCmd{}, "export assets as BagIt bags (export) and check a bag (verify)"},
 }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: stor COMMAND [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "ingest", "token", "version"} {
+	for _, name := range []string{"serve", "ingest", "token", "fixity", "bag", "version"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\n`stor COMMAND --help` lists a command's flags.")

@@ -42,6 +42,7 @@ type assetJSON struct {
 	CreatedAt       string            `json:"created_at"`
 	UpdatedAt       string            `json:"updated_at"`
 	DeletedAt       *string           `json:"deleted_at,omitempty"`
+	Fixity          fixityJSON        `json:"fixity"`
 	Links           map[string]string `json:"links"`
 	// Progress of an asset still uploading (fetched from a URL).
 	Progress *progressJSON `json:"progress,omitempty"`
@@ -56,6 +57,13 @@ type assetJSON struct {
 	Camera      *cameraJSON   `json:"camera,omitempty"`
 	GPS         *gpsJSON      `json:"gps,omitempty"`
 	Warnings    []warningJSON `json:"warnings"`
+}
+
+// fixityJSON is the asset's last fixity audit: status ok, failed (a copy
+// was corrupt or missing and is not repaired yet) or unchecked.
+type fixityJSON struct {
+	Status    string  `json:"status"`
+	CheckedAt *string `json:"checked_at"`
 }
 
 type cameraJSON struct {
@@ -103,7 +111,10 @@ func (s *Server) withProgress(ctx context.Context, v *assetJSON) {
 // AssetView is the asset object of API.md (with the progress of an
 // uploading asset), for routes other packages add.
 func (s *Server) AssetView(ctx context.Context, a *catalog.Asset) any {
-	v := s.assetView(a)
+	v, err := s.oneView(ctx, a)
+	if err != nil {
+		v = s.assetView(a) // fixity then reads unchecked; the rest is right
+	}
 	s.withProgress(ctx, &v)
 	return v
 }
@@ -119,7 +130,8 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 		ID: a.ID, Filename: a.Filename, Size: a.Size, MD5: a.MD5, SHA256: a.SHA256,
 		ContentType: a.ContentType, Kind: a.Kind, Format: a.Format, PRONOM: a.PRONOM, State: a.State,
 		Project: a.Project, CreatedAt: rfc3339(a.CreatedAt), UpdatedAt: rfc3339(a.UpdatedAt),
-		Links: map[string]string{"self": self, "original": self + "/original"},
+		Links:  map[string]string{"self": self, "original": self + "/original"},
+		Fixity: fixityJSON{Status: catalog.FixityUnchecked},
 	}
 	if s.Links != nil {
 		for k, l := range s.Links(a) {
@@ -146,6 +158,36 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 	}
 	describe(&v, a)
 	return v
+}
+
+// assetViews is assetView with each asset's fixity read in one query.
+func (s *Server) assetViews(ctx context.Context, as ...*catalog.Asset) ([]assetJSON, error) {
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+	}
+	st, err := catalog.FixityStatuses(ctx, s.DB.Reader(), ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]assetJSON, len(as))
+	for i, a := range as {
+		out[i] = s.assetView(a)
+		if f := st[a.ID]; f.Status != catalog.FixityUnchecked {
+			at := rfc3339(f.CheckedAt)
+			out[i].Fixity = fixityJSON{Status: f.Status, CheckedAt: &at}
+		}
+	}
+	return out, nil
+}
+
+// oneView is assetViews of one asset.
+func (s *Server) oneView(ctx context.Context, a *catalog.Asset) (assetJSON, error) {
+	v, err := s.assetViews(ctx, a)
+	if err != nil {
+		return assetJSON{}, err
+	}
+	return v[0], nil
 }
 
 // visibleAsset loads an asset the principal may see; any other is 404, so
@@ -194,8 +236,12 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if a, err := s.Ingest.Replay(ctx, meta.TokenID, meta.IdempotencyKey); err != nil {
 		return err
 	} else if a != nil {
+		v, err := s.oneView(ctx, a)
+		if err != nil {
+			return err
+		}
 		w.Header().Set("Idempotent-Replayed", "true")
-		writeJSON(w, http.StatusCreated, s.assetView(a))
+		writeJSON(w, http.StatusCreated, v)
 		return nil
 	}
 	if err := headerDigests(r.Header, &meta); err != nil {
@@ -242,8 +288,12 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
+	v, err := s.oneView(ctx, res.Asset)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Location", s.BaseURL+"/api/v1/assets/"+res.Asset.ID)
-	writeJSON(w, http.StatusCreated, s.assetView(res.Asset))
+	writeJSON(w, http.StatusCreated, v)
 	return nil
 }
 
@@ -406,7 +456,12 @@ func (s *Server) getAsset(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.AssetView(r.Context(), a))
+	v, err := s.oneView(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	s.withProgress(r.Context(), &v)
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -441,9 +496,9 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err != nil {
 		return err
 	}
-	items := make([]assetJSON, 0, len(list))
-	for _, a := range list {
-		items = append(items, s.assetView(a))
+	items, err := s.assetViews(r.Context(), list...)
+	if err != nil {
+		return err
 	}
 	var next *string
 	if len(list) == f.Limit {
@@ -549,7 +604,11 @@ func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, s.assetView(a))
+	v, err := s.oneView(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

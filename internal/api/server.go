@@ -73,6 +73,7 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/api/v1/assets/{id}", auth.ScopeWrite, s.deleteAsset},
 		{"GET", "/api/v1/assets/{id}/original", auth.ScopeRead, s.getOriginal},
 		{"GET", "/api/v1/assets/{id}/events", auth.ScopeRead, s.listEvents},
+		{"GET", "/api/v1/assets/{id}/premis", auth.ScopeRead, s.getPremis},
 		{"GET", "/api/v1/assets/{id}/metadata", auth.ScopeRead, s.getMetadata},
 		{"GET", "/api/v1/assets/{id}/metadata.xmp", auth.ScopeRead, s.getXMP},
 		{"GET", "/api/v1/assets/{id}/text", auth.ScopeRead, s.getText},

@@ -18,6 +18,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"stor/internal/replica"
 )
 
 // Config is everything `stor serve` and `stor worker` can be told.
@@ -86,6 +88,28 @@ type Config struct {
 	// AlertWebhookURL receives a Slack-compatible JSON post when a task
 	// fails for good. Env STOR_ALERT_WEBHOOK_URL. Default none.
 	AlertWebhookURL string
+	// Replicas are extra stores that hold a verified copy of every original,
+	// comma-separated: "dir:/mnt/b/stor,dir:/mnt/c/stor" (s3://bucket/prefix
+	// later). Env STOR_REPLICAS. Default none.
+	Replicas string
+	// FixityInterval is how often the scheduled fixity audit runs (once
+	// across a cluster); 0 turns scheduled audits off. Env
+	// STOR_FIXITY_INTERVAL. Default 1h.
+	FixityInterval time.Duration
+	// FixityBytesPerSecond bounds how fast audits read stored bytes; 0 is
+	// no limit. Env STOR_FIXITY_BYTES_PER_SECOND. Default 50MB.
+	FixityBytesPerSecond ByteSize
+	// FixityCycle is the target time to audit everything once: each run
+	// audits total bytes / cycle × interval (at least one asset), least
+	// recently checked first. Env STOR_FIXITY_CYCLE. Default 720h (30 days).
+	FixityCycle time.Duration
+	// FixityDerivatives audits derivatives too (against the checksum their
+	// first audit recorded). Env STOR_FIXITY_DERIVATIVES. Default false.
+	FixityDerivatives bool
+	// PurgeAfter is how long a deleted asset's bytes are kept before a
+	// purge removes them (the asset row and its history stay); 0 never
+	// purges. Env STOR_PURGE_AFTER. Default 720h.
+	PurgeAfter time.Duration
 	// LogLevel is debug, info, warn or error. Env STOR_LOG_LEVEL. Default info.
 	LogLevel string
 	// LogFormat is json or text. Env STOR_LOG_FORMAT. Default json.
@@ -131,6 +155,11 @@ func Default() Config {
 		FetchTimeout:      10 * time.Minute,
 		LogLevel:          "info",
 		LogFormat:         "json",
+
+		FixityInterval:       time.Hour,
+		FixityBytesPerSecond: 50e6,
+		FixityCycle:          720 * time.Hour,
+		PurgeAfter:           720 * time.Hour,
 	}
 }
 
@@ -185,6 +214,12 @@ func fields(c *Config) []field {
 		{"exiftool", "STOR_EXIFTOOL", "exiftool executable (path or name in PATH)", str(&c.ExiftoolBinary)},
 		{"ocr-languages", "STOR_OCR_LANGUAGES", "Tesseract OCR languages joined with + (e.g. eng+deu)", str(&c.OCRLanguages)},
 		{"alert-webhook-url", "STOR_ALERT_WEBHOOK_URL", "Slack-compatible webhook for tasks that fail for good", str(&c.AlertWebhookURL)},
+		{"replicas", "STOR_REPLICAS", "extra stores holding a verified copy of every original (dir:/path,...)", str(&c.Replicas)},
+		{"fixity-interval", "STOR_FIXITY_INTERVAL", "how often the scheduled fixity audit runs (0: never)", dur(&c.FixityInterval)},
+		{"fixity-bytes-per-second", "STOR_FIXITY_BYTES_PER_SECOND", "read budget of fixity audits (0: no limit)", size(&c.FixityBytesPerSecond)},
+		{"fixity-cycle", "STOR_FIXITY_CYCLE", "target time to audit every original once", dur(&c.FixityCycle)},
+		{"fixity-derivatives", "STOR_FIXITY_DERIVATIVES", "audit derivatives too", boolean(&c.FixityDerivatives)},
+		{"purge-after", "STOR_PURGE_AFTER", "retention of a deleted asset's bytes before purge (0: never purge)", dur(&c.PurgeAfter)},
 		{"log-level", "STOR_LOG_LEVEL", "debug, info, warn or error", str(&c.LogLevel)},
 		{"log-format", "STOR_LOG_FORMAT", "json or text", str(&c.LogFormat)},
 		{"upload-expiry", "STOR_UPLOAD_EXPIRY", "how long an idle unfinished resumable upload is kept", dur(&c.UploadExpiry)},
@@ -277,6 +312,21 @@ func (c *Config) Validate() error {
 	}
 	if c.PollInterval < time.Millisecond {
 		bad("poll-interval (STOR_POLL_INTERVAL)", "must be at least 1ms")
+	}
+	if _, err := replica.ParseList(c.Replicas); err != nil {
+		bad("replicas (STOR_REPLICAS)", "%v", err)
+	}
+	if c.FixityInterval < 0 {
+		bad("fixity-interval (STOR_FIXITY_INTERVAL)", "must not be negative")
+	}
+	if c.FixityBytesPerSecond < 0 {
+		bad("fixity-bytes-per-second (STOR_FIXITY_BYTES_PER_SECOND)", "must not be negative")
+	}
+	if c.FixityCycle <= 0 {
+		bad("fixity-cycle (STOR_FIXITY_CYCLE)", "must be positive")
+	}
+	if c.PurgeAfter < 0 {
+		bad("purge-after (STOR_PURGE_AFTER)", "must not be negative")
 	}
 	if c.MaxImagePixels <= 0 {
 		bad("max-image-pixels (STOR_MAX_IMAGE_PIXELS)", "must be positive")

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,10 +24,12 @@ import (
 	"stor/internal/auth"
 	"stor/internal/catalog"
 	"stor/internal/config"
+	"stor/internal/fixity"
 	"stor/internal/imagetask"
 	"stor/internal/ingest"
 	"stor/internal/metatask"
 	"stor/internal/pipeline"
+	"stor/internal/replica"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
 	"stor/internal/uploads"
@@ -46,6 +49,11 @@ type Node struct {
 	API    *api.Server
 	Pipe   *pipeline.Pipeline
 	Reg    *prometheus.Registry
+	// Replicas are the extra stores of STOR_REPLICAS.
+	Replicas []fixity.Copy
+	// Auditor checks fixity; Purger removes deleted assets' bytes.
+	Auditor *fixity.Auditor
+	Purger  *fixity.Purger
 	// Uploads is tus at /uploads/; Fetch is POST /api/v1/assets/from-url.
 	Uploads *uploads.Service
 	Fetch   *uploads.Fetcher
@@ -100,6 +108,11 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		return nil, err
 	}
 	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry(), Tools: tools}
+	if err := n.openPreservation(&pcfg); err != nil {
+		tools.Close()
+		db.Close()
+		return nil, err
+	}
 	n.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pcfg.Workers, pcfg.HeavyWorkers, pcfg.AlertWebhookURL = cfg.Workers, cfg.HeavyWorkers, cfg.AlertWebhookURL
 	pcfg.BaseURL, pcfg.TempDir = cfg.BaseURL(), filepath.Join(cfg.DataDir, "tmp")
@@ -107,13 +120,20 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	if pcfg.MaxLoadPerCPU == 0 {
 		pcfg.MaxLoadPerCPU = cfg.MaxLoadPerCPU
 	}
-	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, tasks(tools))
+	ts := tasks(tools)
+	if len(n.Replicas) > 0 {
+		// Replication is storage policy, not media processing: it runs
+		// whatever tasks the caller chose.
+		ts = append(ts, fixity.ReplicateTask(n.Replicas))
+	}
+	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, ts)
 	if err != nil {
 		tools.Close()
 		db.Close()
 		return nil, err
 	}
 	n.Pipe.RegisterQueueDepth(n.Reg)
+	n.Auditor.Alerts = n.Pipe
 	n.Ingest = &ingest.Ingester{
 		DB: db, Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		MaxSize: int64(cfg.MaxUploadSize), Identify: identify, Enqueue: n.Pipe, Log: log,
@@ -245,4 +265,41 @@ func (n *Node) Stop(ctx context.Context) {
 	}
 	n.Fetch.Stop()
 	n.Pipe.Stop(ctx)
+}
+
+// openPreservation opens the replicas and sets up fixity audits and purges,
+// adding their schedules to pcfg.
+func (n *Node) openPreservation(pcfg *pipeline.Config) error {
+	specs, err := replica.ParseList(n.Cfg.Replicas)
+	if err != nil {
+		return fmt.Errorf("config: replicas: %w", err)
+	}
+	reps, err := replica.Open(specs)
+	if err != nil {
+		return err
+	}
+	for _, r := range reps {
+		n.Replicas = append(n.Replicas, fixity.Copy{Name: r.Name, Store: r.Store})
+	}
+	n.Auditor = fixity.NewAuditor(n.DB, n.Store, n.Replicas, n.Log)
+	n.Auditor.Pacer = fixity.NewPacer(int64(n.Cfg.FixityBytesPerSecond))
+	n.Auditor.Derivatives = n.Cfg.FixityDerivatives
+	n.Purger = &fixity.Purger{DB: n.DB, Copies: n.Auditor.Copies, After: n.Cfg.PurgeAfter, Log: n.Log}
+	if iv := n.Cfg.FixityInterval; iv > 0 {
+		pcfg.Periodic = append(pcfg.Periodic, pipeline.Periodic{Name: "fixity", Interval: iv,
+			Run: n.Auditor.Scheduled(n.Cfg.FixityCycle, iv, uuid.NewString)})
+	}
+	if n.Cfg.PurgeAfter > 0 {
+		pcfg.Periodic = append(pcfg.Periodic, pipeline.Periodic{Name: "purge",
+			Interval: max(time.Minute, min(time.Hour, n.Cfg.PurgeAfter)),
+			Run: func(ctx context.Context) error {
+				txid := uuid.NewString()
+				k, err := n.Purger.Run(ctx, txid)
+				if k > 0 {
+					n.Log.InfoContext(ctx, "purged deleted assets", "assets", k, "txid", txid)
+				}
+				return err
+			}})
+	}
+	return nil
 }

@@ -36,6 +36,9 @@ const (
 	queueLight  = "light"
 	queueHeavy  = "heavy"
 	queueAlerts = "alerts"
+	// queueMaintenance runs periodic background work (fixity audits,
+	// purges), one job at a time.
+	queueMaintenance = "maintenance"
 )
 
 // Priorities (River: 1 is first).
@@ -68,6 +71,20 @@ type Config struct {
 	MinFreeMemory int64
 	// Load reports load per CPU and available memory; nil reads /proc.
 	Load func() (loadPerCPU float64, freeMem int64)
+	// Periodic is background work run on a schedule by one node of the
+	// cluster (River's elected leader inserts the jobs).
+	Periodic []Periodic
+}
+
+// Periodic is background work that runs every Interval, once across the
+// cluster: River's periodic jobs are inserted by the elected leader only,
+// and at most one job of each name waits or runs at a time.
+type Periodic struct {
+	Name     string
+	Interval time.Duration
+	// Timeout bounds one run (default Interval).
+	Timeout time.Duration
+	Run     func(ctx context.Context) error
 }
 
 // Pipeline owns the task registry and the job queue client.
@@ -139,6 +156,10 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &taskWorker{p: p})
 	river.AddWorker(workers, &alertWorker{p: p})
+	periodic, err := p.periodicJobs(workers)
+	if err != nil {
+		return nil, err
+	}
 	rc := &river.Config{
 		Workers:           workers,
 		RetryPolicy:       p,
@@ -150,12 +171,16 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 		RescueStuckJobsAfter:        2*p.maxTimeout() + time.Minute,
 		JobTimeout:                  -1,
 		CompletedJobRetentionPeriod: 24 * time.Hour,
+		PeriodicJobs:                periodic,
 	}
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{
 			queueLight:  {MaxWorkers: cfg.Workers},
 			queueHeavy:  {MaxWorkers: min(cfg.HeavyWorkers, cfg.Workers)},
 			queueAlerts: {MaxWorkers: 2},
+		}
+		if len(periodic) > 0 {
+			rc.Queues[queueMaintenance] = river.QueueConfig{MaxWorkers: 1}
 		}
 	}
 	if p.client, err = river.NewClient(driver, rc); err != nil {
@@ -418,7 +443,7 @@ func (p *Pipeline) Resume(ctx context.Context) error {
 // starts) so that a pause before any worker ran still sticks.
 func (p *Pipeline) ensureQueues(ctx context.Context) error {
 	now := time.Now().UTC()
-	for _, q := range []string{queueLight, queueHeavy, queueAlerts} {
+	for _, q := range []string{queueLight, queueHeavy, queueAlerts, queueMaintenance} {
 		_, err := p.db.Writer().ExecContext(ctx, `INSERT INTO river_queue (name, created_at, metadata, updated_at)
 			VALUES (?, ?, '{}', ?) ON CONFLICT (name) DO NOTHING`, q, now, now)
 		if err != nil {

@@ -253,8 +253,12 @@ func (w *alertWorker) Timeout(*river.Job[alertArgs]) time.Duration { return 30 *
 func (w *alertWorker) Work(ctx context.Context, job *river.Job[alertArgs]) error {
 	a := job.Args
 	link := w.p.cfg.BaseURL + "/api/v1/assets/" + a.AssetID
+	what := "task " + a.Task
+	if a.Task == "fixity" {
+		what = "fixity check"
+	}
 	body, _ := json.Marshal(map[string]any{
-		"text":     fmt.Sprintf("stor: task %s failed for %s (%s): %s <%s>", a.Task, a.Filename, a.AssetID, a.Error, link),
+		"text":     fmt.Sprintf("stor: %s failed for %s (%s): %s <%s>", what, a.Filename, a.AssetID, a.Error, link),
 		"asset_id": a.AssetID, "filename": a.Filename, "task": a.Task, "error": a.Error,
 		"txid": a.TxID, "link": link, "attempt": job.Attempt,
 	})
