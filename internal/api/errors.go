@@ -9,6 +9,7 @@ import (
 
 	"stor/internal/auth"
 	"stor/internal/catalog"
+	"stor/internal/iiif"
 	"stor/internal/ingest"
 	"stor/internal/logging"
 	"stor/internal/storage"
@@ -60,6 +61,10 @@ func classify(err error) (status int, code, msg string) {
 		return http.StatusUnsupportedMediaType, "unsupported_format", err.Error()
 	case errors.Is(err, ingest.ErrTooLarge), errors.As(err, &maxErr):
 		return http.StatusRequestEntityTooLarge, "upload_too_large", "the upload exceeds the maximum size"
+	case errors.Is(err, iiif.ErrBadRequest):
+		return http.StatusBadRequest, "bad_request", err.Error()
+	case errors.Is(err, iiif.ErrNotImplemented):
+		return http.StatusNotImplemented, "not_implemented", err.Error()
 	case errors.Is(err, context.Canceled):
 		return 499, "client_closed_request", "the client went away"
 	case errors.Is(err, context.DeadlineExceeded):

@@ -57,6 +57,14 @@ type Config struct {
 	LogLevel string
 	// LogFormat is json or text. Env STOR_LOG_FORMAT. Default json.
 	LogFormat string
+	// IIIFCacheSize bounds the on-disk cache of rendered IIIF responses
+	// (under DataDir/cache/iiif), least recently used evicted first; 0
+	// disables it. Env STOR_IIIF_CACHE_SIZE. Default 1GiB.
+	IIIFCacheSize ByteSize
+	// IIIFSourceCacheSize bounds the local copies of image sources (pyramids)
+	// the IIIF server keeps when the store has no local files (S3), under
+	// DataDir/cache/iiif-sources. Env STOR_IIIF_SOURCE_CACHE_SIZE. Default 10GiB.
+	IIIFSourceCacheSize ByteSize
 	// ConfigFile is read for STOR_* lines not given as flags or environment.
 	// Env STOR_CONFIG. Default none.
 	ConfigFile string
@@ -76,6 +84,9 @@ func Default() Config {
 		PollInterval:    200 * time.Millisecond,
 		LogLevel:        "info",
 		LogFormat:       "json",
+
+		IIIFCacheSize:       1 << 30,
+		IIIFSourceCacheSize: 10 << 30,
 	}
 }
 
@@ -112,6 +123,8 @@ func fields(c *Config) []field {
 		{"alert-webhook-url", "STOR_ALERT_WEBHOOK_URL", "Slack-compatible webhook for tasks that fail for good", str(&c.AlertWebhookURL)},
 		{"log-level", "STOR_LOG_LEVEL", "debug, info, warn or error", str(&c.LogLevel)},
 		{"log-format", "STOR_LOG_FORMAT", "json or text", str(&c.LogFormat)},
+		{"iiif-cache-size", "STOR_IIIF_CACHE_SIZE", "on-disk cache of rendered IIIF images (0: off)", size(&c.IIIFCacheSize)},
+		{"iiif-source-cache-size", "STOR_IIIF_SOURCE_CACHE_SIZE", "local copies of IIIF image sources when the store is remote", size(&c.IIIFSourceCacheSize)},
 		{"config", "STOR_CONFIG", "file of STOR_NAME=value lines", str(&c.ConfigFile)},
 	}
 }
@@ -196,6 +209,12 @@ func (c *Config) Validate() error {
 	}
 	if c.PollInterval < time.Millisecond {
 		bad("poll-interval (STOR_POLL_INTERVAL)", "must be at least 1ms")
+	}
+	if c.IIIFCacheSize < 0 {
+		bad("iiif-cache-size (STOR_IIIF_CACHE_SIZE)", "must not be negative")
+	}
+	if c.IIIFSourceCacheSize < 1<<20 {
+		bad("iiif-source-cache-size (STOR_IIIF_SOURCE_CACHE_SIZE)", "must be at least 1MiB")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

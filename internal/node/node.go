@@ -23,6 +23,7 @@ import (
 	"stor/internal/auth"
 	"stor/internal/catalog"
 	"stor/internal/config"
+	"stor/internal/iiifserver"
 	"stor/internal/ingest"
 	"stor/internal/pipeline"
 	"stor/internal/storage"
@@ -42,6 +43,7 @@ type Node struct {
 	API    *api.Server
 	Pipe   *pipeline.Pipeline
 	Reg    *prometheus.Registry
+	IIIF   *iiifserver.Server
 
 	http *http.Server
 }
@@ -81,11 +83,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, erro
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
 		HTTPDuration: api.NewHTTPDuration(n.Reg),
 	}
+	if err := n.openIIIF(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
-// Close releases the database.
-func (n *Node) Close() error { return n.DB.Close() }
+// Close releases the database and open image files.
+func (n *Node) Close() error {
+	if n.IIIF != nil {
+		n.IIIF.Close()
+	}
+	return n.DB.Close()
+}
 
 // SweepSpool removes spool files older than age: uploads that a crash or a
 // kill cut off. They were never originals, so nothing else refers to them.
