@@ -275,5 +275,3 @@ func meanDiff(a, b image.Image) float64 {
 	}
 	return sum / n
 }
-
-
