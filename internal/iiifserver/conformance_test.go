@@ -36,6 +36,7 @@ func TestConformance(t *testing.T) {
 		{3, "full/pct:50/0/default.jpg", 200, 150, 100},
 		{3, "full/225,100/0/default.jpg", 200, 225, 100},
 		{3, "full/!225,100/0/default.jpg", 200, 150, 100},
+		{3, "full/!300,1000/0/default.jpg", 200, 300, 200},
 		{3, "full/^360,/0/default.jpg", 200, 360, 240},
 		{3, "full/^,240/0/default.jpg", 200, 360, 240},
 		{3, "full/^pct:120/0/default.jpg", 200, 360, 240},
@@ -88,6 +89,7 @@ func TestConformance(t *testing.T) {
 		{2, "full/225,100/0/default.jpg", 200, 225, 100},
 		{2, "full/!225,100/0/default.jpg", 200, 150, 100},
 		{2, "full/360,/0/default.jpg", 200, 360, 240}, // sizeAboveFull
+		{2, "full/!600,600/0/default.jpg", 200, 600, 400},
 		{2, "full/full/90/default.jpg", 200, 200, 300},
 		{2, "full/full/!180/gray.png", 200, 300, 200},
 		{2, "full/full/0/bitonal.gif", 200, 300, 200},
