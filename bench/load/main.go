@@ -4,13 +4,15 @@
 // and a time limit, and prints requests/s and latency percentiles.
 //
 // Modes:
+//
 //   - aligned: tiles a viewer asks for, exactly the tiles and scale factors
 //     info.json advertises (tile 256; every level; edge tiles included),
 //     chosen uniformly among all tiles of all levels;
+//
 //   - arbitrary: a random square region of 256 to 4096 pixels anywhere in
 //     the image, scaled to 256 pixels wide.
 //
-//	go run ./bench/load -base http://127.0.0.1:8080/iiif/2/ID -mode aligned -n 5000 -c 8
+//     go run ./bench/load -base http://127.0.0.1:8080/iiif/2/ID -mode aligned -n 5000 -c 8
 package main
 
 import (
