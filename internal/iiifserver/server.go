@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,6 +71,9 @@ type Server struct {
 	renders flight
 	sem     chan struct{}
 
+	lookMu sync.Mutex
+	looks  map[string]looked
+
 	served     *prometheus.CounterVec
 	renderTime prometheus.Histogram
 }
@@ -95,7 +99,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.CacheControl = "private, max-age=3600"
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	s := &Server{cfg: cfg, infos: newInfoCache(256), sem: make(chan struct{}, cfg.MaxRenders)}
+	s := &Server{cfg: cfg, infos: newInfoCache(256), sem: make(chan struct{}, cfg.MaxRenders), looks: map[string]looked{}}
 	var err error
 	if cfg.CacheSize > 0 {
 		if s.cache, err = OpenDiskCache(cfg.CacheDir, cfg.CacheSize); err != nil {
@@ -184,6 +188,47 @@ func (s *Server) asset(r *http.Request, p *auth.Principal) (*catalog.Asset, erro
 	return a, nil
 }
 
+// lookupTTL is how long an asset's row and chosen source are reused: a
+// viewer fetches dozens of tiles a second, and two catalog queries per
+// tile would dominate the stored-tile path. A deletion, a project change or
+// a new derivative is seen within this time.
+const lookupTTL = time.Second
+
+type looked struct {
+	a   *catalog.Asset
+	ref sourceRef
+	at  time.Time
+}
+
+// lookup returns the visible asset and its source, from a one-second memo.
+func (s *Server) lookup(r *http.Request, p *auth.Principal) (*catalog.Asset, sourceRef, error) {
+	id := r.PathValue("id")
+	s.lookMu.Lock()
+	l, ok := s.looks[id]
+	s.lookMu.Unlock()
+	if !ok || time.Since(l.at) > lookupTTL {
+		a, err := s.asset(r, &auth.Principal{Scopes: []string{auth.ScopeRead}}) // visibility is checked below
+		if err != nil {
+			return nil, sourceRef{}, err
+		}
+		ref, err := s.pickSource(r.Context(), a)
+		if err != nil {
+			return nil, sourceRef{}, err
+		}
+		l = looked{a: a, ref: ref, at: time.Now()}
+		s.lookMu.Lock()
+		if len(s.looks) > 4096 {
+			clear(s.looks)
+		}
+		s.looks[id] = l
+		s.lookMu.Unlock()
+	}
+	if !p.SeesProject(l.a.Project) {
+		return nil, sourceRef{}, fmt.Errorf("asset %s: %w", l.a.ID, catalog.ErrNotFound)
+	}
+	return l.a, l.ref, nil
+}
+
 // opened is a source ready to read.
 type opened struct {
 	ref     sourceRef
@@ -193,11 +238,7 @@ type opened struct {
 }
 
 func (s *Server) open(r *http.Request, p *auth.Principal) (*catalog.Asset, *opened, error) {
-	a, err := s.asset(r, p)
-	if err != nil {
-		return nil, nil, err
-	}
-	ref, err := s.pickSource(r.Context(), a)
+	a, ref, err := s.lookup(r, p)
 	if err != nil {
 		return nil, nil, err
 	}
