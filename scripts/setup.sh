@@ -9,6 +9,7 @@ RUNTIME_PKGS=(
   ca-certificates
   libvips-dev libvips-tools
   libimage-exiftool-perl
+  dcraw
   ffmpeg
   poppler-utils
   tesseract-ocr tesseract-ocr-eng

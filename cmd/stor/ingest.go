@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,6 +27,7 @@ import (
 	"stor/internal/ingest"
 	"stor/internal/logging"
 	"stor/internal/node"
+	"stor/internal/pipeline"
 )
 
 type ingestCmd struct{}
@@ -53,6 +55,7 @@ func (ingestCmd) Run(ctx context.Context, args []string) error {
 	ignore := fs.Bool("ignore-unsupported", false, "store files of unknown formats too (kind other)")
 	conc := fs.Int("concurrency", 4, "files uploaded at once")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	tusAbove := fs.Int64("tus-threshold", 64<<20, "files larger than this many bytes go through resumable (tus) uploads, resumed by a rerun")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: stor ingest [flags] PATH...\n\nIngests files and directories (recursively). Flags:")
 		fs.PrintDefaults()
@@ -84,7 +87,7 @@ func (ingestCmd) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("ingest: give --token (or STOR_TOKEN), or --data-dir to ingest without a server")
 		}
 		up = &apiUploader{base: strings.TrimRight(*server, "/"), token: *token, project: *project,
-			ignore: *ignore, client: &http.Client{Timeout: 0}}
+			ignore: *ignore, client: &http.Client{Timeout: 0}, run: rand.Text(), tusAbove: *tusAbove, resume: newResumeStore()}
 	}
 
 	bar := newProgress(os.Stderr, len(files), total, *quiet)
@@ -244,6 +247,12 @@ type apiUploader struct {
 	base, token, project string
 	ignore               bool
 	client               *http.Client
+	// run is random per invocation: a retry within this run is idempotent,
+	// but a later run (--force, or after the asset was deleted) makes a
+	// new asset instead of replaying the first one.
+	run      string
+	tusAbove int64 // files above this size go through tus
+	resume   *resumeStore
 }
 
 func (u *apiUploader) do(req *http.Request) (*http.Response, error) {
@@ -294,6 +303,9 @@ func (u *apiUploader) upload(ctx context.Context, path, name, sha string) (bool,
 	if err != nil {
 		return false, err
 	}
+	if u.tusAbove > 0 && fi.Size() > u.tusAbove {
+		return u.tusUpload(ctx, f, fi, path, name, sha)
+	}
 	q := url.Values{"sha256": {sha}}
 	if u.project != "" {
 		q.Set("project", u.project)
@@ -304,9 +316,11 @@ func (u *apiUploader) upload(ctx context.Context, path, name, sha string) (bool,
 	req, _ := http.NewRequestWithContext(ctx, "POST", u.base+"/api/v1/assets?"+q.Encode(), f)
 	req.ContentLength = fi.Size()
 	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("X-Stor-Priority", "bulk")
 	req.Header.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	// The same file retried must not make a second asset.
-	req.Header.Set("Idempotency-Key", "ingest-"+sha+"-"+fmt.Sprint(fi.Size()))
+	// The same file retried in this run must not make a second asset.
+	key := sha256.Sum256([]byte(path + "\x00" + sha))
+	req.Header.Set("Idempotency-Key", "ingest-"+u.run+"-"+hex.EncodeToString(key[:16]))
 	resp, err := u.do(req)
 	if err != nil {
 		return false, err
@@ -345,7 +359,7 @@ func (u *directUploader) upload(ctx context.Context, path, name, sha string) (bo
 	}
 	_, err = u.n.Ingest.Ingest(ctx, f, ingest.Meta{
 		Filename: name, Project: project, IgnoreUnsupported: u.ignore, ExpectSHA256: sha,
-		Actor: "cli", TxID: "cli-" + sha[:12],
+		Actor: "cli", TxID: "cli-" + sha[:12], Priority: pipeline.PriorityBulk,
 	})
 	if errors.Is(err, ingest.ErrUnsupportedFormat) {
 		return true, nil

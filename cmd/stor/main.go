@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"stor/internal/vips"
 )
 
 type command interface {
@@ -51,7 +53,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := c.cmd.Run(ctx, os.Args[2:]); err != nil {
+	err := c.cmd.Run(ctx, os.Args[2:])
+	vips.Shutdown() // once, at exit: libvips cannot be started again after it
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
 		}

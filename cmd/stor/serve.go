@@ -41,7 +41,7 @@ func (serveCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer n.Close()
-	n.SweepSpool(time.Hour)
+	n.SweepSpool(time.Minute) // uploads cut off by a crash; live ones are being written now
 
 	secret, err := auth.Bootstrap(ctx, n.DB.Writer(), cfg.BootstrapToken)
 	if err != nil {

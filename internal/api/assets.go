@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"stor/internal/catalog"
 	"stor/internal/ingest"
 	"stor/internal/logging"
+	"stor/internal/pipeline"
 	"stor/internal/storage"
 )
 
@@ -40,7 +43,73 @@ type assetJSON struct {
 	UpdatedAt       string            `json:"updated_at"`
 	DeletedAt       *string           `json:"deleted_at,omitempty"`
 	Links           map[string]string `json:"links"`
+	// Progress of an asset still uploading (fetched from a URL).
+	Progress *progressJSON `json:"progress,omitempty"`
+	// Normalised descriptive fields (the metadata task), omitted when
+	// unknown, and warnings about the file (always a list).
+	Title       string        `json:"title,omitempty"`
+	Description string        `json:"description,omitempty"`
+	Creator     string        `json:"creator,omitempty"`
+	Rights      string        `json:"rights,omitempty"`
+	Keywords    []string      `json:"keywords,omitempty"`
+	CaptureDate string        `json:"capture_date,omitempty"`
+	Camera      *cameraJSON   `json:"camera,omitempty"`
+	GPS         *gpsJSON      `json:"gps,omitempty"`
+	Warnings    []warningJSON `json:"warnings"`
 }
+
+type cameraJSON struct {
+	Make  string `json:"make,omitempty"`
+	Model string `json:"model,omitempty"`
+	Lens  string `json:"lens,omitempty"`
+}
+
+type gpsJSON struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+type warningJSON struct {
+	Source  string `json:"source"`
+	Message string `json:"message"`
+}
+
+// progressJSON is how far the fetch of an uploading asset has come.
+type progressJSON struct {
+	ReceivedBytes int64    `json:"received_bytes"`
+	TotalBytes    *int64   `json:"total_bytes"`
+	Percent       *float64 `json:"percent"`
+	SourceURL     string   `json:"source_url"`
+}
+
+// withProgress adds the fetch progress to an uploading asset.
+func (s *Server) withProgress(ctx context.Context, v *assetJSON) {
+	if v.State != catalog.StateUploading {
+		return
+	}
+	f, err := catalog.GetFetch(ctx, s.DB.Reader(), v.ID)
+	if err != nil {
+		return
+	}
+	pr := &progressJSON{ReceivedBytes: f.ReceivedBytes, SourceURL: f.URL}
+	if f.TotalBytes > 0 {
+		t := f.TotalBytes
+		pct := min(100, float64(f.ReceivedBytes)*100/float64(t))
+		pr.TotalBytes, pr.Percent = &t, &pct
+	}
+	v.Progress = pr
+}
+
+// AssetView is the asset object of API.md (with the progress of an
+// uploading asset), for routes other packages add.
+func (s *Server) AssetView(ctx context.Context, a *catalog.Asset) any {
+	v := s.assetView(a)
+	s.withProgress(ctx, &v)
+	return v
+}
+
+// WriteJSON sends v with status, for routes other packages add.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
@@ -51,6 +120,13 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 		ContentType: a.ContentType, Kind: a.Kind, Format: a.Format, PRONOM: a.PRONOM, State: a.State,
 		Project: a.Project, CreatedAt: rfc3339(a.CreatedAt), UpdatedAt: rfc3339(a.UpdatedAt),
 		Links: map[string]string{"self": self, "original": self + "/original"},
+	}
+	if s.Links != nil {
+		for k, l := range s.Links(a) {
+			if _, taken := v.Links[k]; !taken {
+				v.Links[k] = l
+			}
+		}
 	}
 	if a.Error != "" {
 		v.Error = &a.Error
@@ -68,6 +144,7 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 		d := rfc3339(*a.DeletedAt)
 		v.DeletedAt = &d
 	}
+	describe(&v, a)
 	return v
 }
 
@@ -124,12 +201,15 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if err := headerDigests(r.Header, &meta); err != nil {
 		return err
 	}
+	var err error
+	if meta.Priority, err = parsePriority(firstNonEmpty(r.URL.Query().Get("priority"), r.Header.Get("X-Stor-Priority"))); err != nil {
+		return err
+	}
 
 	var sp *ingest.Spooled
 	var project string
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
-		var err error
 		if sp, project, err = s.receiveMultipart(r, &meta); err != nil {
 			return err
 		}
@@ -147,12 +227,10 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		if err := formDigests(q.Get("md5"), q.Get("sha256"), &meta); err != nil {
 			return err
 		}
-		var err error
 		if sp, err = s.Ingest.Receive(r.Body); err != nil {
 			return err
 		}
 	}
-	var err error
 	if meta.Project, err = uploadProject(p, project); err != nil {
 		sp.Remove()
 		return err
@@ -219,6 +297,10 @@ func (s *Server) receiveMultipart(r *http.Request, meta *ingest.Meta) (sp *inges
 			shaField = string(val)
 		case "ignore_unsupported":
 			meta.IgnoreUnsupported = truthy(string(val))
+		case "priority":
+			if meta.Priority, err = parsePriority(string(val)); err != nil {
+				return sp, "", err
+			}
 		case "filename":
 			if meta.Filename == "" {
 				meta.Filename = string(val)
@@ -324,7 +406,7 @@ func (s *Server) getAsset(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.assetView(a))
+	writeJSON(w, http.StatusOK, s.AssetView(r.Context(), a))
 	return nil
 }
 
@@ -380,6 +462,9 @@ func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if a.State == catalog.StateDeleted {
 		return &Error{Status: http.StatusNotFound, Code: "deleted", Message: "the asset was deleted"}
 	}
+	if truthy(r.URL.Query().Get("embed")) {
+		return s.serveEmbedded(w, r, a)
+	}
 	obj, err := s.Store.Stat(r.Context(), a.BlobKey)
 	if err != nil {
 		return fmt.Errorf("original of %s: %w", a.ID, err)
@@ -394,6 +479,7 @@ func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if truthy(r.URL.Query().Get("download")) {
 		disp = "attachment"
 	}
+
 	h.Set("Content-Disposition", contentDisposition(disp, a.Filename))
 	rs := storage.NewReadSeeker(r.Context(), s.Store, a.BlobKey, obj.Size)
 	defer rs.Close()
@@ -414,12 +500,32 @@ func contentDisposition(disp, name string) string {
 		ascii = ascii[:200]
 	}
 	v := disp + `; filename="` + ascii + `"`
-	if ext := mime.FormatMediaType(disp, map[string]string{"filename": name}); ext != "" && ext != disp+`; filename="`+name+`"` {
-		if _, star, ok := strings.Cut(ext, "filename*="); ok {
-			v += "; filename*=" + star
-		}
+	if ascii != name {
+		// The fallback lost something (a quote, a slash, a non-ASCII
+		// character, the length): the exact name goes in filename*.
+		v += "; filename*=UTF-8''" + rfc5987(name)
 	}
 	return v
+}
+
+// rfc5987 percent-encodes s as an RFC 5987 ext-value: every byte outside
+// attr-char is %XX, so the result is plain ASCII with no quotes, spaces or
+// control characters.
+func rfc5987(s string) string {
+	const hexdig = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexdig[c>>4])
+		b.WriteByte(hexdig[c&15])
+	}
+	return b.String()
 }
 
 func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -429,7 +535,7 @@ func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	}
 	if a.State != catalog.StateDeleted {
 		ctx := r.Context()
-		err = s.DB.InTx(ctx, func(tx catalogTx) error {
+		err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 			if err := catalog.SetAssetState(ctx, tx, a.ID, catalog.StateDeleted, ""); err != nil {
 				return err
 			}
@@ -471,3 +577,28 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 	return nil
 }
+
+// parsePriority reads "interactive" (the default) or "bulk": a bulk
+// ingest's processing yields to interactive uploads.
+func parsePriority(v string) (int, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "interactive":
+		return pipeline.PriorityInteractive, nil
+	case "bulk":
+		return pipeline.PriorityBulk, nil
+	}
+	return 0, badRequest("invalid_priority", "priority is interactive or bulk")
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// UploadProject decides the project of an upload for p (the rules of
+// POST /api/v1/assets), for doors other packages add.
+func UploadProject(p *auth.Principal, asked string) (string, error) { return uploadProject(p, asked) }

@@ -9,6 +9,7 @@ import (
 
 	"stor/internal/auth"
 	"stor/internal/catalog"
+	"stor/internal/exiftool"
 	"stor/internal/iiif"
 	"stor/internal/ingest"
 	"stor/internal/logging"
@@ -65,6 +66,12 @@ func classify(err error) (status int, code, msg string) {
 		return http.StatusBadRequest, "bad_request", err.Error()
 	case errors.Is(err, iiif.ErrNotImplemented):
 		return http.StatusNotImplemented, "not_implemented", err.Error()
+	case errors.Is(err, exiftool.ErrTimeout):
+		return http.StatusServiceUnavailable, "metadata_timeout", "exiftool did not finish in time"
+	case errors.Is(err, exiftool.ErrNotWritten):
+		return http.StatusUnprocessableEntity, "metadata_not_written", err.Error()
+	case errors.Is(err, exiftool.ErrClosed):
+		return http.StatusServiceUnavailable, "shutting_down", "the server is shutting down"
 	case errors.Is(err, context.Canceled):
 		return 499, "client_closed_request", "the client went away"
 	case errors.Is(err, context.DeadlineExceeded):

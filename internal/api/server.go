@@ -34,12 +34,20 @@ type Server struct {
 	BaseURL string
 	MaxBody int64
 	Version string
+	// Links, when set, adds links to an asset's view (the image tasks'
+	// thumbnail and IIIF info.json); it must not overwrite self/original.
+	Links func(a *catalog.Asset) map[string]string
 	// Processing is the pipeline; nil leaves its routes out.
 	Processing Processor
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	// HTTPDuration, when set, observes each request by route and status.
 	HTTPDuration *prometheus.HistogramVec
+	// Metadata writes XMP sidecars and embeds fields into downloaded
+	// copies; nil answers those routes with 503 not_available.
+	Metadata MetadataWriter
+	// TempDir holds short-lived files (embedded copies being served).
+	TempDir string
 	// Extra routes added by other parts (uploads, UI, IIIF).
 	Extra []Route
 }
@@ -65,6 +73,9 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/api/v1/assets/{id}", auth.ScopeWrite, s.deleteAsset},
 		{"GET", "/api/v1/assets/{id}/original", auth.ScopeRead, s.getOriginal},
 		{"GET", "/api/v1/assets/{id}/events", auth.ScopeRead, s.listEvents},
+		{"GET", "/api/v1/assets/{id}/metadata", auth.ScopeRead, s.getMetadata},
+		{"GET", "/api/v1/assets/{id}/metadata.xmp", auth.ScopeRead, s.getXMP},
+		{"GET", "/api/v1/assets/{id}/text", auth.ScopeRead, s.getText},
 		{"POST", "/api/v1/session", "", s.createSession},
 		{"DELETE", "/api/v1/session", "", s.deleteSession},
 		{"GET", "/api/v1/session", auth.ScopeRead, s.whoami},

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -9,8 +8,6 @@ import (
 	"stor/internal/auth"
 	"stor/internal/catalog"
 )
-
-type catalogTx = *sql.Tx
 
 type tokenJSON struct {
 	ID        string   `json:"id"`

@@ -60,6 +60,12 @@ type Asset struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	DeletedAt       *time.Time
+	// Meta holds the descriptive fields the metadata task reconciled.
+	Meta Descriptive
+	// PRONOMSignature names the signature file of the PRONOM id.
+	PRONOMSignature string
+	// Warnings about the file, from the tasks that found them.
+	Warnings []Warning
 }
 
 // Event is one entry in an asset's history.

@@ -44,12 +44,45 @@ type Config struct {
 	// HeavyWorkers bounds concurrent heavy tasks (transcodes, pyramids)
 	// within Workers. Env STOR_HEAVY_WORKERS. Default max(1, CPUs/2).
 	HeavyWorkers int
+	// MaxLoadPerCPU holds heavy tasks back while the 1-minute load average
+	// per CPU is above it (they wait, without using an attempt); 0 turns
+	// the check off. Env STOR_MAX_LOAD_PER_CPU. Default 4.
+	MaxLoadPerCPU float64
 	// RetryBase is the first retry delay of a failed task; each next one
 	// doubles (with jitter) up to 10m. Env STOR_RETRY_BASE. Default 5s.
 	RetryBase time.Duration
 	// PollInterval is how often idle workers look for tasks. Env
 	// STOR_POLL_INTERVAL. Default 200ms.
 	PollInterval time.Duration
+	// MaxImagePixels is the decompression-bomb guard: an image whose header
+	// declares more than this many pixels (width×height) fails its image
+	// tasks with a clear reason before any pixel is decoded. Env
+	// STOR_MAX_IMAGE_PIXELS. Default 1073741824 (2^30, about 1 gigapixel:
+	// 32768×32768), above any camera and most museum masters.
+	MaxImagePixels int64
+	// ThumbnailSizes are the long edges of the thumbnails made of every
+	// image, as WebP (thumb-N) and JPEG (thumb-N-jpg). The web UI and the
+	// asset links use 400. Env STOR_THUMBNAIL_SIZES. Default 150,400,1024.
+	ThumbnailSizes IntList
+	// PyramidMinSize: images whose long edge is larger get a tiled
+	// pyramidal TIFF for the IIIF tile server. Env STOR_PYRAMID_MIN_SIZE.
+	// Default 2048.
+	PyramidMinSize int
+	// ExiftoolProcesses is the number of long-lived exiftool processes
+	// (-stay_open) this process keeps for metadata extraction, XMP
+	// sidecars and embedding. Env STOR_EXIFTOOL_PROCESSES. Default 2.
+	ExiftoolProcesses int
+	// ExiftoolTimeout bounds one exiftool call (one file); a call that
+	// takes longer fails and its process is killed and replaced. Env
+	// STOR_EXIFTOOL_TIMEOUT. Default 30s.
+	ExiftoolTimeout time.Duration
+	// ExiftoolBinary is the exiftool executable (a path, or a name looked
+	// up in PATH). Env STOR_EXIFTOOL. Default "exiftool".
+	ExiftoolBinary string
+	// OCRLanguages are the Tesseract languages used for OCR, joined with
+	// '+' as Tesseract takes them ("eng", "eng+deu"); each needs its
+	// tesseract-ocr-LANG package. Env STOR_OCR_LANGUAGES. Default "eng".
+	OCRLanguages string
 	// AlertWebhookURL receives a Slack-compatible JSON post when a task
 	// fails for good. Env STOR_ALERT_WEBHOOK_URL. Default none.
 	AlertWebhookURL string
@@ -65,6 +98,18 @@ type Config struct {
 	// the IIIF server keeps when the store has no local files (S3), under
 	// DataDir/cache/iiif-sources. Env STOR_IIIF_SOURCE_CACHE_SIZE. Default 10GiB.
 	IIIFSourceCacheSize ByteSize
+	// UploadExpiry is how long an unfinished resumable (tus) upload may sit
+	// idle before the sweeper removes its bytes. Env STOR_UPLOAD_EXPIRY.
+	// Default 24h.
+	UploadExpiry time.Duration
+	// FetchAllowPrivate lets POST /api/v1/assets/from-url fetch from
+	// loopback, private, link-local and other internal addresses (cloud
+	// metadata addresses stay refused). Env STOR_FETCH_ALLOW_PRIVATE.
+	// Default false.
+	FetchAllowPrivate bool
+	// FetchTimeout bounds one fetch of POST /api/v1/assets/from-url. Env
+	// STOR_FETCH_TIMEOUT. Default 10m.
+	FetchTimeout time.Duration
 	// ConfigFile is read for STOR_* lines not given as flags or environment.
 	// Env STOR_CONFIG. Default none.
 	ConfigFile string
@@ -74,19 +119,28 @@ type Config struct {
 func Default() Config {
 	cpus := runtime.NumCPU()
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DataDir:         "./stor-data",
-		MaxUploadSize:   50 << 30,
-		ShutdownTimeout: 30 * time.Second,
-		Workers:         cpus,
-		HeavyWorkers:    max(1, cpus/2),
-		RetryBase:       5 * time.Second,
-		PollInterval:    200 * time.Millisecond,
-		LogLevel:        "info",
-		LogFormat:       "json",
-
+		Addr:                "127.0.0.1:8080",
+		DataDir:             "./stor-data",
+		MaxUploadSize:       50 << 30,
+		ShutdownTimeout:     30 * time.Second,
+		Workers:             cpus,
+		HeavyWorkers:        max(1, cpus/2),
+		MaxLoadPerCPU:       4,
+		RetryBase:           5 * time.Second,
+		PollInterval:        200 * time.Millisecond,
+		MaxImagePixels:      1 << 30,
+		ThumbnailSizes:      IntList{150, 400, 1024},
+		PyramidMinSize:      2048,
+		ExiftoolProcesses:   2,
+		ExiftoolTimeout:     30 * time.Second,
+		ExiftoolBinary:      "exiftool",
+		OCRLanguages:        "eng",
+		UploadExpiry:        24 * time.Hour,
+		FetchTimeout:        10 * time.Minute,
 		IIIFCacheSize:       1 << 30,
 		IIIFSourceCacheSize: 10 << 30,
+		LogLevel:            "info",
+		LogFormat:           "json",
 	}
 }
 
@@ -106,6 +160,18 @@ func fields(c *Config) []field {
 	num := func(p *int) func(*flag.FlagSet, string, string) {
 		return func(fs *flag.FlagSet, n, h string) { fs.IntVar(p, n, *p, h) }
 	}
+	num64 := func(p *int64) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.Int64Var(p, n, *p, h) }
+	}
+	ints := func(p *IntList) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.Var(p, n, h) }
+	}
+	float := func(p *float64) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.Float64Var(p, n, *p, h) }
+	}
+	boolean := func(p *bool) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, h string) { fs.BoolVar(p, n, *p, h) }
+	}
 	size := func(p *ByteSize) func(*flag.FlagSet, string, string) {
 		return func(fs *flag.FlagSet, n, h string) { fs.Var(p, n, h) }
 	}
@@ -118,11 +184,22 @@ func fields(c *Config) []field {
 		{"shutdown-timeout", "STOR_SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests and tasks", dur(&c.ShutdownTimeout)},
 		{"workers", "STOR_WORKERS", "tasks this process runs at once (0: API only)", num(&c.Workers)},
 		{"heavy-workers", "STOR_HEAVY_WORKERS", "heavy tasks (transcodes, pyramids) at once, within --workers", num(&c.HeavyWorkers)},
+		{"max-load-per-cpu", "STOR_MAX_LOAD_PER_CPU", "heavy tasks wait while the load average per CPU is above this (0: never)", float(&c.MaxLoadPerCPU)},
 		{"retry-base", "STOR_RETRY_BASE", "first retry delay of a failed task (doubles each time)", dur(&c.RetryBase)},
 		{"poll-interval", "STOR_POLL_INTERVAL", "how often idle workers look for tasks", dur(&c.PollInterval)},
+		{"max-image-pixels", "STOR_MAX_IMAGE_PIXELS", "largest image (width×height pixels) the image tasks decode", num64(&c.MaxImagePixels)},
+		{"thumbnail-sizes", "STOR_THUMBNAIL_SIZES", "long edges of the thumbnails, comma-separated (e.g. 150,400,1024)", ints(&c.ThumbnailSizes)},
+		{"pyramid-min-size", "STOR_PYRAMID_MIN_SIZE", "images with a longer long edge get a tiled pyramid", num(&c.PyramidMinSize)},
+		{"exiftool-processes", "STOR_EXIFTOOL_PROCESSES", "long-lived exiftool processes for metadata", num(&c.ExiftoolProcesses)},
+		{"exiftool-timeout", "STOR_EXIFTOOL_TIMEOUT", "longest one exiftool call (one file) may take", dur(&c.ExiftoolTimeout)},
+		{"exiftool", "STOR_EXIFTOOL", "exiftool executable (path or name in PATH)", str(&c.ExiftoolBinary)},
+		{"ocr-languages", "STOR_OCR_LANGUAGES", "Tesseract OCR languages joined with + (e.g. eng+deu)", str(&c.OCRLanguages)},
 		{"alert-webhook-url", "STOR_ALERT_WEBHOOK_URL", "Slack-compatible webhook for tasks that fail for good", str(&c.AlertWebhookURL)},
 		{"log-level", "STOR_LOG_LEVEL", "debug, info, warn or error", str(&c.LogLevel)},
 		{"log-format", "STOR_LOG_FORMAT", "json or text", str(&c.LogFormat)},
+		{"upload-expiry", "STOR_UPLOAD_EXPIRY", "how long an idle unfinished resumable upload is kept", dur(&c.UploadExpiry)},
+		{"fetch-allow-private", "STOR_FETCH_ALLOW_PRIVATE", "let from-url fetch from loopback and private addresses", boolean(&c.FetchAllowPrivate)},
+		{"fetch-timeout", "STOR_FETCH_TIMEOUT", "time limit of one from-url fetch", dur(&c.FetchTimeout)},
 		{"iiif-cache-size", "STOR_IIIF_CACHE_SIZE", "on-disk cache of rendered IIIF images (0: off)", size(&c.IIIFCacheSize)},
 		{"iiif-source-cache-size", "STOR_IIIF_SOURCE_CACHE_SIZE", "local copies of IIIF image sources when the store is remote", size(&c.IIIFSourceCacheSize)},
 		{"config", "STOR_CONFIG", "file of STOR_NAME=value lines", str(&c.ConfigFile)},
@@ -204,11 +281,46 @@ func (c *Config) Validate() error {
 	if c.HeavyWorkers < 1 {
 		bad("heavy-workers (STOR_HEAVY_WORKERS)", "must be at least 1")
 	}
+	if c.MaxLoadPerCPU < 0 {
+		bad("max-load-per-cpu (STOR_MAX_LOAD_PER_CPU)", "must not be negative")
+	}
 	if c.RetryBase <= 0 {
 		bad("retry-base (STOR_RETRY_BASE)", "must be positive")
 	}
 	if c.PollInterval < time.Millisecond {
 		bad("poll-interval (STOR_POLL_INTERVAL)", "must be at least 1ms")
+	}
+	if c.MaxImagePixels <= 0 {
+		bad("max-image-pixels (STOR_MAX_IMAGE_PIXELS)", "must be positive")
+	}
+	if len(c.ThumbnailSizes) == 0 {
+		bad("thumbnail-sizes (STOR_THUMBNAIL_SIZES)", "must name at least one size")
+	}
+	for _, n := range c.ThumbnailSizes {
+		if n < 16 || n > 8192 {
+			bad("thumbnail-sizes (STOR_THUMBNAIL_SIZES)", "%d is not between 16 and 8192", n)
+		}
+	}
+	if c.PyramidMinSize < 256 {
+		bad("pyramid-min-size (STOR_PYRAMID_MIN_SIZE)", "must be at least 256")
+	}
+	if c.UploadExpiry < time.Second {
+		bad("upload-expiry (STOR_UPLOAD_EXPIRY)", "must be at least 1s")
+	}
+	if c.FetchTimeout <= 0 {
+		bad("fetch-timeout (STOR_FETCH_TIMEOUT)", "must be positive")
+	}
+	if c.ExiftoolProcesses < 1 || c.ExiftoolProcesses > 64 {
+		bad("exiftool-processes (STOR_EXIFTOOL_PROCESSES)", "%d is not between 1 and 64", c.ExiftoolProcesses)
+	}
+	if c.ExiftoolTimeout <= 0 {
+		bad("exiftool-timeout (STOR_EXIFTOOL_TIMEOUT)", "must be positive")
+	}
+	if strings.TrimSpace(c.ExiftoolBinary) == "" {
+		bad("exiftool (STOR_EXIFTOOL)", "must not be empty")
+	}
+	if !validOCRLanguages(c.OCRLanguages) {
+		bad("ocr-languages (STOR_OCR_LANGUAGES)", "%q is not Tesseract languages joined with + (e.g. eng or eng+deu)", c.OCRLanguages)
 	}
 	if c.IIIFCacheSize < 0 {
 		bad("iiif-cache-size (STOR_IIIF_CACHE_SIZE)", "must not be negative")
@@ -227,6 +339,25 @@ func (c *Config) Validate() error {
 		bad("log-format (STOR_LOG_FORMAT)", "%q is not json or text", c.LogFormat)
 	}
 	return errors.Join(errs...)
+}
+
+// validOCRLanguages accepts Tesseract language names ("eng", "chi_sim",
+// "script/Latin") joined with '+'.
+func validOCRLanguages(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, l := range strings.Split(s, "+") {
+		if l == "" || len(l) > 64 {
+			return false
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '/' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // BaseURL is PublicURL, or http://Addr when it is not set.

@@ -71,6 +71,10 @@ type Meta struct {
 	TokenID                 string // scopes the idempotency key
 	Actor                   string
 	TxID                    string
+	// AssetID, when set, names an asset row already made in state
+	// uploading (a fetch from a URL): Commit fills it in instead of adding
+	// a new row.
+	AssetID string
 	// Priority of its processing: 1 (interactive, default) to 4; bulk
 	// ingests use 3 so that one interactive upload goes first.
 	Priority int
@@ -188,7 +192,12 @@ func (in *Ingester) Commit(ctx context.Context, sp *Spooled, m Meta) (*Result, e
 				return err
 			}
 		}
-		if err := catalog.InsertAsset(ctx, tx, a); err != nil {
+		if m.AssetID != "" {
+			a.ID = m.AssetID
+			if err := catalog.CompleteUploadingAsset(ctx, tx, a); err != nil {
+				return err
+			}
+		} else if err := catalog.InsertAsset(ctx, tx, a); err != nil {
 			return err
 		}
 		detail, _ := json.Marshal(map[string]any{

@@ -4,18 +4,14 @@ import (
 	"path/filepath"
 
 	"stor/internal/iiifserver"
-	"stor/internal/vips"
 )
 
-// openIIIF starts libvips and builds the IIIF image server; its routes
-// join the API.
+// openIIIF builds the IIIF image server on the node's libvips engine; its
+// routes join the API.
 func (n *Node) openIIIF() error {
-	eng, err := vips.Startup(vips.DefaultConfig())
-	if err != nil {
-		return err
-	}
+	var err error
 	n.IIIF, err = iiifserver.New(iiifserver.Config{
-		DB: n.DB, Store: n.Store, Engine: eng, Log: n.Log, BaseURL: n.Cfg.BaseURL(),
+		DB: n.DB, Store: n.Store, Engine: n.Tools.Vips, Log: n.Log, BaseURL: n.Cfg.BaseURL(),
 		CacheDir: filepath.Join(n.Cfg.DataDir, "cache", "iiif"), CacheSize: int64(n.Cfg.IIIFCacheSize),
 		SourceDir: filepath.Join(n.Cfg.DataDir, "cache", "iiif-sources"), SourceCacheSize: int64(n.Cfg.IIIFSourceCacheSize),
 		Registerer: n.Reg,

@@ -24,10 +24,13 @@ import (
 	"stor/internal/catalog"
 	"stor/internal/config"
 	"stor/internal/iiifserver"
+	"stor/internal/imagetask"
 	"stor/internal/ingest"
+	"stor/internal/metatask"
 	"stor/internal/pipeline"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
+	"stor/internal/uploads"
 )
 
 // Version is set at build time with -ldflags "-X stor/internal/node.Version=...".
@@ -43,13 +46,40 @@ type Node struct {
 	API    *api.Server
 	Pipe   *pipeline.Pipeline
 	Reg    *prometheus.Registry
-	IIIF   *iiifserver.Server
+	// Uploads is tus at /uploads/; Fetch is POST /api/v1/assets/from-url.
+	Uploads *uploads.Service
+	Fetch   *uploads.Fetcher
+	// Tools are the per-process engines (libvips, exiftool pool, PRONOM).
+	Tools Tools
+	// IIIF serves the Image API at /iiif/3 and /iiif/2.
+	IIIF *iiifserver.Server
 
-	http *http.Server
+	http        *http.Server
+	stopSweeper context.CancelFunc
 }
 
 // Open connects to the database and the store and applies migrations.
+// The pipeline runs this build's tasks (Tasks).
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, error) {
+	return open(ctx, cfg, log, pipeline.Config{}, func(t Tools) []pipeline.Task { return Tasks(cfg, t) })
+}
+
+// OpenWith is Open with exactly the given processing tasks instead of this
+// build's own: tests and benchmarks of the pipeline itself run tasks that
+// fail, hang or crash on purpose, on PNG-looking files the image tasks
+// would otherwise try to decode. For this build's tasks as well, pass
+// append(Tasks(cfg, n.Tools), ...) — see OpenWithPipeline's callers.
+func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, tasks []pipeline.Task) (*Node, error) {
+	return OpenWithPipeline(ctx, cfg, log, pipeline.Config{}, tasks)
+}
+
+// OpenWithPipeline is OpenWith with pipeline settings beyond the config's
+// (its Load probe, for tests of load-aware admission).
+func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks []pipeline.Task) (*Node, error) {
+	return open(ctx, cfg, log, pcfg, func(Tools) []pipeline.Task { return tasks })
+}
+
+func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks func(Tools) []pipeline.Task) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -62,17 +92,30 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, erro
 		db.Close()
 		return nil, err
 	}
-	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry()}
-	n.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pipeline.Config{
-		Workers: cfg.Workers, HeavyWorkers: cfg.HeavyWorkers, AlertWebhookURL: cfg.AlertWebhookURL,
-		BaseURL: cfg.BaseURL(), TempDir: filepath.Join(cfg.DataDir, "tmp"),
-		RetryBase: cfg.RetryBase, PollInterval: cfg.PollInterval,
-	}, Tasks(cfg))
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "tmp"), 0o750); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	tools, err := openTools(cfg)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry(), Tools: tools}
+	n.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	pcfg.Workers, pcfg.HeavyWorkers, pcfg.AlertWebhookURL = cfg.Workers, cfg.HeavyWorkers, cfg.AlertWebhookURL
+	pcfg.BaseURL, pcfg.TempDir = cfg.BaseURL(), filepath.Join(cfg.DataDir, "tmp")
+	pcfg.RetryBase, pcfg.PollInterval = cfg.RetryBase, cfg.PollInterval
+	if pcfg.MaxLoadPerCPU == 0 {
+		pcfg.MaxLoadPerCPU = cfg.MaxLoadPerCPU
+	}
+	n.Pipe, err = pipeline.New(ctx, db, store, log, pipeline.NewMetrics(n.Reg), pcfg, tasks(tools))
+	if err != nil {
+		tools.Close()
+		db.Close()
+		return nil, err
+	}
+	n.Pipe.RegisterQueueDepth(n.Reg)
 	n.Ingest = &ingest.Ingester{
 		DB: db, Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		MaxSize: int64(cfg.MaxUploadSize), Identify: identify, Enqueue: n.Pipe, Log: log,
@@ -82,20 +125,44 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, erro
 		Log: log, BaseURL: cfg.BaseURL(), MaxBody: int64(cfg.MaxUploadSize), Version: Version,
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
 		HTTPDuration: api.NewHTTPDuration(n.Reg),
+		Links:        imagetask.Links(imageConfig(cfg), cfg.BaseURL()),
+		Metadata:     &metatask.Writer{Pool: tools.Exif}, TempDir: filepath.Join(cfg.DataDir, "tmp"),
 	}
-	if err := n.openIIIF(); err != nil {
+	// DATA/uploads sits beside DATA/blobs, so a finished upload lands by rename.
+	n.Uploads, err = uploads.New(uploads.Config{
+		Dir: filepath.Join(cfg.DataDir, "uploads"), MaxSize: int64(cfg.MaxUploadSize),
+		Expiry: cfg.UploadExpiry, BaseURL: cfg.BaseURL(), Ingest: n.Ingest, Auth: n.API.Auth, Log: log,
+	})
+	if err != nil {
 		db.Close()
+		return nil, err
+	}
+	n.Fetch = &uploads.Fetcher{
+		DB: db, Ingest: n.Ingest, API: n.API, Log: log, BaseURL: cfg.BaseURL(),
+		Timeout: cfg.FetchTimeout, Policy: uploads.AddrPolicy{AllowPrivate: cfg.FetchAllowPrivate},
+	}
+	n.API.Extra = append(n.API.Extra, n.Uploads.Routes()...)
+	n.API.Extra = append(n.API.Extra, n.Fetch.Route())
+	if err := n.openIIIF(); err != nil {
+		n.Close()
 		return nil, err
 	}
 	return n, nil
 }
 
-// Close releases the database and open image files.
+// Close stops the per-process tools and releases the database. It leaves
+// libvips running: libvips cannot be started again in a process once shut
+// down, and a process may open more than one node (tests, `stor ingest`);
+// the command calls vips.Shutdown once, at exit.
 func (n *Node) Close() error {
 	if n.IIIF != nil {
 		n.IIIF.Close()
 	}
-	return n.DB.Close()
+	terr := n.Tools.Close()
+	if err := n.DB.Close(); err != nil {
+		return err
+	}
+	return terr
 }
 
 // SweepSpool removes spool files older than age: uploads that a crash or a
@@ -152,9 +219,24 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // Start starts background work: the task workers. The embedded default
 // is one process per data dir, so jobs a killed process left running are
 // requeued at once.
+// It also starts the sweeper of expired resumable uploads and the
+// fetches from URLs (fetching again those a stopped process left).
 func (n *Node) Start(ctx context.Context) error {
-	return n.Pipe.Start(ctx, n.DB.Dialect() == "sqlite")
+	if err := n.Pipe.Start(ctx, n.DB.Dialect() == "sqlite"); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n.stopSweeper = cancel
+	go n.Uploads.RunSweeper(sctx)
+	return n.Fetch.Start(ctx)
 }
 
-// Stop lets running tasks finish until ctx's deadline, then cancels them.
-func (n *Node) Stop(ctx context.Context) { n.Pipe.Stop(ctx) }
+// Stop lets running tasks finish until ctx's deadline, then cancels them;
+// running fetches are cut (and fetched again at the next start).
+func (n *Node) Stop(ctx context.Context) {
+	if n.stopSweeper != nil {
+		n.stopSweeper()
+	}
+	n.Fetch.Stop()
+	n.Pipe.Stop(ctx)
+}

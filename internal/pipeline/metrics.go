@@ -1,6 +1,12 @@
 package pipeline
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"stor/internal/catalog"
+)
 
 // Metrics are the pipeline's Prometheus series.
 type Metrics struct {
@@ -31,4 +37,34 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.queued, m.started, m.succeeded, m.failed, m.retried, m.snoozed, m.duration, m.alerts)
 	}
 	return m
+}
+
+// depthCollector reports the number of tasks per name and state at scrape
+// time, read from the catalog (one GROUP BY query).
+type depthCollector struct {
+	p    *Pipeline
+	desc *prometheus.Desc
+}
+
+func (c depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c depthCollector) Collect(ch chan<- prometheus.Metric) {
+	counts, err := catalog.TaskCounts(context.Background(), c.p.db.Reader())
+	if err != nil {
+		c.p.log.Warn("metrics: task counts", "err", err)
+		return
+	}
+	// Every task and waiting state is reported, zeros included, so that
+	// dashboards see a series from the start; totals live in the counters.
+	for _, name := range c.p.order {
+		for _, state := range []string{catalog.TaskQueued, catalog.TaskRetrying, catalog.TaskRunning} {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[name][state]), name, state)
+		}
+	}
+}
+
+// RegisterQueueDepth exports the queue depth gauge on reg.
+func (p *Pipeline) RegisterQueueDepth(reg prometheus.Registerer) {
+	reg.MustRegister(depthCollector{p: p, desc: prometheus.NewDesc("stor_tasks_queue_depth",
+		"Tasks waiting or running, by task and state.", []string{"task", "state"}, nil)})
 }

@@ -59,11 +59,15 @@ type Config struct {
 	BaseURL string
 	// TempDir holds task scratch space.
 	TempDir string
-	// MaxLoadPerCPU and MinFreeMemory gate heavy tasks: above that load
-	// average per CPU, or below that much available memory, a heavy task
-	// waits (snoozes) instead of starting. Defaults 1.5 and 512 MiB.
+	// MaxLoadPerCPU and MinFreeMemory gate heavy tasks: above that 1-minute
+	// load average per CPU, or below that much available memory, a heavy
+	// task waits (snoozes 5s, not counted as an attempt) instead of
+	// starting. MaxLoadPerCPU 0 turns the load check off; MinFreeMemory
+	// defaults to 512 MiB.
 	MaxLoadPerCPU float64
 	MinFreeMemory int64
+	// Load reports load per CPU and available memory; nil reads /proc.
+	Load func() (loadPerCPU float64, freeMem int64)
 }
 
 // Pipeline owns the task registry and the job queue client.
@@ -94,16 +98,16 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 200 * time.Millisecond
 	}
-	if cfg.MaxLoadPerCPU <= 0 {
-		cfg.MaxLoadPerCPU = 1.5
-	}
 	if cfg.MinFreeMemory <= 0 {
 		cfg.MinFreeMemory = 512 << 20
 	}
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	p := &Pipeline{cfg: cfg, db: db, store: store, log: log, tasks: map[string]*Task{}, metrics: m, load: systemLoad}
+	p := &Pipeline{cfg: cfg, db: db, store: store, log: log, tasks: map[string]*Task{}, metrics: m, load: cfg.Load}
+	if p.load == nil {
+		p.load = systemLoad
+	}
 	all := append([]Task{p.analyzeTask()}, tasks...)
 	for i := range all {
 		t := &all[i]
@@ -208,9 +212,8 @@ func (p *Pipeline) Stop(ctx context.Context) {
 // embedded default, where the data dir belongs to one process. (River's
 // own rescuer does the same for clusters, after RescueStuckJobsAfter.)
 func (p *Pipeline) recoverOrphans(ctx context.Context) error {
-	res, err := p.db.Writer().ExecContext(ctx,
-		`UPDATE river_job SET state = 'available', scheduled_at = ? WHERE state = 'running'`,
-		time.Now().UTC())
+	// scheduled_at of a running job is already past, so available is enough.
+	res, err := p.db.Writer().ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
 	if err != nil {
 		return fmt.Errorf("pipeline: recover orphaned jobs: %w", err)
 	}
@@ -233,11 +236,10 @@ func (p *Pipeline) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(jittered)
 }
 
-// taskArgs is the job of one task of one asset. Uniqueness is by asset
-// and task, so a task is never queued twice at once.
+// taskArgs is the job of one task of one asset.
 type taskArgs struct {
-	AssetID string `json:"asset_id" river:"unique"`
-	Task    string `json:"task" river:"unique"`
+	AssetID string `json:"asset_id"`
+	Task    string `json:"task"`
 	TxID    string `json:"txid"`
 	// Priority is carried to the tasks that analyze queues.
 	Priority int `json:"priority"`
@@ -245,17 +247,24 @@ type taskArgs struct {
 
 func (taskArgs) Kind() string { return "stor_task" }
 
-var uniqueStates = []rivertype.JobState{
-	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-	rivertype.JobStateScheduled, rivertype.JobStateRetryable,
-}
-
-// enqueue queues task name of asset inside tx, resetting its task row.
-// It returns false when the task is already queued or running.
+// enqueue queues task name of asset inside tx, resetting its task row. It
+// returns false when the task is already waiting (queued or retrying).
+//
+// Uniqueness is ours, not River's unique jobs: River counts a job as
+// running until its completer flushes, so a retry clicked right after a
+// failure would be dropped. A task that is running may be queued again;
+// tasks are idempotent, so a second run is safe.
 func (p *Pipeline) enqueue(ctx context.Context, tx *sql.Tx, a *catalog.Asset, name string, priority int, txid string) (bool, error) {
 	t, ok := p.tasks[name]
 	if !ok {
 		return false, fmt.Errorf("pipeline: no task %q: %w", name, catalog.ErrNotFound)
+	}
+	if cur, err := catalog.TaskByName(ctx, tx, a.ID, name); err == nil {
+		if cur.State == catalog.TaskQueued || cur.State == catalog.TaskRetrying {
+			return false, nil
+		}
+	} else if !errors.Is(err, catalog.ErrNotFound) {
+		return false, err
 	}
 	queue := queueLight
 	if t.Class == Heavy {
@@ -264,14 +273,10 @@ func (p *Pipeline) enqueue(ctx context.Context, tx *sql.Tx, a *catalog.Asset, na
 	if priority < 1 || priority > 4 {
 		priority = PriorityInteractive
 	}
-	res, err := p.client.InsertTx(ctx, tx, taskArgs{AssetID: a.ID, Task: name, TxID: txid, Priority: priority},
-		&river.InsertOpts{Queue: queue, MaxAttempts: t.MaxAttempts, Priority: priority,
-			UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}})
+	_, err := p.client.InsertTx(ctx, tx, taskArgs{AssetID: a.ID, Task: name, TxID: txid, Priority: priority},
+		&river.InsertOpts{Queue: queue, MaxAttempts: t.MaxAttempts, Priority: priority})
 	if err != nil {
 		return false, fmt.Errorf("pipeline: enqueue %s: %w", name, err)
-	}
-	if res.UniqueSkippedAsDuplicate {
-		return false, nil
 	}
 	if _, err := catalog.QueueTask(ctx, tx, a.ID, name, t.Required, t.MaxAttempts, txid); err != nil {
 		return false, err

@@ -93,10 +93,10 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 		return catalog.UpdateTask(ctx, p.db.Writer(), a.ID, t.Name, catalog.TaskUpdate{State: catalog.TaskSkipped, Finished: true})
 	}
 	if t.Class == Heavy {
-		if load, free := p.load(); load > p.cfg.MaxLoadPerCPU || free < p.cfg.MinFreeMemory {
+		if load, free := p.load(); (p.cfg.MaxLoadPerCPU > 0 && load > p.cfg.MaxLoadPerCPU) || free < p.cfg.MinFreeMemory {
 			log.InfoContext(ctx, "machine busy; heavy task waits", "load_per_cpu", load, "free_memory", free)
 			p.metrics.snoozed.WithLabelValues(t.Name).Inc()
-			return river.JobSnooze(15 * time.Second)
+			return river.JobSnooze(5 * time.Second)
 		}
 	}
 
@@ -105,7 +105,10 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 			State: catalog.TaskRunning, Attempts: job.Attempt, Started: true}); err != nil {
 			return err
 		}
-		if a.State == catalog.StateStored || a.State == catalog.StateReady || a.State == catalog.StateFailed {
+		// Only a fresh asset moves to processing here: reprocess and retry
+		// set it themselves, and an optional task finishing late must not
+		// flip a ready asset back and forth.
+		if a.State == catalog.StateStored {
 			return setState(ctx, tx, a, catalog.StateProcessing, "", "system", args.TxID)
 		}
 		return nil
@@ -129,7 +132,7 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 		log.InfoContext(ctx, "task succeeded", "duration_ms", elapsed.Milliseconds())
 		return p.finish(ctx, a.ID, t, catalog.TaskSucceeded, "", elapsed, args.TxID)
 	}
-	if ctx.Err() != nil && errors.Is(runErr, context.DeadlineExceeded) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		runErr = fmt.Errorf("timed out after %s: %w", t.timeout(a), runErr)
 	}
 	permanent := IsPermanent(runErr)

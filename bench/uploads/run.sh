@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# 1 GiB through stor's tus endpoint vs standalone tusd v2.8.0 vs dd, all
+# writing to the same disk. Not run in CI. Usage: bench/uploads/run.sh [WORKDIR]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=${1:-$root/bench/uploads/work}
+bin=$root/bench/bin
+mkdir -p "$bin" "$work"
+rm -rf "$work"/{stor-data,tusd-data,dd.out}
+(cd "$root" && go build -o "$bin/stor" ./cmd/stor && go build -o "$bin/tusput" ./bench/uploads/tusput)
+if [ ! -x "$bin/tusd" ]; then
+  # `go install ...@v2.8.0` needs the proxy's version list; where that is
+  # refused, build the same version from a throwaway module.
+  GOBIN=$bin go install github.com/tus/tusd/v2/cmd/tusd@v2.8.0 || (
+    t=$(mktemp -d) && cd "$t" && go mod init tusdbuild >/dev/null 2>&1 &&
+    printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/tus/tusd/v2/cmd/tusd"\n' > tools.go &&
+    go get github.com/tus/tusd/v2/cmd/tusd@v2.8.0 && go build -o "$bin/tusd" github.com/tus/tusd/v2/cmd/tusd)
+fi
+src=$work/src.bin
+[ -f "$src" ] || head -c 1073741824 /dev/urandom > "$src"
+chunk=$((64 << 20))
+token=bench-token-0123456789abcdef
+
+echo "== dd (bs=4M conv=fdatasync)"
+dd if="$src" of="$work/dd.out" bs=4M conv=fdatasync 2>&1 | tail -1
+rm -f "$work/dd.out"
+
+echo "== tusd v2.8.0 (filestore, 64 MiB PATCHes)"
+"$bin/tusd" -host 127.0.0.1 -port 18990 -upload-dir "$work/tusd-data" -base-path /files/ -verbose=false >/dev/null 2>&1 &
+tpid=$!
+sleep 1
+"$bin/tusput" http://127.0.0.1:18990/files/ - "$src" $chunk
+kill $tpid; wait $tpid 2>/dev/null || true
+rm -rf "$work/tusd-data"
+
+echo "== stor tus (SHA-256 + MD5 as bytes arrive, fsync per checkpoint, commit by rename; 64 MiB PATCHes)"
+STOR_DATA_DIR=$work/stor-data STOR_ADDR=127.0.0.1:18991 STOR_BOOTSTRAP_TOKEN=$token STOR_WORKERS=0 \
+  STOR_LOG_LEVEL=error "$bin/stor" serve >/dev/null 2>&1 &
+spid=$!
+sleep 2
+"$bin/tusput" http://127.0.0.1:18991/uploads/ $token "$src" $chunk
+kill $spid; wait $spid 2>/dev/null || true
+rm -rf "$work/stor-data"

@@ -1,0 +1,448 @@
+package uploads
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/tus/tusd/v2/pkg/filestore"
+	"github.com/tus/tusd/v2/pkg/handler"
+
+	"stor/internal/ingest"
+)
+
+// checkpointEvery is how many bytes a long PATCH writes between two
+// checkpoints (data fsynced, then the hash state saved). After a crash at
+// most this much is hashed again from the file.
+const checkpointEvery = 64 << 20
+
+// bufSize is the unit of reading, writing and hashing.
+const bufSize = 1 << 20
+
+// state is what is kept beside an upload in ID.state: who made it and the
+// running SHA-256 and MD5 of bytes [0, Offset). The hash states are the
+// digests' MarshalBinary output; Offset never runs ahead of the bytes that
+// were fsynced to the data file.
+type state struct {
+	TokenID string `json:"token_id"`
+	Actor   string `json:"actor"`
+	Project string `json:"project"`
+	// Partial uploads (concatenation parts) are not hashed: the final
+	// upload is hashed as the parts are copied into it.
+	Partial bool   `json:"partial,omitempty"`
+	Offset  int64  `json:"offset"`
+	SHA256  []byte `json:"sha256_state"`
+	MD5     []byte `json:"md5_state"`
+}
+
+// Store is a tusd data store: tusd's filestore for creating, describing,
+// terminating and length-deferring uploads, with the writing done here so
+// that SHA-256 and MD5 are computed as bytes arrive and their state is
+// persisted with the data. Concatenation is done here too, hashing the
+// parts as they are copied.
+type Store struct {
+	Dir string
+	fs  filestore.FileStore
+}
+
+// NewStore makes the directory and the store.
+func NewStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("uploads: %w", err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("uploads: %w", err)
+	}
+	return &Store{Dir: abs, fs: filestore.New(abs)}, nil
+}
+
+// UseIn registers the store and its extensions (no content serving:
+// uploads are not downloadable through tus).
+func (s *Store) UseIn(c *handler.StoreComposer) {
+	c.UseCore(s)
+	c.UseTerminater(s)
+	c.UseConcater(s)
+	c.UseLengthDeferrer(s)
+}
+
+func (s *Store) statePath(id string) string { return filepath.Join(s.Dir, id+".state") }
+func (s *Store) binPath(id string) string   { return filepath.Join(s.Dir, id) }
+
+// NewUpload creates the data and info files (filestore) and the first state.
+func (s *Store) NewUpload(ctx context.Context, info handler.FileInfo) (handler.Upload, error) {
+	inner, err := s.fs.NewUpload(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	info, err = inner.GetInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &state{Partial: info.IsPartial, Project: info.MetaData["project"]}
+	if p := principalFrom(ctx); p != nil {
+		st.TokenID, st.Actor = p.TokenID, p.Actor()
+	}
+	sh, mh := sha256.New(), md5.New()
+	if err := st.save(s.statePath(info.ID), sh, mh, 0); err != nil {
+		return nil, err
+	}
+	return &upload{Upload: inner, s: s, id: info.ID, st: st}, nil
+}
+
+// GetUpload opens an upload; its offset is the data file's size.
+func (s *Store) GetUpload(ctx context.Context, id string) (handler.Upload, error) {
+	inner, err := s.fs.GetUpload(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &upload{Upload: inner, s: s, id: id}, nil
+}
+
+func (s *Store) AsTerminatableUpload(u handler.Upload) handler.TerminatableUpload {
+	return u.(*upload)
+}
+
+func (s *Store) AsLengthDeclarableUpload(u handler.Upload) handler.LengthDeclarableUpload {
+	return u.(*upload)
+}
+
+func (s *Store) AsConcatableUpload(u handler.Upload) handler.ConcatableUpload { return u.(*upload) }
+
+// readState loads the state of an upload.
+func (s *Store) readState(id string) (*state, error) {
+	b, err := os.ReadFile(s.statePath(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, handler.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("uploads: %w", err)
+	}
+	var st state
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("uploads: state of %s: %w", id, err)
+	}
+	return &st, nil
+}
+
+// save writes the state with the hashes at offset, fsynced, atomically.
+func (st *state) save(path string, sh, mh hash.Hash, offset int64) error {
+	var err error
+	if st.SHA256, err = sh.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	if st.MD5, err = mh.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	st.Offset = offset
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+	if err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("uploads: save state: %w", err)
+	}
+	return nil
+}
+
+// hashers restores the digests of a state.
+func (st *state) hashers() (hash.Hash, hash.Hash, error) {
+	sh, mh := sha256.New(), md5.New()
+	if len(st.SHA256) > 0 {
+		if err := sh.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.SHA256); err != nil {
+			return nil, nil, fmt.Errorf("uploads: sha256 state: %w", err)
+		}
+	}
+	if len(st.MD5) > 0 {
+		if err := mh.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.MD5); err != nil {
+			return nil, nil, fmt.Errorf("uploads: md5 state: %w", err)
+		}
+	}
+	return sh, mh, nil
+}
+
+// upload is one tus upload: filestore's, with writing and hashing here.
+type upload struct {
+	handler.Upload // filestore's: GetInfo, GetReader, FinishUpload
+	s              *Store
+	id             string
+	st             *state
+	sh, mh         hash.Hash
+}
+
+// load reads the state and makes the hashes cover exactly the data file:
+// after a crash the file may hold bytes written after the last checkpoint
+// (they are hashed from the file now: at most checkpointEvery plus one
+// buffer), and should it ever be shorter than the saved offset (the file
+// was cut by something else) the hash is redone from the start.
+func (u *upload) load() error {
+	if u.sh != nil {
+		return nil
+	}
+	st, err := u.s.readState(u.id)
+	if err != nil {
+		return err
+	}
+	u.st = st
+	if st.Partial {
+		u.sh, u.mh = sha256.New(), md5.New()
+		return nil
+	}
+	fi, err := os.Stat(u.s.binPath(u.id))
+	if err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	from := st.Offset
+	if from > fi.Size() {
+		from = 0
+	}
+	sh, mh := sha256.New(), md5.New()
+	if from > 0 {
+		if sh, mh, err = st.hashers(); err != nil {
+			sh, mh, from = sha256.New(), md5.New(), 0
+		}
+	}
+	u.sh, u.mh = sh, mh
+	if from == fi.Size() {
+		return nil
+	}
+	f, err := os.Open(u.s.binPath(u.id))
+	if err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	defer f.Close()
+	n, err := io.Copy(io.MultiWriter(sh, mh), io.NewSectionReader(f, from, fi.Size()-from))
+	if err != nil {
+		return fmt.Errorf("uploads: rehash %s: %w", u.id, err)
+	}
+	// The state may only claim bytes that are durable.
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	return st.save(u.s.statePath(u.id), sh, mh, from+n)
+}
+
+// WriteChunk appends src to the data file while hashing it. Reading the
+// next buffer overlaps with writing and hashing the current one, and
+// SHA-256, MD5 and the write run side by side. Every checkpointEvery bytes
+// and at the end the file is fsynced and then the state saved.
+func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
+	if err := u.load(); err != nil {
+		return 0, err
+	}
+	f, err := os.OpenFile(u.s.binPath(u.id), os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return 0, fmt.Errorf("uploads: %w", err)
+	}
+	hashing := !u.st.Partial
+	pos := offset
+	sinceCkpt := int64(0)
+	var written int64
+	checkpoint := func() error {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("uploads: %w", err)
+		}
+		sinceCkpt = 0
+		if !hashing {
+			return nil
+		}
+		return u.st.save(u.s.statePath(u.id), u.sh, u.mh, pos)
+	}
+
+	type chunk struct {
+		buf []byte
+		n   int
+	}
+	free := make(chan []byte, 3)
+	for range 3 {
+		free <- make([]byte, bufSize)
+	}
+	full := make(chan chunk, 2)
+	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(full)
+		for {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-stop:
+				readErr <- nil
+				return
+			}
+			n, err := io.ReadFull(src, buf)
+			if n > 0 {
+				full <- chunk{buf, n}
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				readErr <- nil
+				return
+			}
+			if err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	var werr error
+	var wg sync.WaitGroup
+	hashInto := func(h hash.Hash, p []byte) { h.Write(p); wg.Done() }
+	for c := range full {
+		if werr == nil {
+			p := c.buf[:c.n]
+			if hashing {
+				wg.Add(2)
+				go hashInto(u.sh, p)
+				go hashInto(u.mh, p)
+			}
+			n, err := f.Write(p)
+			wg.Wait()
+			if err != nil {
+				// The hashes took all of p but the file only n bytes:
+				// checkpoint nothing more; load rehashes from the file.
+				werr = fmt.Errorf("uploads: write: %w", err)
+				written += int64(n)
+				u.sh = nil
+			} else {
+				written += int64(n)
+				pos += int64(n)
+				sinceCkpt += int64(n)
+				if sinceCkpt >= checkpointEvery {
+					werr = checkpoint()
+				}
+			}
+			if werr != nil {
+				close(stop)
+			}
+		}
+		free <- c.buf
+	}
+	if err := <-readErr; err != nil && werr == nil {
+		werr = err
+	}
+	if werr == nil && u.sh != nil {
+		werr = checkpoint()
+	}
+	if cerr := f.Close(); werr == nil && cerr != nil {
+		werr = fmt.Errorf("uploads: %w", cerr)
+	}
+	return written, werr
+}
+
+// Terminate removes the data, info and state files.
+func (u *upload) Terminate(ctx context.Context) error {
+	return u.s.remove(u.id)
+}
+
+func (s *Store) remove(id string) error {
+	var errs []error
+	for _, p := range []string{s.binPath(id), filepath.Join(s.Dir, id+".info"), s.statePath(id),
+		s.statePath(id) + ".tmp", filepath.Join(s.Dir, id+".stop")} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	// The lock file goes last: a request waiting for it then finds no upload.
+	if err := os.Remove(filepath.Join(s.Dir, id+".lock")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// DeclareLength is filestore's.
+func (u *upload) DeclareLength(ctx context.Context, length int64) error {
+	return u.s.fs.AsLengthDeclarableUpload(u.Upload).DeclareLength(ctx, length)
+}
+
+// ConcatUploads copies the parts into the final upload, hashing them as
+// they pass: this is the one read of the parts' bytes a concatenation
+// costs (the final upload is not read again to hash it).
+func (u *upload) ConcatUploads(ctx context.Context, parts []handler.Upload) error {
+	st, err := u.s.readState(u.id)
+	if err != nil {
+		return err
+	}
+	u.st = st
+	f, err := os.OpenFile(u.s.binPath(u.id), os.O_WRONLY|os.O_TRUNC, 0o640)
+	if err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	defer f.Close()
+	sh, mh := sha256.New(), md5.New()
+	w := io.MultiWriter(f, sh, mh)
+	var total int64
+	buf := make([]byte, bufSize)
+	for _, p := range parts {
+		part, ok := p.(*upload)
+		if !ok {
+			return fmt.Errorf("uploads: concatenate: foreign upload")
+		}
+		src, err := os.Open(u.s.binPath(part.id))
+		if err != nil {
+			return fmt.Errorf("uploads: concatenate: %w", err)
+		}
+		n, err := io.CopyBuffer(w, src, buf)
+		src.Close()
+		if err != nil {
+			return fmt.Errorf("uploads: concatenate: %w", err)
+		}
+		total += n
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	u.sh, u.mh = sh, mh
+	return st.save(u.s.statePath(u.id), sh, mh, total)
+}
+
+// finished is a complete upload's data file with its checksums, ready for
+// Ingester.Commit (which moves the file into the store by rename).
+func (s *Store) finished(id string) (*ingest.Spooled, *state, error) {
+	u := &upload{s: s, id: id}
+	if err := u.load(); err != nil {
+		return nil, nil, err
+	}
+	if u.st.Partial {
+		return nil, nil, fmt.Errorf("uploads: %s is a partial upload", id)
+	}
+	f, err := os.Open(s.binPath(id))
+	if err != nil {
+		return nil, nil, fmt.Errorf("uploads: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, ingest.HeadSize)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, nil, fmt.Errorf("uploads: %w", err)
+	}
+	return &ingest.Spooled{
+		Path: s.binPath(id), Size: u.st.Offset, Head: head[:n],
+		SHA256: hex.EncodeToString(u.sh.Sum(nil)), MD5: hex.EncodeToString(u.mh.Sum(nil)),
+	}, u.st, nil
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test: installs the test packages (idempotently), then go vet, a
+# gofmt check and `go test ./...`. Works unattended (CI=true, no stdin).
+# Extra arguments go to `go test`, e.g. ./scripts/test.sh -run TestAuth ./internal/api
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec </dev/null
+
+STOR_SETUP_TESTS=1 ./scripts/setup.sh
+
+echo "== go vet"
+go vet ./...
+
+echo "== gofmt"
+unformatted="$(gofmt -l $(go list -f '{{.Dir}}' ./...) | sort -u)"
+if [ -n "$unformatted" ]; then
+  echo "gofmt: these files need formatting:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+echo "== go test"
+pkgs=("$@")
+if [ ${#pkgs[@]} -eq 0 ]; then pkgs=(./...); fi
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+# -v so the summary can count tests; the console shows only results and
+# failure messages, the full output stays in $log until the end.
+go test -count=1 -timeout 30m -v "${pkgs[@]}" >"$log" 2>&1 &
+gotest=$!
+tail -n +1 -f --pid=$gotest "$log" | grep --line-buffered -E '^(ok|FAIL|--- FAIL|--- SKIP|panic)|^\s+\S+\.go:[0-9]+:|\[build failed\]|cannot|undefined' || true
+wait $gotest
+status=$?
+set -e
+echo "== summary"
+grep -E '^(ok|FAIL)\s' "$log" || true
+pass=$(grep -cE '^\s*--- PASS' "$log" || true)
+fail=$(grep -cE '^\s*--- FAIL' "$log" || true)
+skip=$(grep -cE '^\s*--- SKIP' "$log" || true)
+echo "tests (with subtests): ${pass} passed, ${fail} failed, ${skip} skipped"
+echo "packages: $(grep -cE '^ok\s' "$log" || true) ok, $(grep -cE '^FAIL\s' "$log" || true) failed"
+if [ "$status" -ne 0 ]; then
+  echo "TESTS FAILED (exit $status)" >&2
+else
+  echo "ALL TESTS PASSED"
+fi
+exit "$status"
