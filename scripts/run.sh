@@ -12,6 +12,7 @@ if ! command -v go >/dev/null 2>&1; then
   echo "run.sh: Go 1.26 or newer is needed (https://go.dev/dl/)" >&2
   exit 1
 fi
+./scripts/build-web.sh
 mkdir -p bin
 version="$(git describe --tags --always --dirty 2>/dev/null || echo dev)"
 go build -ldflags "-X stor/internal/node.Version=${version}" -o bin/stor ./cmd/stor

@@ -19,11 +19,18 @@ RUNTIME_PKGS=(
 # packages are what the official IIIF image validator needs (run by hand,
 # see internal/iiifserver/validator_test.go).
 TEST_PKGS=(
+  chromium
   imagemagick
   python3-pil python3-lxml python3-bottle python3-magic
   procps
   psmisc
 )
+
+# Building the web UI needs Node.js and npm (the browser tests need Node 20+,
+# as this machine kind has); a machine without any gets Debian's (18: builds only).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  RUNTIME_PKGS+=(nodejs npm)
+fi
 
 want=("${RUNTIME_PKGS[@]}")
 if [ "${STOR_SETUP_TESTS:-0}" = 1 ]; then

@@ -8,6 +8,9 @@ exec </dev/null
 
 STOR_SETUP_TESTS=1 ./scripts/setup.sh
 
+echo "== web UI bundle"
+./scripts/build-web.sh
+
 echo "== go vet"
 go vet ./...
 

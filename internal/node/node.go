@@ -31,6 +31,7 @@ import (
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
 	"stor/internal/uploads"
+	"stor/internal/webui"
 )
 
 // Version is set at build time with -ldflags "-X stor/internal/node.Version=...".
@@ -147,7 +148,22 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		n.Close()
 		return nil, err
 	}
+	n.API.Extra = append(n.API.Extra, uiRoutes()...)
 	return n, nil
+}
+
+// uiRoutes serves the embedded web UI at "/". They are public: the shell
+// holds no data and every call it makes goes through the authenticated API.
+func uiRoutes() []api.Route {
+	ui := webui.Handler()
+	var rs []api.Route
+	for _, p := range webui.Patterns() {
+		rs = append(rs, api.Route{Method: "GET", Pattern: p, Handle: func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+			ui.ServeHTTP(w, r)
+			return nil
+		}})
+	}
+	return rs
 }
 
 // Close stops the per-process tools and releases the database. It leaves

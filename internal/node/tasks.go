@@ -28,6 +28,13 @@ func Tasks(cfg config.Config, tools Tools) []pipeline.Task {
 	var ts []pipeline.Task
 	ts = append(ts, metatask.Tasks(metaConfig(cfg), tools.Exif, tools.PRONOM)...)
 	ts = append(ts, imagetask.Tasks(imageConfig(cfg), tools.Vips)...)
+	// OCR reads the image renditions when there are any, and records its
+	// warnings beside the metadata task's: it runs after both.
+	for i := range ts {
+		if ts[i].Name == metatask.TaskText {
+			ts[i].After = []string{metatask.TaskMetadata, imagetask.TaskAccess, imagetask.TaskThumbnails}
+		}
+	}
 	return ts
 }
 

@@ -42,6 +42,11 @@ type Task struct {
 	// asset instead (a transcode scales with duration).
 	Timeout    time.Duration
 	TimeoutFor func(a *catalog.Asset) time.Duration
+	// After names tasks that must finish first on the same asset (when they
+	// apply to it): this task waits, without using an attempt, until they
+	// have succeeded, failed or been skipped. OCR waits for the access
+	// copy, for instance.
+	After []string
 	// MaxAttempts bounds transient retries (default 5).
 	MaxAttempts int
 	// Run does the work. It must be idempotent: deterministic output keys,

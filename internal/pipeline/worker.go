@@ -92,6 +92,19 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	if a.State == catalog.StateDeleted {
 		return catalog.UpdateTask(ctx, p.db.Writer(), a.ID, t.Name, catalog.TaskUpdate{State: catalog.TaskSkipped, Finished: true})
 	}
+	for _, dep := range t.After {
+		d, err := catalog.TaskByName(ctx, p.db.Reader(), a.ID, dep)
+		if errors.Is(err, catalog.ErrNotFound) {
+			continue // does not apply to this asset
+		}
+		if err != nil {
+			return err
+		}
+		if !catalog.TaskDone(d.State) {
+			log.DebugContext(ctx, "waiting for an earlier task", "after", dep)
+			return river.JobSnooze(time.Second)
+		}
+	}
 	if t.Class == Heavy {
 		if load, free := p.load(); (p.cfg.MaxLoadPerCPU > 0 && load > p.cfg.MaxLoadPerCPU) || free < p.cfg.MinFreeMemory {
 			log.InfoContext(ctx, "machine busy; heavy task waits", "load_per_cpu", load, "free_memory", free)

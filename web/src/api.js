@@ -1,0 +1,86 @@
+// The API client: same-origin calls with the session cookie; every unsafe
+// request carries X-Stor-CSRF, which the server requires with the cookie.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const listeners = new Set();
+// onUnauthenticated registers a callback for any 401 (session gone).
+export function onUnauthenticated(fn) { listeners.add(fn); }
+
+// url resolves an API path (or a link the API gave out) against the page.
+// Links from the API are absolute with the server's public base URL; the UI
+// always calls its own origin, so only the path and query are kept.
+export function url(u) {
+  if (!u) return u;
+  try {
+    const abs = new URL(u, document.baseURI);
+    return abs.pathname + abs.search;
+  } catch {
+    return u;
+  }
+}
+
+export async function api(path, { method = 'GET', body, query, signal, raw } = {}) {
+  let target = path.startsWith('/') || path.startsWith('http') ? url(path) : path;
+  if (query) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v != null && v !== '') q.set(k, v);
+    const s = q.toString();
+    if (s) target += (target.includes('?') ? '&' : '?') + s;
+  }
+  const headers = { Accept: 'application/json' };
+  if (method !== 'GET' && method !== 'HEAD') headers['X-Stor-CSRF'] = '1';
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(target, {
+    method, headers, signal, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (raw) return res;
+  if (res.status === 204) return null;
+  let data = null;
+  const ct = res.headers.get('Content-Type') || '';
+  if (ct.includes('json')) data = await res.json().catch(() => null);
+  else data = await res.text().catch(() => null);
+  if (!res.ok) {
+    const e = data && data.error ? data.error : {};
+    const err = new ApiError(res.status, e.code, e.message || (typeof data === 'string' && data.trim()) || res.statusText);
+    if (res.status === 401 && !path.endsWith('session')) listeners.forEach((fn) => fn(err));
+    throw err;
+  }
+  return data;
+}
+
+// Short forms for the routes the UI calls.
+export const A = {
+  session: () => api('api/v1/session'),
+  signIn: (token) => api('api/v1/session', { method: 'POST', body: { token } }),
+  signOut: () => api('api/v1/session', { method: 'DELETE' }),
+  assets: (query, signal) => api('api/v1/assets', { query, signal }),
+  asset: (id, signal) => api(`api/v1/assets/${encodeURIComponent(id)}`, { signal }),
+  tasks: (id, signal) => api(`api/v1/assets/${encodeURIComponent(id)}/tasks`, { signal }),
+  events: (id) => api(`api/v1/assets/${encodeURIComponent(id)}/events`),
+  derivatives: (id) => api(`api/v1/assets/${encodeURIComponent(id)}/derivatives`),
+  metadata: (id) => api(`api/v1/assets/${encodeURIComponent(id)}/metadata`),
+  text: (id) => api(`api/v1/assets/${encodeURIComponent(id)}/text`),
+  reprocess: (id) => api(`api/v1/assets/${encodeURIComponent(id)}/reprocess`, { method: 'POST', body: {} }),
+  retryTask: (id) => api(`api/v1/tasks/${encodeURIComponent(id)}/retry`, { method: 'POST' }),
+  allTasks: (query) => api('api/v1/tasks', { query }),
+  processing: () => api('api/v1/processing'),
+  pause: () => api('api/v1/processing/pause', { method: 'POST' }),
+  resume: () => api('api/v1/processing/resume', { method: 'POST' }),
+  tokens: () => api('api/v1/tokens'),
+  createToken: (t) => api('api/v1/tokens', { method: 'POST', body: t }),
+  revokeToken: (id) => api(`api/v1/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+};
+
+// items accepts both {items: [...]} and a bare array.
+export function items(v) {
+  if (Array.isArray(v)) return v;
+  return (v && v.items) || [];
+}
