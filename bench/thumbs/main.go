@@ -27,7 +27,7 @@ func main() {
 	dir := flag.String("dir", "/tmp/stor-bench/data/thumbs/jpg", "directory of images")
 	conc := flag.Int("c", 2, "images in flight at once")
 	rounds := flag.Int("rounds", 1, "passes over the directory")
-	imgproxy := flag.String("imgproxy", "http://127.0.0.1:8081", "imgproxy base URL")
+	imgproxy := flag.String("imgproxy", "http://127.0.0.1:28081", "imgproxy base URL")
 	root := flag.String("imgproxy-root", "/tmp/stor-bench/data", "IMGPROXY_LOCAL_FILESYSTEM_ROOT")
 	flag.Parse()
 
