@@ -15,10 +15,13 @@ RUNTIME_PKGS=(
   tesseract-ocr tesseract-ocr-eng
   pkg-config
 )
-# Tests and benchmarks: real peers and tools the test suite uses.
+# Tests and benchmarks: real peers and tools the test suite uses. The python3
+# packages are what the official IIIF image validator needs (run by hand,
+# see internal/iiifserver/validator_test.go).
 TEST_PKGS=(
   chromium
   imagemagick
+  python3-pil python3-lxml python3-bottle python3-magic
   procps
   psmisc
 )

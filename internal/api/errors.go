@@ -10,6 +10,7 @@ import (
 	"stor/internal/auth"
 	"stor/internal/catalog"
 	"stor/internal/exiftool"
+	"stor/internal/iiif"
 	"stor/internal/ingest"
 	"stor/internal/logging"
 	"stor/internal/storage"
@@ -61,6 +62,10 @@ func classify(err error) (status int, code, msg string) {
 		return http.StatusUnsupportedMediaType, "unsupported_format", err.Error()
 	case errors.Is(err, ingest.ErrTooLarge), errors.As(err, &maxErr):
 		return http.StatusRequestEntityTooLarge, "upload_too_large", "the upload exceeds the maximum size"
+	case errors.Is(err, iiif.ErrBadRequest):
+		return http.StatusBadRequest, "bad_request", err.Error()
+	case errors.Is(err, iiif.ErrNotImplemented):
+		return http.StatusNotImplemented, "not_implemented", err.Error()
 	case errors.Is(err, exiftool.ErrTimeout):
 		return http.StatusServiceUnavailable, "metadata_timeout", "exiftool did not finish in time"
 	case errors.Is(err, exiftool.ErrNotWritten):

@@ -114,6 +114,14 @@ type Config struct {
 	LogLevel string
 	// LogFormat is json or text. Env STOR_LOG_FORMAT. Default json.
 	LogFormat string
+	// IIIFCacheSize bounds the on-disk cache of rendered IIIF responses
+	// (under DataDir/cache/iiif), least recently used evicted first; 0
+	// disables it. Env STOR_IIIF_CACHE_SIZE. Default 1GiB.
+	IIIFCacheSize ByteSize
+	// IIIFSourceCacheSize bounds the local copies of image sources (pyramids)
+	// the IIIF server keeps when the store has no local files (S3), under
+	// DataDir/cache/iiif-sources. Env STOR_IIIF_SOURCE_CACHE_SIZE. Default 10GiB.
+	IIIFSourceCacheSize ByteSize
 	// UploadExpiry is how long an unfinished resumable (tus) upload may sit
 	// idle before the sweeper removes its bytes. Env STOR_UPLOAD_EXPIRY.
 	// Default 24h.
@@ -135,26 +143,28 @@ type Config struct {
 func Default() Config {
 	cpus := runtime.NumCPU()
 	return Config{
-		Addr:              "127.0.0.1:8080",
-		DataDir:           "./stor-data",
-		MaxUploadSize:     50 << 30,
-		ShutdownTimeout:   30 * time.Second,
-		Workers:           cpus,
-		HeavyWorkers:      max(1, cpus/2),
-		MaxLoadPerCPU:     4,
-		RetryBase:         5 * time.Second,
-		PollInterval:      200 * time.Millisecond,
-		MaxImagePixels:    1 << 30,
-		ThumbnailSizes:    IntList{150, 400, 1024},
-		PyramidMinSize:    2048,
-		ExiftoolProcesses: 2,
-		ExiftoolTimeout:   30 * time.Second,
-		ExiftoolBinary:    "exiftool",
-		OCRLanguages:      "eng",
-		UploadExpiry:      24 * time.Hour,
-		FetchTimeout:      10 * time.Minute,
-		LogLevel:          "info",
-		LogFormat:         "json",
+		Addr:                "127.0.0.1:8080",
+		DataDir:             "./stor-data",
+		MaxUploadSize:       50 << 30,
+		ShutdownTimeout:     30 * time.Second,
+		Workers:             cpus,
+		HeavyWorkers:        max(1, cpus/2),
+		MaxLoadPerCPU:       4,
+		RetryBase:           5 * time.Second,
+		PollInterval:        200 * time.Millisecond,
+		MaxImagePixels:      1 << 30,
+		ThumbnailSizes:      IntList{150, 400, 1024},
+		PyramidMinSize:      2048,
+		ExiftoolProcesses:   2,
+		ExiftoolTimeout:     30 * time.Second,
+		ExiftoolBinary:      "exiftool",
+		OCRLanguages:        "eng",
+		UploadExpiry:        24 * time.Hour,
+		FetchTimeout:        10 * time.Minute,
+		IIIFCacheSize:       1 << 30,
+		IIIFSourceCacheSize: 10 << 30,
+		LogLevel:            "info",
+		LogFormat:           "json",
 
 		FixityInterval:       time.Hour,
 		FixityBytesPerSecond: 50e6,
@@ -225,6 +235,8 @@ func fields(c *Config) []field {
 		{"upload-expiry", "STOR_UPLOAD_EXPIRY", "how long an idle unfinished resumable upload is kept", dur(&c.UploadExpiry)},
 		{"fetch-allow-private", "STOR_FETCH_ALLOW_PRIVATE", "let from-url fetch from loopback and private addresses", boolean(&c.FetchAllowPrivate)},
 		{"fetch-timeout", "STOR_FETCH_TIMEOUT", "time limit of one from-url fetch", dur(&c.FetchTimeout)},
+		{"iiif-cache-size", "STOR_IIIF_CACHE_SIZE", "on-disk cache of rendered IIIF images (0: off)", size(&c.IIIFCacheSize)},
+		{"iiif-source-cache-size", "STOR_IIIF_SOURCE_CACHE_SIZE", "local copies of IIIF image sources when the store is remote", size(&c.IIIFSourceCacheSize)},
 		{"config", "STOR_CONFIG", "file of STOR_NAME=value lines", str(&c.ConfigFile)},
 	}
 }
@@ -359,6 +371,12 @@ func (c *Config) Validate() error {
 	}
 	if !validOCRLanguages(c.OCRLanguages) {
 		bad("ocr-languages (STOR_OCR_LANGUAGES)", "%q is not Tesseract languages joined with + (e.g. eng or eng+deu)", c.OCRLanguages)
+	}
+	if c.IIIFCacheSize < 0 {
+		bad("iiif-cache-size (STOR_IIIF_CACHE_SIZE)", "must not be negative")
+	}
+	if c.IIIFSourceCacheSize < 1<<20 {
+		bad("iiif-source-cache-size (STOR_IIIF_SOURCE_CACHE_SIZE)", "must be at least 1MiB")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -23,7 +23,10 @@
 //   - w, / ,h / pct:n: the free dimension is round(other·ratio); a result
 //     below 1 pixel is a 400.
 //   - !w,h: the limiting dimension is exact, the other is rounded and
-//     clamped to the box.
+//     clamped to the box. In 3.0 without "^", a box whose best fit would be
+//     larger than the region is a 400, not the region at its own size: the
+//     spec allows either reading, and the official validator (size_noup)
+//     requires this one.
 //   - max under maxWidth/maxHeight/maxArea: dimensions are floored so the
 //     limits are never exceeded.
 //

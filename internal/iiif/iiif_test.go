@@ -63,7 +63,9 @@ func TestResolveTable(t *testing.T) {
 		{V3, "full/225,100/0/default.jpg", 300, 200, noLim, want{0, 0, 300, 200, 225, 100, "full/225,100/0/default.jpg"}, nil},
 		{V3, "full/!225,100/0/default.jpg", 300, 200, noLim, want{0, 0, 300, 200, 150, 100, "full/150,100/0/default.jpg"}, nil},
 		{V3, "full/!100,225/0/default.jpg", 300, 200, noLim, want{0, 0, 300, 200, 100, 67, "full/100,67/0/default.jpg"}, nil},
-		{V3, "full/!1000,1000/0/default.jpg", 300, 200, noLim, want{0, 0, 300, 200, 300, 200, "full/max/0/default.jpg"}, nil},
+		{V3, "full/!1000,1000/0/default.jpg", 300, 200, noLim, want{}, ErrBadRequest}, // would upscale: needs ^ (validator size_noup)
+		{V3, "full/!300,1000/0/default.jpg", 300, 200, noLim, want{0, 0, 300, 200, 300, 200, "full/max/0/default.jpg"}, nil},
+		{V3, "full/!2000,100/0/default.jpg", 300, 200, noLim, want{0, 0, 300, 200, 150, 100, "full/150,100/0/default.jpg"}, nil},
 		{V3, "full/^!360,360/0/default.jpg", 300, 200, noLim, want{0, 0, 300, 200, 360, 240, "full/^360,240/0/default.jpg"}, nil},
 		{V3, "full/^360,/0/default.jpg", 300, 200, noLim, want{0, 0, 300, 200, 360, 240, "full/^360,240/0/default.jpg"}, nil},
 		{V3, "full/^,240/0/default.jpg", 300, 200, noLim, want{0, 0, 300, 200, 360, 240, "full/^360,240/0/default.jpg"}, nil},

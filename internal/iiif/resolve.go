@@ -154,10 +154,10 @@ func (q Request) Resolve(width, height int, lim Limits) (Resolved, error) {
 	case SizeExact:
 		ow, oh = sz.W, sz.H
 	case SizeConfined:
+		// Without "^" (3.0), a box that would scale the region up is a 400
+		// below, as the official validator's size_noup test requires: the
+		// box is not clamped to the region.
 		bw, bh := sz.W, sz.H
-		if !sz.Upscale {
-			bw, bh = min(bw, w), min(bh, h)
-		}
 		// Compare bw/w with bh/h exactly in integers.
 		if int64(bw)*int64(h) <= int64(bh)*int64(w) {
 			ow, oh = bw, min(bh, round(float64(h)*float64(bw)/float64(w)))

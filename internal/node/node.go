@@ -25,6 +25,7 @@ import (
 	"stor/internal/catalog"
 	"stor/internal/config"
 	"stor/internal/fixity"
+	"stor/internal/iiifserver"
 	"stor/internal/imagetask"
 	"stor/internal/ingest"
 	"stor/internal/metatask"
@@ -59,6 +60,8 @@ type Node struct {
 	Fetch   *uploads.Fetcher
 	// Tools are the per-process engines (libvips, exiftool pool, PRONOM).
 	Tools Tools
+	// IIIF serves the Image API at /iiif/3 and /iiif/2.
+	IIIF *iiifserver.Server
 
 	http        *http.Server
 	stopSweeper context.CancelFunc
@@ -161,6 +164,10 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	}
 	n.API.Extra = append(n.API.Extra, n.Uploads.Routes()...)
 	n.API.Extra = append(n.API.Extra, n.Fetch.Route())
+	if err := n.openIIIF(); err != nil {
+		n.Close()
+		return nil, err
+	}
 	n.API.Extra = append(n.API.Extra, uiRoutes()...)
 	return n, nil
 }
@@ -184,6 +191,9 @@ func uiRoutes() []api.Route {
 // down, and a process may open more than one node (tests, `stor ingest`);
 // the command calls vips.Shutdown once, at exit.
 func (n *Node) Close() error {
+	if n.IIIF != nil {
+		n.IIIF.Close()
+	}
 	terr := n.Tools.Close()
 	if err := n.DB.Close(); err != nil {
 		return err

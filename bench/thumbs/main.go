@@ -1,0 +1,128 @@
+// Command thumbs times 400px thumbnails of the benchmark images with stor's
+// libvips path (in process, vips.Engine.Thumbnail as the thumbnail task
+// calls it), imgproxy (over HTTP) or ImageMagick (/usr/bin/convert
+// -thumbnail 400x400, one process per image), at the same concurrency.
+//
+//	go run ./bench/thumbs -tool stor -dir /tmp/stor-bench/data/thumbs/jpg -c 2
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"stor/internal/vips"
+)
+
+func main() {
+	tool := flag.String("tool", "stor", "stor, imgproxy or convert")
+	dir := flag.String("dir", "/tmp/stor-bench/data/thumbs/jpg", "directory of images")
+	conc := flag.Int("c", 2, "images in flight at once")
+	rounds := flag.Int("rounds", 1, "passes over the directory")
+	imgproxy := flag.String("imgproxy", "http://127.0.0.1:28081", "imgproxy base URL")
+	root := flag.String("imgproxy-root", "/tmp/stor-bench/data", "IMGPROXY_LOCAL_FILESYSTEM_ROOT")
+	flag.Parse()
+
+	files, _ := filepath.Glob(filepath.Join(*dir, "*"))
+	sort.Strings(files)
+	if len(files) == 0 {
+		fmt.Fprintln(os.Stderr, "no files in", *dir)
+		os.Exit(1)
+	}
+	var eng *vips.Engine
+	if *tool == "stor" {
+		var err error
+		if eng, err = vips.Startup(vips.DefaultConfig()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	tmp, _ := os.MkdirTemp("", "thumbs-")
+	defer os.RemoveAll(tmp)
+
+	one := func(i int, path string) (int, error) {
+		switch *tool {
+		case "stor":
+			b, info, err := eng.Thumbnail(path, vips.ThumbOpts{Size: 400, Format: vips.JPEG})
+			if err == nil && max(info.Width, info.Height) != 400 {
+				err = fmt.Errorf("thumbnail is %dx%d", info.Width, info.Height)
+			}
+			return len(b), err
+		case "imgproxy":
+			rel, _ := filepath.Rel(*root, path)
+			res, err := http.Get(*imgproxy + "/insecure/rs:fit:400:400/plain/local:///" + rel + "@jpg")
+			if err != nil {
+				return 0, err
+			}
+			defer res.Body.Close()
+			b, err := io.ReadAll(res.Body)
+			if res.StatusCode != 200 {
+				return 0, fmt.Errorf("imgproxy %d: %s", res.StatusCode, b)
+			}
+			return len(b), err
+		case "convert":
+			out := filepath.Join(tmp, fmt.Sprintf("%d.jpg", i))
+			if b, err := exec.Command("/usr/bin/convert", path, "-thumbnail", "400x400", out).CombinedOutput(); err != nil {
+				return 0, fmt.Errorf("convert: %v: %s", err, b)
+			}
+			fi, err := os.Stat(out)
+			if err != nil {
+				return 0, err
+			}
+			return int(fi.Size()), nil
+		}
+		return 0, fmt.Errorf("unknown tool %q", *tool)
+	}
+
+	var jobs []string
+	for range *rounds {
+		jobs = append(jobs, files...)
+	}
+	ch := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var lat []time.Duration
+	var bytes int
+	var errs []string
+	start := time.Now()
+	for range *conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ch {
+				t0 := time.Now()
+				n, err := one(i, jobs[i])
+				d := time.Since(t0)
+				mu.Lock()
+				lat = append(lat, d)
+				bytes += n
+				if err != nil {
+					errs = append(errs, filepath.Base(jobs[i])+": "+err.Error())
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range jobs {
+		ch <- i
+	}
+	close(ch)
+	wg.Wait()
+	wall := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	fmt.Printf("tool=%s dir=%s images=%d c=%d wall=%.2fs throughput=%.2f img/s p50=%dms max=%dms out=%dKiB errors=%d\n",
+		*tool, *dir, len(jobs), *conc, wall.Seconds(), float64(len(jobs))/wall.Seconds(),
+		lat[len(lat)/2].Milliseconds(), lat[len(lat)-1].Milliseconds(), bytes/1024, len(errs))
+	if len(errs) > 0 {
+		fmt.Println(strings.Join(errs, "\n"))
+		os.Exit(1)
+	}
+}

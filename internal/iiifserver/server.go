@@ -1,0 +1,473 @@
+package iiifserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"stor/internal/api"
+	"stor/internal/auth"
+	"stor/internal/catalog"
+	"stor/internal/iiif"
+	"stor/internal/storage"
+	"stor/internal/vips"
+)
+
+// Config is what the IIIF server needs.
+type Config struct {
+	DB     *catalog.DB
+	Store  storage.Store
+	Engine *vips.Engine
+	Log    *slog.Logger
+	// BaseURL is the public base URL (no trailing slash); info.json ids
+	// and Link headers are built on it.
+	BaseURL string
+	// CacheDir holds rendered responses, at most CacheSize bytes (0: no
+	// response cache).
+	CacheDir  string
+	CacheSize int64
+	// SourceDir holds local copies of sources when Store is not a
+	// storage.Localizer, at most SourceCacheSize bytes.
+	SourceDir       string
+	SourceCacheSize int64
+	// Limits are the output limits advertised in info.json. Default
+	// iiif.DefaultLimits() (100 megapixels).
+	Limits iiif.Limits
+	// TileSize is the tile size advertised for sources without a pyramid
+	// (access JPEGs and originals), rendered on demand. Default 512.
+	TileSize int
+	// MaxRenders bounds concurrent renders; further requests wait.
+	// Default the number of CPUs.
+	MaxRenders int
+	// CacheControl is sent with images and info.json. Default
+	// "private, max-age=3600": responses need a token today, and the ETag
+	// (which follows the source) lets caches revalidate after reprocessing.
+	CacheControl string
+	// Registerer, when set, receives the server's metrics.
+	Registerer prometheus.Registerer
+}
+
+// Server serves the IIIF Image API 3.0 and 2.1 for stored images.
+type Server struct {
+	cfg     Config
+	cache   *DiskCache // rendered responses; nil when disabled
+	sources *DiskCache // local copies of remote sources
+	infos   *infoCache
+	probes  flight
+	copies  flight
+	renders flight
+	sem     chan struct{}
+
+	lookMu sync.Mutex
+	looks  map[string]looked
+
+	served     *prometheus.CounterVec
+	renderTime prometheus.Histogram
+}
+
+// New opens the caches and returns the server.
+func New(cfg Config) (*Server, error) {
+	if cfg.DB == nil || cfg.Store == nil || cfg.Engine == nil || cfg.Log == nil {
+		return nil, errors.New("iiifserver: DB, Store, Engine and Log are required")
+	}
+	if cfg.Limits == (iiif.Limits{}) {
+		cfg.Limits = iiif.DefaultLimits()
+	}
+	if err := cfg.Limits.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.TileSize == 0 {
+		cfg.TileSize = 512
+	}
+	if cfg.MaxRenders <= 0 {
+		cfg.MaxRenders = runtime.NumCPU()
+	}
+	if cfg.CacheControl == "" {
+		cfg.CacheControl = "private, max-age=3600"
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	s := &Server{cfg: cfg, infos: newInfoCache(256), sem: make(chan struct{}, cfg.MaxRenders), looks: map[string]looked{}}
+	var err error
+	if cfg.CacheSize > 0 {
+		if s.cache, err = OpenDiskCache(cfg.CacheDir, cfg.CacheSize); err != nil {
+			return nil, err
+		}
+	}
+	if _, local := cfg.Store.(storage.Localizer); !local {
+		if s.sources, err = OpenDiskCache(cfg.SourceDir, cfg.SourceCacheSize); err != nil {
+			return nil, err
+		}
+	}
+	s.served = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "stor", Subsystem: "iiif",
+		Name: "images_total", Help: "IIIF image responses by how they were made: tile (a stored pyramid tile, no decode), cache (a cached render), render, not_modified."},
+		[]string{"how"})
+	s.renderTime = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "stor", Subsystem: "iiif",
+		Name: "render_seconds", Help: "Time to render one IIIF image with libvips.",
+		Buckets: prometheus.ExponentialBuckets(0.002, 2.5, 12)})
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(s.served, s.renderTime)
+	}
+	return s, nil
+}
+
+// Close releases open pyramid files.
+func (s *Server) Close() { s.infos.closeAll() }
+
+// Routes are the IIIF endpoints, for api.Server.Extra. Every GET needs the
+// read scope (bearer token or the UI session cookie); CORS preflights need
+// nothing.
+func (s *Server) Routes() []api.Route {
+	var rs []api.Route
+	for _, v := range []iiif.Version{iiif.V3, iiif.V2} {
+		p := "/iiif/" + strconv.Itoa(int(v)) + "/{id}"
+		for _, r := range []struct {
+			pattern string
+			handle  func(http.ResponseWriter, *http.Request, *auth.Principal) error
+		}{
+			{p, s.redirect(v)},
+			{p + "/info.json", s.infoJSON(v)},
+			{p + "/{region}/{size}/{rotation}/{qf}", s.image(v)},
+		} {
+			rs = append(rs,
+				api.Route{Method: "GET", Pattern: r.pattern, Scope: auth.ScopeRead, Handle: r.handle},
+				// Exactly the same paths, so that any other path stays a 404.
+				api.Route{Method: "OPTIONS", Pattern: r.pattern, Scope: "", Handle: s.preflight})
+		}
+	}
+	return rs
+}
+
+func cors(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Link, ETag, X-Stor-Tile, X-Stor-Cache")
+}
+
+func (s *Server) preflight(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	h := w.Header()
+	cors(h)
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Accept, If-None-Match, Range")
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func profileLink(v iiif.Version) string {
+	if v == iiif.V3 {
+		return `<` + iiif.Level2V3URI + `>;rel="profile"`
+	}
+	return `<` + iiif.Level2V2URI + `>;rel="profile"`
+}
+
+func (s *Server) base(v iiif.Version, id string) string {
+	return s.cfg.BaseURL + "/iiif/" + strconv.Itoa(int(v)) + "/" + id
+}
+
+// asset loads the asset the principal may see; anything else is a 404.
+func (s *Server) asset(r *http.Request, p *auth.Principal) (*catalog.Asset, error) {
+	a, err := catalog.GetAsset(r.Context(), s.cfg.DB.Reader(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	if a.State == catalog.StateDeleted || a.DeletedAt != nil || !p.SeesProject(a.Project) {
+		return nil, fmt.Errorf("asset %s: %w", a.ID, catalog.ErrNotFound)
+	}
+	return a, nil
+}
+
+// lookupTTL is how long an asset's row and chosen source are reused: a
+// viewer fetches dozens of tiles a second, and two catalog queries per
+// tile would dominate the stored-tile path. A deletion, a project change or
+// a new derivative is seen within this time.
+const lookupTTL = time.Second
+
+type looked struct {
+	a   *catalog.Asset
+	ref sourceRef
+	at  time.Time
+}
+
+// lookup returns the visible asset and its source, from a one-second memo.
+func (s *Server) lookup(r *http.Request, p *auth.Principal) (*catalog.Asset, sourceRef, error) {
+	id := r.PathValue("id")
+	s.lookMu.Lock()
+	l, ok := s.looks[id]
+	s.lookMu.Unlock()
+	if !ok || time.Since(l.at) > lookupTTL {
+		a, err := s.asset(r, &auth.Principal{Scopes: []string{auth.ScopeRead}}) // visibility is checked below
+		if err != nil {
+			return nil, sourceRef{}, err
+		}
+		ref, err := s.pickSource(r.Context(), a)
+		if err != nil {
+			return nil, sourceRef{}, err
+		}
+		l = looked{a: a, ref: ref, at: time.Now()}
+		s.lookMu.Lock()
+		if len(s.looks) > 4096 {
+			clear(s.looks)
+		}
+		s.looks[id] = l
+		s.lookMu.Unlock()
+	}
+	if !p.SeesProject(l.a.Project) {
+		return nil, sourceRef{}, fmt.Errorf("asset %s: %w", l.a.ID, catalog.ErrNotFound)
+	}
+	return l.a, l.ref, nil
+}
+
+// opened is a source ready to read.
+type opened struct {
+	ref     sourceRef
+	path    string
+	info    *sourceInfo
+	release func()
+}
+
+func (s *Server) open(r *http.Request, p *auth.Principal) (*catalog.Asset, *opened, error) {
+	a, ref, err := s.lookup(r, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	path, release, err := s.localPath(r.Context(), ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	si, err := s.info(r.Context(), ref, path)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return a, &opened{ref: ref, path: path, info: si, release: release}, nil
+}
+
+func (s *Server) redirect(v iiif.Version) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		cors(w.Header())
+		a, err := s.asset(r, p)
+		if err != nil {
+			return err
+		}
+		http.Redirect(w, r, s.base(v, a.ID)+"/info.json", http.StatusSeeOther)
+		return nil
+	}
+}
+
+// service describes the source for info.json: exactly the pyramid's tiles
+// and scale factors, or on-demand tiles for other sources.
+func (s *Server) service(v iiif.Version, id string, si *sourceInfo) iiif.Service {
+	svc := iiif.Service{ID: s.base(v, id), Width: si.width, Height: si.height, Limits: s.cfg.Limits}
+	if p := si.pyramid; p != nil {
+		svc.TileWidth, svc.TileHeight, svc.ScaleFactors = p.TileWidth, p.TileHeight, p.ScaleFactors()
+	} else {
+		svc.TileWidth, svc.TileHeight = s.cfg.TileSize, s.cfg.TileSize
+		svc.ScaleFactors = iiif.ScaleFactors(si.width, si.height, s.cfg.TileSize)
+	}
+	return svc
+}
+
+func (s *Server) infoJSON(v iiif.Version) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		h := w.Header()
+		cors(h)
+		a, src, err := s.open(r, p)
+		if err != nil {
+			return err
+		}
+		defer src.release()
+		svc := s.service(v, a.ID, src.info)
+		var doc any
+		ld := iiif.MediaTypeV3LD
+		if v == iiif.V3 {
+			doc, err = iiif.NewInfo3(svc)
+		} else {
+			doc, err = iiif.NewInfo2(svc)
+			ld = iiif.MediaTypeV2LD
+		}
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return err
+		}
+		ct := "application/json"
+		if strings.Contains(r.Header.Get("Accept"), "application/ld+json") {
+			ct = ld
+		}
+		h.Set("Content-Type", ct)
+		h.Set("Vary", "Accept")
+		h.Set("Link", profileLink(v))
+		h.Set("Cache-Control", s.cfg.CacheControl)
+		etag := `"` + hashHex("info", src.ref.version, ct, buf.String())[:32] + `"`
+		h.Set("ETag", etag)
+		if etagMatch(r.Header.Get("If-None-Match"), etag) {
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+		h.Set("Content-Length", strconv.Itoa(buf.Len()))
+		w.WriteHeader(http.StatusOK)
+		w.Write(buf.Bytes())
+		return nil
+	}
+}
+
+// etagMatch implements If-None-Match's weak comparison.
+func etagMatch(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+var vipsQuality = map[iiif.Quality]vips.Quality{
+	iiif.QualityDefault: vips.QualityDefault, iiif.QualityColor: vips.QualityColor,
+	iiif.QualityGray: vips.QualityGray, iiif.QualityBitonal: vips.QualityBitonal,
+}
+
+var vipsFormat = map[iiif.Format]vips.Format{
+	iiif.FormatJPG: vips.JPEG, iiif.FormatPNG: vips.PNG, iiif.FormatWebP: vips.WebP,
+	iiif.FormatTIF: vips.TIFF, iiif.FormatGIF: vips.GIF, iiif.FormatJP2: vips.JP2,
+}
+
+func (s *Server) image(v iiif.Version) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		h := w.Header()
+		cors(h)
+		a, src, err := s.open(r, p)
+		if err != nil {
+			return err
+		}
+		defer src.release()
+		q, err := iiif.Parse(v, r.PathValue("region")+"/"+r.PathValue("size")+"/"+r.PathValue("rotation")+"/"+r.PathValue("qf"))
+		if err != nil {
+			return err
+		}
+		res, err := q.Resolve(src.info.width, src.info.height, s.cfg.Limits)
+		if err != nil {
+			return err
+		}
+		canon := res.Canonical()
+		key := hashHex("image", src.ref.version, strconv.Itoa(int(v)), canon)
+		etag := `"` + key[:32] + `"`
+		h.Set("Link", `<`+s.base(v, a.ID)+"/"+canon+`>;rel="canonical", `+profileLink(v))
+		h.Set("ETag", etag)
+		h.Set("Cache-Control", s.cfg.CacheControl)
+		h.Set("Content-Type", res.Format.MediaType())
+		if etagMatch(r.Header.Get("If-None-Match"), etag) {
+			s.served.WithLabelValues("not_modified").Inc()
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+
+		// The fast path: one stored tile, sent as it is.
+		if pyr := src.info.pyramid; pyr != nil {
+			if t, ok := res.FastTile(*pyr); ok {
+				b, err := src.info.tif.JPEGTile(t.Level, t.Col, t.Row)
+				if err == nil {
+					s.served.WithLabelValues("tile").Inc()
+					h.Set("X-Stor-Tile", "stored")
+					h.Set("Content-Length", strconv.Itoa(len(b)))
+					w.WriteHeader(http.StatusOK)
+					w.Write(b)
+					return nil
+				}
+				s.cfg.Log.WarnContext(r.Context(), "iiif: stored tile unreadable; rendering", "asset", a.ID, "tile", t, "err", err)
+			}
+		}
+
+		name := key + "." + string(res.Format)
+		if s.cache != nil {
+			if path, rel, ok := s.cache.Get(name); ok {
+				defer rel()
+				if err := s.sendFile(w, path, "hit"); err == nil {
+					s.served.WithLabelValues("cache").Inc()
+					return nil
+				} else if !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+			}
+		}
+		out, err, _ := s.renders.Do(name, func() (any, error) { return s.render(src.path, res, name) })
+		if err != nil {
+			return err
+		}
+		b := out.([]byte)
+		s.served.WithLabelValues("render").Inc()
+		h.Set("X-Stor-Cache", "miss")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(b)
+		return nil
+	}
+}
+
+// render runs libvips (at most MaxRenders at once) and stores the result
+// in the response cache.
+func (s *Server) render(path string, res iiif.Resolved, name string) ([]byte, error) {
+	s.sem <- struct{}{}
+	defer func() { <-s.sem }()
+	start := time.Now()
+	b, err := s.cfg.Engine.Render(path, vips.Request{
+		Region: image.Rect(res.X, res.Y, res.X+res.W, res.Y+res.H),
+		Width:  res.Width, Height: res.Height,
+		Rotation: res.Rotation.Degrees, Mirror: res.Rotation.Mirror,
+		Quality: vipsQuality[res.Quality], Format: vipsFormat[res.Format],
+	})
+	if errors.Is(err, vips.ErrBadRequest) || errors.Is(err, vips.ErrTooManyPixels) {
+		return nil, &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: err.Error(), Err: err}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("iiif: render %s: %w", res.Canonical(), err)
+	}
+	s.renderTime.Observe(time.Since(start).Seconds())
+	if s.cache != nil {
+		_, rel, err := s.cache.Put(name, func(w io.Writer) error { _, err := w.Write(b); return err })
+		if err != nil {
+			s.cfg.Log.Warn("iiif: cache put failed", "err", err)
+		} else {
+			rel()
+		}
+	}
+	return b, nil
+}
+
+func (s *Server) sendFile(w http.ResponseWriter, path, how string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("X-Stor-Cache", how)
+	h.Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
+	w.WriteHeader(http.StatusOK)
+	io.Copy(w, f)
+	return nil
+}
