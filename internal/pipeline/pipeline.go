@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -69,6 +70,10 @@ type Config struct {
 	// defaults to 512 MiB.
 	MaxLoadPerCPU float64
 	MinFreeMemory int64
+	// MaxAdmissionWait bounds how long a heavy task waits for the load to
+	// drop before it runs anyway (HeavyWorkers still bounds it), so that a
+	// machine that stays busy does not starve the heavy tasks. Default 2m.
+	MaxAdmissionWait time.Duration
 	// Load reports load per CPU and available memory; nil reads /proc.
 	Load func() (loadPerCPU float64, freeMem int64)
 	// Periodic is background work run on a schedule by one node of the
@@ -98,6 +103,9 @@ type Pipeline struct {
 	client  *river.Client[*sql.Tx]
 	metrics *Metrics
 	load    func() (loadPerCPU float64, freeMem int64)
+	// waiting remembers since when a heavy job has been held back by the
+	// load gate (job id → time), for MaxAdmissionWait.
+	waiting sync.Map
 }
 
 // New builds a pipeline over db and store with the given tasks, and
@@ -114,6 +122,9 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 200 * time.Millisecond
+	}
+	if cfg.MaxAdmissionWait <= 0 {
+		cfg.MaxAdmissionWait = 2 * time.Minute
 	}
 	if cfg.MinFreeMemory <= 0 {
 		cfg.MinFreeMemory = 512 << 20

@@ -348,6 +348,24 @@ func TestHeavyTasksWaitWhileMachineBusy(t *testing.T) {
 	e.waitState(id, 20*time.Second, catalog.StateReady)
 }
 
+func TestBusyCPUDelaysHeavyTasksOnlySoLong(t *testing.T) {
+	var ran atomic.Int32
+	e := startPipelineCfg(t, testConfig(t.TempDir()), pipeline.Config{MaxLoadPerCPU: 2, MaxAdmissionWait: 2 * time.Second,
+		Load: func() (float64, int64) { return 50, 8 << 30 }}, // a machine that never calms down
+		pipeline.Task{Name: "transcode", Class: pipeline.Heavy, Applies: always, Required: true,
+			Run: func(ctx context.Context, tc *pipeline.TaskContext) error { ran.Add(1); return nil }})
+	start := time.Now()
+	id := e.upload("busy.png", nil)
+	time.Sleep(time.Second)
+	if ran.Load() != 0 {
+		t.Fatal("a heavy task started at once on a busy machine")
+	}
+	e.waitState(id, 30*time.Second, catalog.StateReady)
+	if waited := time.Since(start); waited < 2*time.Second {
+		t.Fatalf("ready after %s, before the admission wait of 2s", waited)
+	}
+}
+
 func TestPauseSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)

@@ -106,11 +106,18 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 		}
 	}
 	if t.Class == Heavy {
-		if load, free := p.load(); (p.cfg.MaxLoadPerCPU > 0 && load > p.cfg.MaxLoadPerCPU) || free < p.cfg.MinFreeMemory {
+		load, free := p.load()
+		busy := p.cfg.MaxLoadPerCPU > 0 && load > p.cfg.MaxLoadPerCPU
+		short := free < p.cfg.MinFreeMemory
+		since, _ := p.waiting.LoadOrStore(job.ID, time.Now())
+		// Memory short: always wait (running could get the process killed).
+		// CPU busy: wait, but at most MaxAdmissionWait.
+		if short || (busy && time.Since(since.(time.Time)) < p.cfg.MaxAdmissionWait) {
 			log.InfoContext(ctx, "machine busy; heavy task waits", "load_per_cpu", load, "free_memory", free)
 			p.metrics.snoozed.WithLabelValues(t.Name).Inc()
 			return river.JobSnooze(5 * time.Second)
 		}
+		p.waiting.Delete(job.ID)
 	}
 
 	err = p.db.InTx(ctx, func(tx *sql.Tx) error {
