@@ -320,6 +320,11 @@ func (s *Service) preCreate(ev handler.HookEvent) (handler.HTTPResponse, handler
 			"project names are at most 200 printable characters")
 	}
 	md["project"] = project
+	// Uppy's tus plugin names the file "name"; tus-js-client and curl
+	// users send "filename".
+	if md["filename"] == "" && md["name"] != "" {
+		md["filename"] = md["name"]
+	}
 	if !ev.Upload.IsPartial && !ev.Upload.IsFinal && md["filename"] == "" {
 		return handler.HTTPResponse{}, handler.FileInfoChanges{}, tusError(http.StatusBadRequest, "missing_filename",
 			"Upload-Metadata needs a filename")

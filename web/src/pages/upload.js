@@ -97,7 +97,8 @@ export async function uploadPage(main, ctx) {
       chunkSize: 64 * 1024 * 1024,
       retryDelays: [0, 1000, 3000, 5000, 10000],
       removeFingerprintOnSuccess: true,
-      allowedMetaFields: ['filename', 'filetype', 'name', 'type', 'project'],
+      // Uppy's own fields; the server takes "name" as the filename.
+      allowedMetaFields: ['name', 'type', 'project'],
       limit: 3,
     });
   } else {
