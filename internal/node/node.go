@@ -21,6 +21,7 @@ import (
 
 	"stor/internal/api"
 	"stor/internal/auth"
+	"stor/internal/av"
 	"stor/internal/catalog"
 	"stor/internal/config"
 	"stor/internal/ingest"
@@ -93,6 +94,8 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
 		HTTPDuration: api.NewHTTPDuration(n.Reg),
 	}
+	avs := &av.Server{DB: db, Store: store, BaseURL: cfg.BaseURL()}
+	n.API.Extra = append(n.API.Extra, avs.Routes()...)
 	return n, nil
 }
 

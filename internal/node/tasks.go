@@ -1,6 +1,7 @@
 package node
 
 import (
+	"stor/internal/av"
 	"stor/internal/config"
 	"stor/internal/pipeline"
 )
@@ -8,5 +9,7 @@ import (
 // Tasks lists the processing tasks this build runs, after the built-in
 // "analyze". Each media feature adds its tasks here.
 func Tasks(cfg config.Config) []pipeline.Task {
-	return nil
+	var ts []pipeline.Task
+	ts = append(ts, av.Tasks(av.Options{})...)
+	return ts
 }
