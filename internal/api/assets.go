@@ -54,6 +54,13 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 		Project: a.Project, CreatedAt: rfc3339(a.CreatedAt), UpdatedAt: rfc3339(a.UpdatedAt),
 		Links: map[string]string{"self": self, "original": self + "/original"},
 	}
+	if s.Links != nil {
+		for k, l := range s.Links(a) {
+			if _, taken := v.Links[k]; !taken {
+				v.Links[k] = l
+			}
+		}
+	}
 	if a.Error != "" {
 		v.Error = &a.Error
 	}

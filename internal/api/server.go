@@ -34,6 +34,9 @@ type Server struct {
 	BaseURL string
 	MaxBody int64
 	Version string
+	// Links, when set, adds links to an asset's view (the image tasks'
+	// thumbnail and IIIF info.json); it must not overwrite self/original.
+	Links func(a *catalog.Asset) map[string]string
 	// Processing is the pipeline; nil leaves its routes out.
 	Processing Processor
 	// Metrics serves /metrics; nil leaves it out.

@@ -96,6 +96,7 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 	}
 	avs := &av.Server{DB: db, Store: store, BaseURL: cfg.BaseURL()}
 	n.API.Extra = append(n.API.Extra, avs.Routes()...)
+	n.API.Links = avs.Links
 	return n, nil
 }
 
