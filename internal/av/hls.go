@@ -145,6 +145,11 @@ loop:
 	if err := pub.pass(ctx, true); err != nil {
 		return nil, err
 	}
+	if !pub.playable && t.OnPlayable != nil {
+		// ffmpeg finished between two scans (a short clip): playable now,
+		// with the master the caller publishes next.
+		t.OnPlayable(time.Now())
+	}
 	master, err := pub.master(true)
 	if err != nil {
 		return nil, err

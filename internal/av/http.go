@@ -60,7 +60,7 @@ func (s *Server) asset(r *http.Request, p *auth.Principal) (*catalog.Asset, erro
 	return a, nil
 }
 
-var hlsPath = regexp.MustCompile(`^(master\.m3u8|v[0-9]{1,2}/(index\.m3u8|init_[0-9]{1,2}\.mp4|seg[0-9]{5,9}\.m4s))$`)
+var hlsPath = regexp.MustCompile(`^(master\.m3u8|v[0-9]{1,2}/(index\.m3u8|init(_[0-9]{1,2})?\.mp4|seg[0-9]{5,9}\.m4s))$`)
 
 // hls serves the ladder. Playlists still being written (EVENT, no
 // ENDLIST) are not cached; finished ones briefly; segments long (their
