@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"stor/internal/auth"
@@ -56,16 +57,20 @@ func main() {
 	must(err)
 	enc := av.Encoding{Preset: *preset}
 	skipped := func(p string) bool { return strings.Contains(","+*skip+",", ","+p+",") }
-	load := func() string { b, _ := os.ReadFile("/proc/loadavg"); return strings.Join(strings.Fields(string(b))[:3], " ") }
+	load := func() string {
+		b, _ := os.ReadFile("/proc/loadavg")
+		return strings.Join(strings.Fields(string(b))[:3], " ")
+	}
 	fmt.Printf("clip %d s 1920x1080 30 fps, preset %s, %d CPUs, load before: %s\n", *secs, *preset, numCPU(), load())
 
-	var storT, bareT, rungT time.Duration
+	var storT, bareT, rungT, storCPU, storSelf, bareCPU, rungCPU time.Duration
 	if !skipped("stor") {
 		out := filepath.Join(*dir, "stor")
 		os.RemoveAll(out)
 		store, err := disk.New(filepath.Join(out, "blobs"))
 		must(err)
 		var first time.Duration
+		s0, c0 := cpu()
 		start := time.Now()
 		tr := &av.Transcode{Store: store, Key: func(n string) string { return "derivatives/be/bench/" + n },
 			Src: src, Analysis: a, TempDir: filepath.Join(out, "tmp"), Encoding: enc,
@@ -73,6 +78,8 @@ func main() {
 		res, err := tr.Run(ctx)
 		must(err)
 		storT = res.Elapsed
+		s1, c1 := cpu()
+		storCPU, storSelf = c1-c0, s1-s0
 		names := []string{}
 		for _, r := range res.Plan.Rungs {
 			names = append(names, r.Name)
@@ -87,9 +94,12 @@ func main() {
 		for i := range plan.Rungs {
 			must(os.MkdirAll(filepath.Join(out, "v"+strconv.Itoa(i)), 0o750))
 		}
+		_, c0 := cpu()
 		t := time.Now()
 		run("ffmpeg", plan.Args...)
 		bareT = time.Since(t)
+		_, c1 := cpu()
+		bareCPU = c1 - c0
 		fmt.Printf("bare ffmpeg, the same command: %.1f s; load %s\n", bareT.Seconds(), load())
 		fmt.Printf("  command: ffmpeg %s\n", strings.Join(quote(plan.Args), " "))
 	}
@@ -98,6 +108,7 @@ func main() {
 		os.RemoveAll(out)
 		plan := av.BuildPlan(src, a, out, "", enc)
 		gop := strconv.Itoa(int(plan.FPS*4 + 0.5))
+		_, c0 := cpu()
 		t := time.Now()
 		for i, r := range plan.Rungs {
 			d := filepath.Join(out, "v"+strconv.Itoa(i))
@@ -112,6 +123,8 @@ func main() {
 				"-hls_flags", "temp_file+independent_segments", "-hls_segment_filename", d+"/seg%05d.m4s", d+"/index.m3u8")
 		}
 		rungT = time.Since(t)
+		_, c1 := cpu()
+		rungCPU = c1 - c0
 		fmt.Printf("one ffmpeg run per rung: %.1f s; load %s\n", rungT.Seconds(), load())
 	}
 	if storT > 0 && rungT > 0 {
@@ -119,6 +132,14 @@ func main() {
 	}
 	if storT > 0 && bareT > 0 {
 		fmt.Printf("stor overhead over bare ffmpeg = %+.1f%% (goal ≤ 5%%)\n", (storT.Seconds()/bareT.Seconds()-1)*100)
+	}
+	fmt.Printf("CPU time (user+sys): stor's ffmpeg %.1f s + stor's Go side %.2f s; bare ffmpeg %.1f s; per-rung runs %.1f s\n",
+		storCPU.Seconds(), storSelf.Seconds(), bareCPU.Seconds(), rungCPU.Seconds())
+	if storCPU > 0 && rungCPU > 0 {
+		fmt.Printf("CPU one-decode / per-rung = %.2f×\n", storCPU.Seconds()/rungCPU.Seconds())
+	}
+	if storCPU > 0 && bareCPU > 0 {
+		fmt.Printf("CPU stor (ffmpeg + Go) over bare ffmpeg = %+.1f%%\n", ((storCPU+storSelf).Seconds()/bareCPU.Seconds()-1)*100)
 	}
 	if !skipped("node") {
 		nodeFirstSegment(ctx, *dir, src)
@@ -191,6 +212,18 @@ func nodeFirstSegment(ctx context.Context, dir, src string) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// cpu returns this process's own CPU time and its waited-for children's:
+// on a machine shared with other work, CPU time is the steadier measure.
+func cpu() (self, children time.Duration) {
+	var s, c syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &s)
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &c)
+	tv := func(r syscall.Rusage) time.Duration {
+		return time.Duration(r.Utime.Nano() + r.Stime.Nano())
+	}
+	return tv(s), tv(c)
 }
 
 func run(name string, args ...string) {
