@@ -22,6 +22,7 @@ import (
 
 	"stor/internal/api"
 	"stor/internal/auth"
+	"stor/internal/av"
 	"stor/internal/catalog"
 	"stor/internal/config"
 	"stor/internal/fixity"
@@ -169,6 +170,9 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		return nil, err
 	}
 	n.API.Extra = append(n.API.Extra, uiRoutes()...)
+	avs := &av.Server{DB: db, Store: store, BaseURL: cfg.BaseURL()}
+	n.API.Extra = append(n.API.Extra, avs.Routes()...)
+	n.API.Links = joinLinks(n.API.Links, avs.Links)
 	return n, nil
 }
 
@@ -312,4 +316,22 @@ func (n *Node) openPreservation(pcfg *pipeline.Config) error {
 			}})
 	}
 	return nil
+}
+
+// joinLinks asks each media feature for its links to an asset.
+func joinLinks(fns ...func(*catalog.Asset) map[string]string) func(*catalog.Asset) map[string]string {
+	return func(a *catalog.Asset) map[string]string {
+		out := map[string]string{}
+		for _, fn := range fns {
+			if fn == nil {
+				continue
+			}
+			for k, v := range fn(a) {
+				if _, taken := out[k]; !taken {
+					out[k] = v
+				}
+			}
+		}
+		return out
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"stor/internal/av"
 	"stor/internal/config"
 	"stor/internal/exiftool"
 	"stor/internal/imagetask"
@@ -28,6 +29,7 @@ func Tasks(cfg config.Config, tools Tools) []pipeline.Task {
 	var ts []pipeline.Task
 	ts = append(ts, metatask.Tasks(metaConfig(cfg), tools.Exif, tools.PRONOM)...)
 	ts = append(ts, imagetask.Tasks(imageConfig(cfg), tools.Vips)...)
+	ts = append(ts, av.Tasks(av.Options{})...)
 	// OCR reads the image renditions when there are any, and records its
 	// warnings beside the metadata task's: it runs after both.
 	for i := range ts {

@@ -30,6 +30,7 @@ import (
 	"stor/internal/config"
 	"stor/internal/logging"
 	"stor/internal/node"
+	"stor/internal/pipeline"
 )
 
 // AdminToken is the bootstrap admin secret of every test node.
@@ -50,6 +51,13 @@ type Node struct {
 // the configuration before the node opens (e.g. a small MaxUploadSize).
 func Start(t testing.TB, configure ...func(*config.Config)) *Node {
 	t.Helper()
+	return StartPipeline(t, pipeline.Config{}, configure...)
+}
+
+// StartPipeline is Start with pipeline settings beyond the config's, e.g.
+// a Load probe that never holds heavy tasks back on a busy test machine.
+func StartPipeline(t testing.TB, pcfg pipeline.Config, configure ...func(*config.Config)) *Node {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("nodetest: listen: %v", err)
@@ -69,7 +77,7 @@ func Start(t testing.TB, configure ...func(*config.Config)) *Node {
 	}
 	logs := &syncBuffer{}
 	ctx := context.Background()
-	n, err := node.Open(ctx, cfg, logging.New(logs, "json", cfg.LogLevel))
+	n, err := node.OpenWithPipeline(ctx, cfg, logging.New(logs, "json", cfg.LogLevel), pcfg, nil)
 	if err != nil {
 		ln.Close()
 		t.Fatalf("nodetest: open node: %v", err)

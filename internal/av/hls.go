@@ -1,0 +1,420 @@
+package av
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"stor/internal/proc"
+	"stor/internal/storage"
+)
+
+// HLS layout below an asset's derivative prefix (pipeline.DerivativeKey):
+//
+//	hls/master.m3u8        published last, when every rung is complete
+//	hls/live.m3u8          the master while transcoding (rungs published so far)
+//	hls/v0/index.m3u8      rung playlists: EVENT while transcoding, VOD at the end
+//	hls/v0/init_0.mp4      fMP4 init segment
+//	hls/v0/seg00000.m4s    media segments
+const (
+	MasterName = "hls/master.m3u8"
+	LiveName   = "hls/live.m3u8"
+)
+
+// Transcode is one HLS (+ progressive MP4) transcode of an asset.
+type Transcode struct {
+	Store storage.Store
+	// Key maps a derivative name ("hls/v0/seg00000.m4s") to its store key.
+	Key      func(name string) string
+	Src      string
+	Analysis *Analysis
+	TempDir  string
+	MP4      bool // also make the progressive MP4
+	Encoding Encoding
+	// Progress gets percent done; OnPlayable is called once, when the
+	// first segment of every rung and the live master are published.
+	Progress   func(pct int)
+	OnPlayable func(t time.Time)
+	Log        *slog.Logger
+	// Poll is how often the output directory is scanned (default 200ms).
+	Poll time.Duration
+}
+
+// Result is what a finished transcode made. The master playlist is NOT
+// published by Transcode: the caller publishes Master last (after the MP4).
+type Result struct {
+	Plan     *Plan
+	Master   []byte
+	MP4Path  string // local progressive MP4, "" if none
+	Elapsed  time.Duration
+	Segments int
+}
+
+// Run transcodes, publishing segments and EVENT playlists into the store
+// as they land, and the final VOD playlists when ffmpeg is done. On any
+// failure (cancellation included) the live master is withdrawn and no
+// master is returned.
+func (t *Transcode) Run(ctx context.Context) (res *Result, err error) {
+	start := time.Now()
+	out := filepath.Join(t.TempDir, "hls")
+	if err := os.MkdirAll(out, 0o750); err != nil {
+		return nil, fmt.Errorf("av: %w", err)
+	}
+	mp4 := ""
+	if t.MP4 && t.Analysis.Video != nil {
+		mp4 = filepath.Join(t.TempDir, "progressive.mp4")
+	}
+	plan := BuildPlan(t.Src, t.Analysis, out, mp4, t.Encoding)
+	n := max(1, len(plan.Rungs))
+	for i := range n {
+		if err := os.MkdirAll(filepath.Join(out, "v"+strconv.Itoa(i)), 0o750); err != nil {
+			return nil, fmt.Errorf("av: %w", err)
+		}
+	}
+	pub := &publisher{t: t, plan: plan, dir: out, rungs: make([]*rungState, n)}
+	for i := range pub.rungs {
+		pub.rungs[i] = &rungState{uploaded: map[string]bool{}}
+	}
+	defer func() {
+		if err != nil {
+			// Withdraw the live master so nothing points at a dead run.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			t.Store.Delete(dctx, t.Key(LiveName))
+			cancel()
+		}
+	}()
+
+	cmd := proc.Command(ctx, "ffmpeg", plan.Args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("av: %w", err)
+	}
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("av: start ffmpeg: %w", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t.readProgress(stdout)
+	}()
+
+	// Publish while ffmpeg runs.
+	done := make(chan error, 1)
+	go func() {
+		wg.Wait()
+		done <- cmd.Wait()
+	}()
+	poll := t.Poll
+	if poll <= 0 {
+		poll = 200 * time.Millisecond
+	}
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	var waitErr error
+loop:
+	for {
+		select {
+		case waitErr = <-done:
+			break loop
+		case <-tick.C:
+			if err := pub.pass(ctx, false); err != nil {
+				t.logf("publishing segments", "err", err)
+			}
+		}
+	}
+	if waitErr != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("av: transcode: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("av: ffmpeg: %w: %s", waitErr, stderr.String())
+	}
+	if err := pub.pass(ctx, true); err != nil {
+		return nil, err
+	}
+	if !pub.playable && t.OnPlayable != nil {
+		// ffmpeg finished between two scans (a short clip): playable now,
+		// with the master the caller publishes next.
+		t.OnPlayable(time.Now())
+	}
+	master, err := pub.master(true)
+	if err != nil {
+		return nil, err
+	}
+	if t.Progress != nil {
+		t.Progress(100)
+	}
+	res = &Result{Plan: plan, Master: master, MP4Path: mp4, Elapsed: time.Since(start)}
+	for _, r := range pub.rungs {
+		res.Segments += len(r.segs)
+	}
+	return res, nil
+}
+
+func (t *Transcode) logf(msg string, args ...any) {
+	if t.Log != nil {
+		t.Log.Warn(msg, args...)
+	}
+}
+
+// readProgress parses ffmpeg's -progress key=value lines.
+func (t *Transcode) readProgress(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok || k != "out_time_us" || t.Progress == nil || t.Analysis.Duration <= 0 {
+			continue
+		}
+		us, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || us < 0 {
+			continue
+		}
+		pct := int(float64(us) / 1e6 / t.Analysis.Duration * 100)
+		t.Progress(min(99, pct))
+	}
+	io.Copy(io.Discard, r)
+}
+
+type segment struct {
+	name string
+	dur  float64
+	size int64
+}
+
+type rungState struct {
+	init     string
+	initDone bool
+	uploaded map[string]bool
+	segs     []segment
+	playlist []byte // last published
+	codecs   string
+}
+
+type publisher struct {
+	t        *Transcode
+	plan     *Plan
+	dir      string
+	rungs    []*rungState
+	playable bool
+}
+
+var segName = regexp.MustCompile(`^[A-Za-z0-9_]+\.(m4s|mp4)$`)
+
+// pass publishes what ffmpeg has finished: for each rung, the init
+// segment, new media segments, then the playlist listing them (ffmpeg
+// renames playlists into place, so a listed segment is complete).
+func (p *publisher) pass(ctx context.Context, final bool) error {
+	for i, rs := range p.rungs {
+		vdir := filepath.Join(p.dir, "v"+strconv.Itoa(i))
+		pl, err := os.ReadFile(filepath.Join(vdir, "index.m3u8"))
+		if errors.Is(err, os.ErrNotExist) {
+			if final {
+				return fmt.Errorf("av: rung %d has no playlist", i)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("av: %w", err)
+		}
+		initName, segs, err := parseMedia(pl)
+		if err != nil {
+			return err
+		}
+		prefix := "hls/v" + strconv.Itoa(i) + "/"
+		if initName != "" && !rs.initDone {
+			if _, err := p.putFile(ctx, prefix+initName, filepath.Join(vdir, initName)); err != nil {
+				return err
+			}
+			rs.init, rs.initDone = initName, true
+			if b, err := os.ReadFile(filepath.Join(vdir, initName)); err == nil {
+				rs.codecs = codecsFromInit(b)
+			}
+		}
+		for _, s := range segs {
+			if rs.uploaded[s.name] {
+				continue
+			}
+			n, err := p.putFile(ctx, prefix+s.name, filepath.Join(vdir, s.name))
+			if err != nil {
+				return err
+			}
+			rs.uploaded[s.name] = true
+			s.size = n
+			rs.segs = append(rs.segs, s)
+		}
+		if final {
+			pl = bytes.Replace(pl, []byte("#EXT-X-PLAYLIST-TYPE:EVENT"), []byte("#EXT-X-PLAYLIST-TYPE:VOD"), 1)
+			if !bytes.Contains(pl, []byte("#EXT-X-ENDLIST")) {
+				pl = append(pl, "#EXT-X-ENDLIST\n"...)
+			}
+		}
+		if !bytes.Equal(pl, rs.playlist) && (len(segs) > 0 || final) {
+			if _, err := p.t.Store.Put(ctx, p.t.Key(prefix+"index.m3u8"), bytes.NewReader(pl)); err != nil {
+				return fmt.Errorf("av: publish playlist: %w", err)
+			}
+			rs.playlist = pl
+		}
+	}
+	if !p.playable && !final {
+		for _, rs := range p.rungs {
+			if len(rs.segs) == 0 || rs.playlist == nil {
+				return nil
+			}
+		}
+		m, err := p.master(false)
+		if err != nil {
+			return err
+		}
+		if _, err := p.t.Store.Put(ctx, p.t.Key(LiveName), bytes.NewReader(m)); err != nil {
+			return fmt.Errorf("av: publish live master: %w", err)
+		}
+		p.playable = true
+		if p.t.OnPlayable != nil {
+			p.t.OnPlayable(time.Now())
+		}
+	}
+	return nil
+}
+
+func (p *publisher) putFile(ctx context.Context, name, path string) (int64, error) {
+	if !segName.MatchString(filepath.Base(path)) {
+		return 0, fmt.Errorf("av: unexpected segment name %q", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("av: %w", err)
+	}
+	defer f.Close()
+	n, err := p.t.Store.Put(ctx, p.t.Key(name), f)
+	if err != nil {
+		return n, fmt.Errorf("av: publish %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// master writes the master playlist. While transcoding (final false)
+// BANDWIDTH is the nominal peak; at the end it is measured from the
+// segments (peak and average).
+func (p *publisher) master(final bool) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n")
+	for i, rs := range p.rungs {
+		nominal := AudioKbps * 1000
+		if len(p.plan.Rungs) > 0 {
+			nominal = p.plan.Rungs[i].VideoKbps*1070 + map[bool]int{true: AudioKbps * 1000}[p.plan.Audio]
+		}
+		bw, avg := int64(nominal*11/10), int64(0)
+		if final {
+			if len(rs.segs) == 0 {
+				return nil, fmt.Errorf("av: rung %d made no segments", i)
+			}
+			var total int64
+			var dur float64
+			peak := 0.0
+			for _, s := range rs.segs {
+				total += s.size
+				dur += s.dur
+				if s.dur > 0.5 {
+					peak = max(peak, float64(s.size*8)/s.dur)
+				}
+			}
+			if dur > 0 {
+				avg = int64(float64(total*8) / dur)
+			}
+			bw = max(int64(peak), avg, 1000)
+		}
+		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d", bw)
+		if avg > 0 {
+			fmt.Fprintf(&b, ",AVERAGE-BANDWIDTH=%d", avg)
+		}
+		codecs := rs.codecs
+		if len(p.plan.Rungs) > 0 {
+			r := p.plan.Rungs[i]
+			fmt.Fprintf(&b, ",RESOLUTION=%dx%d,FRAME-RATE=%.3f", r.Width, r.Height, p.plan.FPS)
+			if codecs == "" {
+				codecs = "avc1.64001f"
+			}
+			if p.plan.Audio {
+				codecs += ",mp4a.40.2"
+			}
+		} else {
+			codecs = "mp4a.40.2"
+		}
+		fmt.Fprintf(&b, ",CODECS=\"%s\"\nv%d/index.m3u8\n", codecs, i)
+	}
+	return b.Bytes(), nil
+}
+
+// parseMedia reads a media playlist: the init segment and the segments.
+func parseMedia(pl []byte) (string, []segment, error) {
+	var init string
+	var segs []segment
+	dur := 0.0
+	for _, line := range strings.Split(string(pl), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-MAP:"):
+			if _, rest, ok := strings.Cut(line, `URI="`); ok {
+				init, _, _ = strings.Cut(rest, `"`)
+			}
+		case strings.HasPrefix(line, "#EXTINF:"):
+			v, _, _ := strings.Cut(strings.TrimPrefix(line, "#EXTINF:"), ",")
+			dur = parseFloat(v)
+		case line == "" || strings.HasPrefix(line, "#"):
+		default:
+			if !segName.MatchString(line) {
+				return "", nil, fmt.Errorf("av: unexpected segment URI %q", line)
+			}
+			segs = append(segs, segment{name: line, dur: dur})
+		}
+	}
+	if init != "" && !segName.MatchString(init) {
+		return "", nil, fmt.Errorf("av: unexpected init URI %q", init)
+	}
+	return init, segs, nil
+}
+
+// codecsFromInit reads the RFC 6381 codec string of an H.264 track from
+// the avcC box of an fMP4 init segment ("avc1.64001f"); "" if none.
+func codecsFromInit(b []byte) string {
+	i := bytes.Index(b, []byte("avcC"))
+	if i < 0 || i+8 > len(b) {
+		return ""
+	}
+	return fmt.Sprintf("avc1.%02x%02x%02x", b[i+5], b[i+6], b[i+7])
+}
+
+// tailBuffer keeps the last 4 KiB written to it (ffmpeg's stderr).
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 4096 {
+		t.buf = t.buf[len(t.buf)-4096:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.buf))
+}

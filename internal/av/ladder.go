@@ -1,0 +1,180 @@
+package av
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Rung is one rendition of the HLS ladder.
+type Rung struct {
+	Name          string // "360p"
+	Width, Height int    // even, display orientation
+	VideoKbps     int    // target; maxrate is 1.07×, buffer 1.5×
+}
+
+// ladder is the standard set, by the short side of the picture.
+var ladder = []struct{ p, kbps int }{{240, 400}, {360, 800}, {480, 1400}, {720, 2800}, {1080, 5000}}
+
+// AudioKbps is the AAC bit rate of every rendition.
+const AudioKbps = 128
+
+// Ladder chooses the rungs for a picture of display size w×h: every
+// standard rung up to the source's short side (never upscaled), and one
+// rung at the source size when it is smaller than the smallest.
+func Ladder(w, h int) []Rung {
+	short := min(w, h)
+	var out []Rung
+	for _, l := range ladder {
+		if l.p > short {
+			break
+		}
+		out = append(out, fit(w, h, l.p, l.kbps, strconv.Itoa(l.p)+"p"))
+	}
+	if len(out) == 0 {
+		// A tiny source: one rung at its own size, bit rate by area.
+		kbps := max(100, int(400*float64(w*h)/(426*240)))
+		out = append(out, fit(w, h, short, kbps, strconv.Itoa(even(short))+"p"))
+	}
+	return out
+}
+
+// fit scales w×h so that its short side is p, both sides even.
+func fit(w, h, p, kbps int, name string) Rung {
+	r := Rung{Name: name, VideoKbps: kbps}
+	if w >= h {
+		r.Height = even(p)
+		r.Width = even(int(math.Round(float64(w) * float64(p) / float64(h))))
+	} else {
+		r.Width = even(p)
+		r.Height = even(int(math.Round(float64(h) * float64(p) / float64(w))))
+	}
+	return r
+}
+
+func even(v int) int { return max(2, v&^1) }
+
+// Encoding holds the encoder settings of a transcode.
+type Encoding struct {
+	Preset     string  // x264 preset (default "veryfast")
+	SegmentSec int     // HLS segment length (default 4)
+	MaxFPS     float64 // frame rate cap (default 60)
+}
+
+func (e Encoding) withDefaults() Encoding {
+	if e.Preset == "" {
+		e.Preset = "veryfast"
+	}
+	if e.SegmentSec <= 0 {
+		e.SegmentSec = 4
+	}
+	if e.MaxFPS <= 0 {
+		e.MaxFPS = 60
+	}
+	return e
+}
+
+// outputFPS is the constant frame rate of the renditions: the source's
+// (average) rate, capped; VFR sources are made constant by the fps filter.
+func outputFPS(v *Video, e Encoding) (string, float64) {
+	if v == nil || v.FrameRate <= 0 {
+		return "25", 25
+	}
+	if v.FrameRate > e.MaxFPS {
+		return strconv.FormatFloat(e.MaxFPS, 'f', -1, 64), e.MaxFPS
+	}
+	if v.FrameRateExact != "" && !strings.HasSuffix(v.FrameRateExact, "/0") {
+		return v.FrameRateExact, v.FrameRate
+	}
+	return strconv.FormatFloat(v.FrameRate, 'f', 3, 64), v.FrameRate
+}
+
+// Plan is the one ffmpeg run of a transcode.
+type Plan struct {
+	Rungs      []Rung // empty for audio-only
+	Audio      bool   // the renditions carry AAC audio
+	FPS        float64
+	MP4        string // progressive MP4 output path, "" for none
+	MP4Rung    Rung
+	OutDir     string // HLS output directory (v0/, v1/, ...)
+	Args       []string
+	SegmentSec int
+}
+
+// BuildPlan makes the ffmpeg arguments that decode src once and encode
+// every rung (and, when mp4 is set, a progressive MP4 at the top rung's
+// size) as a second output of the same run.
+func BuildPlan(src string, a *Analysis, outDir, mp4 string, e Encoding) *Plan {
+	e = e.withDefaults()
+	p := &Plan{OutDir: outDir, Audio: a.Audio != nil, SegmentSec: e.SegmentSec}
+	args := []string{"-nostdin", "-hide_banner", "-v", "error", "-nostats", "-progress", "pipe:1", "-i", src}
+	var hlsMaps, encs, streamMap []string
+	if a.Video != nil {
+		p.Rungs = Ladder(a.Video.DisplayWidth, a.Video.DisplayHeight)
+		fpsExpr, fps := outputFPS(a.Video, e)
+		p.FPS = fps
+		n := len(p.Rungs)
+		if mp4 != "" {
+			p.MP4, p.MP4Rung = mp4, p.Rungs[len(p.Rungs)-1]
+			n++
+		}
+		// One decode: fps (VFR → CFR) and pixel format once, then split.
+		// ffmpeg applies the display rotation (autorotate) before this graph.
+		var g strings.Builder
+		fmt.Fprintf(&g, "[0:v:0]fps=%s,format=yuv420p,split=%d", fpsExpr, n)
+		for i := range n {
+			fmt.Fprintf(&g, "[s%d]", i)
+		}
+		for i, r := range p.Rungs {
+			fmt.Fprintf(&g, ";[s%d]scale=%d:%d,setsar=1[v%d]", i, r.Width, r.Height, i)
+		}
+		if p.MP4 != "" {
+			fmt.Fprintf(&g, ";[s%d]scale=%d:%d,setsar=1[vm]", len(p.Rungs), p.MP4Rung.Width, p.MP4Rung.Height)
+		}
+		args = append(args, "-filter_complex", g.String())
+		gop := strconv.Itoa(max(1, int(math.Round(fps*float64(e.SegmentSec)))))
+		encs = append(encs, "-c:v", "libx264", "-preset", e.Preset, "-pix_fmt", "yuv420p",
+			"-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+			"-force_key_frames", fmt.Sprintf("expr:gte(t,n_forced*%d)", e.SegmentSec))
+		for i, r := range p.Rungs {
+			hlsMaps = append(hlsMaps, "-map", fmt.Sprintf("[v%d]", i))
+			k := strconv.Itoa(i)
+			encs = append(encs, "-b:v:"+k, fmt.Sprintf("%dk", r.VideoKbps),
+				"-maxrate:v:"+k, fmt.Sprintf("%dk", r.VideoKbps*107/100),
+				"-bufsize:v:"+k, fmt.Sprintf("%dk", r.VideoKbps*3/2))
+			vs := "v:" + k
+			if p.Audio {
+				hlsMaps = append(hlsMaps, "-map", fmt.Sprintf("0:%d", a.Audio.Index))
+				vs += ",a:" + k
+			}
+			streamMap = append(streamMap, vs)
+		}
+	} else {
+		hlsMaps = append(hlsMaps, "-map", fmt.Sprintf("0:%d", a.Audio.Index))
+		streamMap = append(streamMap, "a:0")
+	}
+	if p.Audio {
+		encs = append(encs, "-c:a", "aac", "-b:a", fmt.Sprintf("%dk", AudioKbps), "-ac", "2", "-ar", "48000")
+	}
+	args = append(args, hlsMaps...)
+	args = append(args, encs...)
+	args = append(args, "-f", "hls", "-hls_time", strconv.Itoa(e.SegmentSec), "-hls_playlist_type", "event",
+		"-hls_segment_type", "fmp4", "-hls_flags", "temp_file+independent_segments",
+		"-hls_fmp4_init_filename", "init.mp4",
+		"-hls_segment_filename", outDir+"/v%v/seg%05d.m4s",
+		"-var_stream_map", strings.Join(streamMap, " "), outDir+"/v%v/index.m3u8")
+	if p.MP4 != "" {
+		r := p.MP4Rung
+		args = append(args, "-map", "[vm]")
+		if p.Audio {
+			args = append(args, "-map", fmt.Sprintf("0:%d", a.Audio.Index), "-c:a", "aac", "-b:a",
+				fmt.Sprintf("%dk", AudioKbps), "-ac", "2", "-ar", "48000")
+		}
+		args = append(args, "-c:v", "libx264", "-preset", e.Preset, "-pix_fmt", "yuv420p",
+			"-b:v", fmt.Sprintf("%dk", r.VideoKbps), "-maxrate", fmt.Sprintf("%dk", r.VideoKbps*107/100),
+			"-bufsize", fmt.Sprintf("%dk", r.VideoKbps*3/2), "-movflags", "+faststart", "-f", "mp4", p.MP4)
+	}
+	p.Args = args
+	return p
+}

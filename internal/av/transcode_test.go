@@ -1,0 +1,227 @@
+package av_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"stor/internal/av"
+	"stor/internal/storage"
+	"stor/internal/storage/disk"
+)
+
+var fast = av.Encoding{Preset: "ultrafast"}
+
+type rig struct {
+	root  string
+	store *disk.Store
+}
+
+func newRig(t *testing.T) *rig {
+	root := t.TempDir()
+	s, err := disk.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rig{root: root, store: s}
+}
+
+func (r *rig) key(name string) string { return "derivatives/te/test/" + name }
+func (r *rig) path(name string) string {
+	return filepath.Join(r.root, filepath.FromSlash(r.key(name)))
+}
+
+func (r *rig) transcode(t *testing.T, ctx context.Context, src string, mp4 bool, onPlayable func()) (*av.Result, error) {
+	t.Helper()
+	a, _, err := av.Probe(ctx, src, av.Limits{})
+	if err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	tr := &av.Transcode{Store: r.store, Key: r.key, Src: src, Analysis: a, TempDir: t.TempDir(), MP4: mp4,
+		Encoding: fast, Poll: 50 * time.Millisecond,
+		OnPlayable: func(time.Time) {
+			if onPlayable != nil {
+				onPlayable()
+			}
+		}}
+	res, err := tr.Run(ctx)
+	if err == nil {
+		if _, err := r.store.Put(ctx, r.key(av.MasterName), bytes.NewReader(res.Master)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res, err
+}
+
+func TestLadder(t *testing.T) {
+	for _, c := range []struct {
+		w, h int
+		want string
+	}{
+		{1920, 1080, "240p:426x240 360p:640x360 480p:852x480 720p:1280x720 1080p:1920x1080"},
+		{3840, 2160, "240p:426x240 360p:640x360 480p:852x480 720p:1280x720 1080p:1920x1080"},
+		{1080, 1920, "240p:240x426 360p:360x640 480p:480x852 720p:720x1280 1080p:1080x1920"},
+		{320, 240, "240p:320x240"},
+		{321, 241, "240p:320x240"},
+		{160, 120, "120p:160x120"},
+		{1, 1, "2p:2x2"},
+	} {
+		var got []string
+		for _, r := range av.Ladder(c.w, c.h) {
+			got = append(got, r.Name+":"+itoa(r.Width)+"x"+itoa(r.Height))
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("Ladder(%d, %d) = %v, want %s", c.w, c.h, got, c.want)
+		}
+	}
+}
+
+func itoa(v int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + formatInt(v)) }
+func formatInt(v int) string {
+	if v == 0 {
+		return "0"
+	}
+	s := ""
+	for ; v > 0; v /= 10 {
+		s = string(rune('0'+v%10)) + s
+	}
+	return s
+}
+
+// The whole ladder in one run: master playlist reads back with ffprobe,
+// with BANDWIDTH, RESOLUTION and CODECS; durations match; rung playlists
+// end as VOD; segments about 4 s with key frames aligned.
+func TestTranscodeLadder(t *testing.T) {
+	src := gen(t, "src.mp4", append(testsrc(9, "640x480", 25), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest")...)
+	r := newRig(t)
+	res, err := r.transcode(t, context.Background(), src, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Plan.Rungs) != 3 {
+		t.Fatalf("rungs %+v, want 240p 360p 480p", res.Plan.Rungs)
+	}
+	master := string(readFile(t, r.path(av.MasterName)))
+	for _, want := range []string{"BANDWIDTH=", "AVERAGE-BANDWIDTH=", "RESOLUTION=320x240", "RESOLUTION=480x360",
+		"RESOLUTION=640x480", `CODECS="avc1.`, `mp4a.40.2"`, "v2/index.m3u8"} {
+		if !strings.Contains(master, want) {
+			t.Errorf("master lacks %q:\n%s", want, master)
+		}
+	}
+	p := ffprobe(t, r.path(av.MasterName))
+	if d := fdur(p); math.Abs(d-9) > 0.1 {
+		t.Errorf("master duration %.3f, want 9 ± 0.1", d)
+	}
+	if len(p.Programs) != 3 {
+		t.Errorf("ffprobe sees %d programs in the master, want 3", len(p.Programs))
+	}
+	for i, want := range [][2]int{{320, 240}, {480, 360}, {640, 480}} {
+		pl := string(readFile(t, r.path("hls/v"+itoa(i)+"/index.m3u8")))
+		if !strings.Contains(pl, "#EXT-X-PLAYLIST-TYPE:VOD") || !strings.Contains(pl, "#EXT-X-ENDLIST") {
+			t.Errorf("rung %d playlist is not a finished VOD playlist:\n%s", i, pl)
+		}
+		if !strings.Contains(pl, "#EXTINF:4.000") {
+			t.Errorf("rung %d: no 4 s segments:\n%s", i, pl)
+		}
+		rp := ffprobe(t, r.path("hls/v"+itoa(i)+"/index.m3u8"))
+		var vw, vh int
+		audio := false
+		for _, s := range rp.Streams {
+			if s.CodecType == "video" {
+				vw, vh = s.Width, s.Height
+			}
+			audio = audio || s.CodecType == "audio"
+		}
+		if vw != want[0] || vh != want[1] || !audio {
+			t.Errorf("rung %d: %dx%d audio=%v, want %v with audio", i, vw, vh, audio, want)
+		}
+		if d := fdur(rp); math.Abs(d-9) > 0.1 {
+			t.Errorf("rung %d duration %.3f", i, d)
+		}
+	}
+	if _, err := os.Stat(r.path(av.LiveName)); err != nil {
+		// live.m3u8 is removed by the task after the master; here it stays.
+		t.Logf("live master: %v", err)
+	}
+	mp := ffprobe(t, res.MP4Path)
+	if d := fdur(mp); math.Abs(d-9) > 0.1 {
+		t.Errorf("mp4 duration %.3f", d)
+	}
+	// faststart: moov before mdat.
+	b := readFile(t, res.MP4Path)
+	if m, d := bytes.Index(b, []byte("moov")), bytes.Index(b, []byte("mdat")); m < 0 || m > d {
+		t.Errorf("mp4 is not faststart (moov at %d, mdat at %d)", m, d)
+	}
+}
+
+// A phone clip stored landscape with a 90° display rotation comes out
+// portrait in every rung.
+func TestTranscodeRotated(t *testing.T) {
+	raw := gen(t, "raw.mp4", append(testsrc(3, "480x360", 25), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest")...)
+	src := gen(t, "rot.mp4", "-i", raw, "-c", "copy", "-metadata:s:v:0", "rotate=90")
+	a, _, err := av.Probe(context.Background(), src, av.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Video.Rotation%180 != 90 || a.Video.DisplayWidth != 360 || a.Video.DisplayHeight != 480 {
+		t.Fatalf("probe: rotation %d display %dx%d, want 90/270 and 360x480", a.Video.Rotation, a.Video.DisplayWidth, a.Video.DisplayHeight)
+	}
+	r := newRig(t)
+	res, err := r.transcode(t, context.Background(), src, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Plan.Rungs) != 2 {
+		t.Fatalf("rungs %+v", res.Plan.Rungs)
+	}
+	for i, want := range [][2]int{{240, 320}, {360, 480}} {
+		rp := ffprobe(t, r.path("hls/v"+itoa(i)+"/index.m3u8"))
+		for _, s := range rp.Streams {
+			if s.CodecType == "video" && (s.Width != want[0] || s.Height != want[1]) {
+				t.Errorf("rung %d is %dx%d, want %v (portrait)", i, s.Width, s.Height, want)
+			}
+		}
+	}
+}
+
+// Cancelling a transcode half-way (the task's context: a timeout, a
+// shutdown) kills ffmpeg and publishes no master; the live master is
+// withdrawn.
+func TestTranscodeKilledHalfWay(t *testing.T) {
+	src := gen(t, "long.mp4", append(testsrc(40, "320x240", 25), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest")...)
+	r := newRig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var playable atomic.Bool
+	start := time.Now()
+	_, err := r.transcode(t, ctx, src, true, func() {
+		playable.Store(true)
+		cancel()
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if !playable.Load() {
+		t.Fatal("never became playable before the cancel")
+	}
+	if el := time.Since(start); el > 20*time.Second {
+		t.Errorf("cancel took %v", el)
+	}
+	for _, name := range []string{av.MasterName, av.LiveName} {
+		if _, err := r.store.Stat(context.Background(), r.key(name)); !errors.Is(err, storage.ErrNotExist) {
+			t.Errorf("%s after a killed transcode: %v, want not exist", name, err)
+		}
+	}
+	// What was published is an unfinished EVENT playlist.
+	pl := string(readFile(t, r.path("hls/v0/index.m3u8")))
+	if !strings.Contains(pl, "EVENT") || strings.Contains(pl, "ENDLIST") {
+		t.Errorf("published rung playlist:\n%s", pl)
+	}
+}
