@@ -44,6 +44,12 @@ func classify(err error) (status int, code, msg string) {
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Code, apiErr.Message
+	case errors.Is(err, auth.ErrSignatureExpired):
+		return http.StatusUnauthorized, "signature_expired", err.Error()
+	case errors.Is(err, auth.ErrSignatureInvalid):
+		return http.StatusUnauthorized, "signature_invalid", err.Error()
+	case errors.Is(err, auth.ErrSignatureWrongPath):
+		return http.StatusForbidden, "signature_wrong_path", err.Error()
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"
 	case errors.Is(err, auth.ErrForbidden):

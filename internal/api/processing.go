@@ -30,16 +30,16 @@ type Processor interface {
 
 func (s *Server) processingRoutes() []Route {
 	return []Route{
-		{"GET", "/api/v1/assets/{id}/tasks", auth.ScopeRead, s.assetTasks},
-		{"POST", "/api/v1/assets/{id}/reprocess", auth.ScopeWrite, s.reprocessAsset},
-		{"GET", "/api/v1/assets/{id}/derivatives", auth.ScopeRead, s.listDerivatives},
-		{"GET", "/api/v1/assets/{id}/derivatives/{name}", auth.ScopeRead, s.getDerivative},
-		{"GET", "/api/v1/tasks", auth.ScopeRead, s.listTasks},
-		{"POST", "/api/v1/tasks/{id}/retry", auth.ScopeWrite, s.retryTask},
-		{"POST", "/api/v1/reprocess", auth.ScopeAdmin, s.reprocessMatching},
-		{"GET", "/api/v1/processing", auth.ScopeRead, s.processingStatus},
-		{"POST", "/api/v1/processing/pause", auth.ScopeAdmin, s.pause},
-		{"POST", "/api/v1/processing/resume", auth.ScopeAdmin, s.resume},
+		rt("GET", "/api/v1/assets/{id}/tasks", auth.ScopeRead, s.assetTasks),
+		rt("POST", "/api/v1/assets/{id}/reprocess", auth.ScopeWrite, s.reprocessAsset),
+		rt("GET", "/api/v1/assets/{id}/derivatives", auth.ScopeRead, s.listDerivatives),
+		signed(rt("GET", "/api/v1/assets/{id}/derivatives/{name}", auth.ScopeRead, s.getDerivative)),
+		rt("GET", "/api/v1/tasks", auth.ScopeRead, s.listTasks),
+		rt("POST", "/api/v1/tasks/{id}/retry", auth.ScopeWrite, s.retryTask),
+		rt("POST", "/api/v1/reprocess", auth.ScopeAdmin, s.reprocessMatching),
+		rt("GET", "/api/v1/processing", auth.ScopeRead, s.processingStatus),
+		rt("POST", "/api/v1/processing/pause", auth.ScopeAdmin, s.pause),
+		rt("POST", "/api/v1/processing/resume", auth.ScopeAdmin, s.resume),
 	}
 }
 

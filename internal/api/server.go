@@ -50,6 +50,11 @@ type Server struct {
 	TempDir string
 	// Extra routes added by other parts (uploads, UI, IIIF).
 	Extra []Route
+	// Signer makes and checks signed URLs; nil turns them off (the
+	// signed-url route answers 503 and a ?token= is refused).
+	Signer *auth.Signer
+	// Now is the clock of signed URLs; nil is time.Now.
+	Now func() time.Time
 }
 
 // Route is one endpoint. Scope "" means no authentication at all; every
@@ -58,37 +63,56 @@ type Route struct {
 	Method, Pattern string
 	Scope           string
 	Handle          func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
+	// Signed marks media of one asset (the pattern has {id}) that a
+	// signed URL (?token=) may open instead of a bearer token, and that
+	// anyone may open without credentials when the asset is public. Only
+	// with Scope read.
+	Signed bool
+	// Original: with Signed, the asset's original bytes, public only when
+	// its project also has public_originals.
+	Original bool
 }
+
+func rt(method, pattern, scope string, h func(http.ResponseWriter, *http.Request, *auth.Principal) error) Route {
+	return Route{Method: method, Pattern: pattern, Scope: scope, Handle: h}
+}
+
+// signed marks r as media a signed URL or public access may open.
+func signed(r Route) Route { r.Signed = true; return r }
 
 // Routes is the full route table: the router is built from it and the
 // authorisation tests walk it.
 func (s *Server) Routes() []Route {
 	rs := []Route{
-		{"GET", "/healthz", "", s.healthz},
-		{"GET", "/readyz", "", s.readyz},
-		{"GET", "/api/openapi.json", "", s.openapi},
-		{"POST", "/api/v1/assets", auth.ScopeWrite, s.createAsset},
-		{"GET", "/api/v1/assets", auth.ScopeRead, s.listAssets},
-		{"GET", "/api/v1/assets/{id}", auth.ScopeRead, s.getAsset},
-		{"DELETE", "/api/v1/assets/{id}", auth.ScopeWrite, s.deleteAsset},
-		{"GET", "/api/v1/assets/{id}/original", auth.ScopeRead, s.getOriginal},
-		{"GET", "/api/v1/assets/{id}/events", auth.ScopeRead, s.listEvents},
-		{"GET", "/api/v1/assets/{id}/premis", auth.ScopeRead, s.getPremis},
-		{"GET", "/api/v1/assets/{id}/metadata", auth.ScopeRead, s.getMetadata},
-		{"GET", "/api/v1/assets/{id}/metadata.xmp", auth.ScopeRead, s.getXMP},
-		{"GET", "/api/v1/assets/{id}/text", auth.ScopeRead, s.getText},
-		{"POST", "/api/v1/session", "", s.createSession},
-		{"DELETE", "/api/v1/session", "", s.deleteSession},
-		{"GET", "/api/v1/session", auth.ScopeRead, s.whoami},
-		{"POST", "/api/v1/tokens", auth.ScopeAdmin, s.createToken},
-		{"GET", "/api/v1/tokens", auth.ScopeAdmin, s.listTokens},
-		{"DELETE", "/api/v1/tokens/{id}", auth.ScopeAdmin, s.revokeToken},
+		rt("GET", "/healthz", "", s.healthz),
+		rt("GET", "/readyz", "", s.readyz),
+		rt("GET", "/api/openapi.json", "", s.openapi),
+		rt("POST", "/api/v1/assets", auth.ScopeWrite, s.createAsset),
+		rt("GET", "/api/v1/assets", auth.ScopeRead, s.listAssets),
+		rt("GET", "/api/v1/assets/{id}", auth.ScopeRead, s.getAsset),
+		rt("DELETE", "/api/v1/assets/{id}", auth.ScopeWrite, s.deleteAsset),
+		{Method: "GET", Pattern: "/api/v1/assets/{id}/original", Scope: auth.ScopeRead, Handle: s.getOriginal, Signed: true, Original: true},
+		rt("POST", "/api/v1/assets/{id}/signed-url", auth.ScopeRead, s.createSignedURL),
+		rt("PUT", "/api/v1/assets/{id}/visibility", auth.ScopeWrite, s.putVisibility),
+		rt("GET", "/api/v1/projects/{name}", auth.ScopeRead, s.getProject),
+		rt("PUT", "/api/v1/projects/{name}", auth.ScopeAdmin, s.putProject),
+		rt("GET", "/api/v1/assets/{id}/events", auth.ScopeRead, s.listEvents),
+		rt("GET", "/api/v1/assets/{id}/premis", auth.ScopeRead, s.getPremis),
+		rt("GET", "/api/v1/assets/{id}/metadata", auth.ScopeRead, s.getMetadata),
+		rt("GET", "/api/v1/assets/{id}/metadata.xmp", auth.ScopeRead, s.getXMP),
+		rt("GET", "/api/v1/assets/{id}/text", auth.ScopeRead, s.getText),
+		rt("POST", "/api/v1/session", "", s.createSession),
+		rt("DELETE", "/api/v1/session", "", s.deleteSession),
+		rt("GET", "/api/v1/session", auth.ScopeRead, s.whoami),
+		rt("POST", "/api/v1/tokens", auth.ScopeAdmin, s.createToken),
+		rt("GET", "/api/v1/tokens", auth.ScopeAdmin, s.listTokens),
+		rt("DELETE", "/api/v1/tokens/{id}", auth.ScopeAdmin, s.revokeToken),
 	}
 	if s.Processing != nil {
 		rs = append(rs, s.processingRoutes()...)
 	}
 	if s.Metrics != nil {
-		rs = append(rs, Route{"GET", "/metrics", auth.ScopeRead, func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+		rs = append(rs, Route{Method: "GET", Pattern: "/metrics", Scope: auth.ScopeRead, Handle: func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
 			s.Metrics.ServeHTTP(w, r)
 			return nil
 		}})
@@ -111,7 +135,14 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p *auth.Principal
-		if rt.Scope != "" {
+		if rt.Signed && rt.Scope == auth.ScopeRead {
+			var err error
+			if p, err = s.mediaAccess(r, rt); err != nil {
+				writeError(w, r, s.Log, err)
+				return
+			}
+		}
+		if rt.Scope != "" && p == nil {
 			var err error
 			if p, err = s.Auth.Authenticate(r); err != nil {
 				writeError(w, r, s.Log, err)

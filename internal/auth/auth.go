@@ -45,6 +45,10 @@ type Principal struct {
 	Name    string
 	Scopes  []string
 	Project string // empty: every project
+	// Signed: authorised by a signed URL for the request's path only.
+	Signed bool
+	// Public: no credentials; the asset asked for is public.
+	Public bool
 }
 
 // Has reports whether p holds scope; admin holds every scope.
@@ -59,8 +63,11 @@ func (p *Principal) SeesProject(project string) bool {
 
 // Actor names p in events and logs.
 func (p *Principal) Actor() string {
-	if p == nil {
+	switch {
+	case p == nil, p.Public:
 		return "anonymous"
+	case p.Signed:
+		return p.TokenID
 	}
 	return "token:" + p.TokenID
 }

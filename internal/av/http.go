@@ -28,7 +28,7 @@ type Server struct {
 // Routes are added to the API through api.Server.Extra.
 func (s *Server) Routes() []api.Route {
 	return []api.Route{
-		{Method: "GET", Pattern: "/media/{id}/hls/{path...}", Scope: auth.ScopeRead, Handle: s.hls},
+		{Method: "GET", Pattern: "/media/{id}/hls/{path...}", Scope: auth.ScopeRead, Handle: s.hls, Signed: true},
 		{Method: "GET", Pattern: "/api/v1/assets/{id}/av", Scope: auth.ScopeRead, Handle: s.analysis},
 	}
 }
@@ -69,9 +69,9 @@ var hlsPath = regexp.MustCompile(`^(master\.m3u8|v[0-9]{1,2}/(index\.m3u8|init(_
 // master (rungs with at least one segment) is served in its place.
 //
 // Private assets: child URIs in playlists are relative, and a "token"
-// query parameter on the request is carried into every URI of a playlist
-// served, so that signed URLs (the access issue) work by adding token
-// checking here; today the route authenticates like the rest of the API.
+// query parameter on the request (a signed URL of /media/{id}/hls/, checked
+// by the API before this runs) is carried into every URI of a playlist
+// served, so a player needs nothing but the master's URL.
 func (s *Server) hls(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	a, err := s.asset(r, p)
 	if err != nil {

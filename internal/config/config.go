@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"stor/internal/auth"
 	"stor/internal/replica"
 )
 
@@ -134,6 +135,12 @@ type Config struct {
 	// FetchTimeout bounds one fetch of POST /api/v1/assets/from-url. Env
 	// STOR_FETCH_TIMEOUT. Default 10m.
 	FetchTimeout time.Duration
+	// SigningKeys are the HMAC keys of signed URLs, "kid1:base64secret,
+	// kid2:base64secret" (secrets of at least 16 bytes): the first signs,
+	// all verify, so keys rotate. Env STOR_SIGNING_KEYS. Default: one
+	// random key generated at the first start and kept in
+	// DataDir/signing.key (mode 0600).
+	SigningKeys string
 	// ConfigFile is read for STOR_* lines not given as flags or environment.
 	// Env STOR_CONFIG. Default none.
 	ConfigFile string
@@ -237,6 +244,7 @@ func fields(c *Config) []field {
 		{"fetch-timeout", "STOR_FETCH_TIMEOUT", "time limit of one from-url fetch", dur(&c.FetchTimeout)},
 		{"iiif-cache-size", "STOR_IIIF_CACHE_SIZE", "on-disk cache of rendered IIIF images (0: off)", size(&c.IIIFCacheSize)},
 		{"iiif-source-cache-size", "STOR_IIIF_SOURCE_CACHE_SIZE", "local copies of IIIF image sources when the store is remote", size(&c.IIIFSourceCacheSize)},
+		{"signing-keys", "STOR_SIGNING_KEYS", "HMAC keys of signed URLs, kid:base64secret,... (first signs, all verify; default: generated in the data dir)", str(&c.SigningKeys)},
 		{"config", "STOR_CONFIG", "file of STOR_NAME=value lines", str(&c.ConfigFile)},
 	}
 }
@@ -377,6 +385,11 @@ func (c *Config) Validate() error {
 	}
 	if c.IIIFSourceCacheSize < 1<<20 {
 		bad("iiif-source-cache-size (STOR_IIIF_SOURCE_CACHE_SIZE)", "must be at least 1MiB")
+	}
+	if strings.TrimSpace(c.SigningKeys) != "" {
+		if _, err := auth.ParseSigningKeys(c.SigningKeys); err != nil {
+			bad("signing-keys (STOR_SIGNING_KEYS)", "%v", err)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

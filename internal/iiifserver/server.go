@@ -127,8 +127,8 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Close() { s.infos.closeAll() }
 
 // Routes are the IIIF endpoints, for api.Server.Extra. Every GET needs the
-// read scope (bearer token or the UI session cookie); CORS preflights need
-// nothing.
+// read scope (bearer token or the UI session cookie), a signed URL of
+// /iiif/3/{id}, or a public asset; CORS preflights need nothing.
 func (s *Server) Routes() []api.Route {
 	var rs []api.Route
 	for _, v := range []iiif.Version{iiif.V3, iiif.V2} {
@@ -142,7 +142,7 @@ func (s *Server) Routes() []api.Route {
 			{p + "/{region}/{size}/{rotation}/{qf}", s.image(v)},
 		} {
 			rs = append(rs,
-				api.Route{Method: "GET", Pattern: r.pattern, Scope: auth.ScopeRead, Handle: r.handle},
+				api.Route{Method: "GET", Pattern: r.pattern, Scope: auth.ScopeRead, Handle: r.handle, Signed: true},
 				// Exactly the same paths, so that any other path stays a 404.
 				api.Route{Method: "OPTIONS", Pattern: r.pattern, Scope: "", Handle: s.preflight})
 		}

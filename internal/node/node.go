@@ -142,8 +142,15 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		DB: db, Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		MaxSize: int64(cfg.MaxUploadSize), Identify: identify, Enqueue: n.Pipe, Log: log,
 	}
+	keys, err := auth.LoadOrCreateSigningKeys(cfg.SigningKeys, cfg.DataDir)
+	if err != nil {
+		tools.Close()
+		db.Close()
+		return nil, err
+	}
 	n.API = &api.Server{
-		DB: db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader()},
+		Signer: &auth.Signer{Keys: keys},
+		DB:     db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader()},
 		Log: log, BaseURL: cfg.BaseURL(), MaxBody: int64(cfg.MaxUploadSize), Version: Version,
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
 		HTTPDuration: api.NewHTTPDuration(n.Reg),

@@ -1,0 +1,108 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Visibility of an asset: follow its project, or override it.
+const (
+	VisibilityProject = "project"
+	VisibilityPublic  = "public"
+	VisibilityPrivate = "private"
+)
+
+// Project is a project's access settings. A project with no row is
+// private.
+type Project struct {
+	Name            string    `json:"name"`
+	Public          bool      `json:"public"`
+	PublicOriginals bool      `json:"public_originals"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+// GetProject returns the settings of name (private defaults when unset).
+func GetProject(ctx context.Context, q Querier, name string) (*Project, error) {
+	p := &Project{Name: name}
+	var pub, orig int
+	var upd int64
+	err := q.QueryRowContext(ctx, `SELECT public, public_originals, updated_at FROM projects WHERE name = ?`, name).
+		Scan(&pub, &orig, &upd)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("project %s: %w", name, err)
+	}
+	p.Public, p.PublicOriginals, p.UpdatedAt = pub == 1, orig == 1, time.Unix(0, upd).UTC()
+	return p, nil
+}
+
+// PutProject stores a project's settings.
+func PutProject(ctx context.Context, q Querier, p *Project) error {
+	p.UpdatedAt = time.Now().UTC()
+	_, err := q.ExecContext(ctx, `INSERT INTO projects (name, public, public_originals, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET public = excluded.public, public_originals = excluded.public_originals, updated_at = excluded.updated_at`,
+		p.Name, b2i(p.Public), b2i(p.PublicOriginals), p.UpdatedAt.UnixNano())
+	if err != nil {
+		return fmt.Errorf("put project %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// AssetAccess is what deciding public access to an asset needs.
+type AssetAccess struct {
+	Project         string
+	Visibility      string // project, public or private
+	Deleted         bool
+	Public          bool // the effective answer for media
+	PublicOriginals bool // the effective answer for the original
+}
+
+// GetAssetAccess resolves an asset's visibility against its project.
+func GetAssetAccess(ctx context.Context, q Querier, id string) (*AssetAccess, error) {
+	a := &AssetAccess{}
+	var state string
+	var pub, orig sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT a.project, a.visibility, a.state, p.public, p.public_originals
+		FROM assets a LEFT JOIN projects p ON p.name = a.project WHERE a.id = ?`, id).
+		Scan(&a.Project, &a.Visibility, &state, &pub, &orig)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("asset %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("asset access %s: %w", id, err)
+	}
+	a.Deleted = state == StateDeleted
+	switch a.Visibility {
+	case VisibilityPublic:
+		a.Public = true
+	case VisibilityPrivate:
+	default:
+		a.Public = pub.Int64 == 1
+	}
+	a.PublicOriginals = a.Public && orig.Int64 == 1
+	return a, nil
+}
+
+// SetAssetVisibility sets an asset's override.
+func SetAssetVisibility(ctx context.Context, q Querier, id, v string) error {
+	res, err := q.ExecContext(ctx, `UPDATE assets SET visibility = ? WHERE id = ?`, v, id)
+	if err != nil {
+		return fmt.Errorf("asset visibility %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("asset %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
