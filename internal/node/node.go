@@ -89,6 +89,12 @@ func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, 
 	return open(ctx, cfg, log, pcfg, func(Tools) []pipeline.Task { return tasks })
 }
 
+// OpenPipeline is Open with pipeline settings beyond the config's (a Load
+// probe for tests on a busy machine) and this build's tasks.
+func OpenPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config) (*Node, error) {
+	return open(ctx, cfg, log, pcfg, func(t Tools) []pipeline.Task { return Tasks(cfg, t) })
+}
+
 func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks func(Tools) []pipeline.Task) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)

@@ -77,7 +77,7 @@ func StartPipeline(t testing.TB, pcfg pipeline.Config, configure ...func(*config
 	}
 	logs := &syncBuffer{}
 	ctx := context.Background()
-	n, err := node.OpenWithPipeline(ctx, cfg, logging.New(logs, "json", cfg.LogLevel), pcfg, nil)
+	n, err := node.OpenPipeline(ctx, cfg, logging.New(logs, "json", cfg.LogLevel), pcfg)
 	if err != nil {
 		ln.Close()
 		t.Fatalf("nodetest: open node: %v", err)

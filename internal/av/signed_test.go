@@ -1,0 +1,76 @@
+package av_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A private video plays through a signed URL alone: ffprobe, given only
+// the master's URL (no Authorization header, no cookie), reads every
+// playlist and segment, because the token rides along in each child URI.
+func TestHLSThroughSignedURL(t *testing.T) {
+	n := startNode(t)
+	src := gen(t, "clip.mp4", append(testsrc(2, "320x180", 15), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest")...)
+	id := upload(t, n, "clip.mp4", src)
+	if a := waitDone(t, n, id, 2*time.Minute); a.State != "ready" {
+		t.Fatalf("state %s", a.State)
+	}
+	reader := n.NewToken(t, []string{"read"}, "")
+	body, _ := json.Marshal(map[string]string{"what": "hls", "expires_in": "5m"})
+	r := n.Do(t, "POST", "/api/v1/assets/"+id+"/signed-url", reader, bytes.NewReader(body), http.Header{"Content-Type": {"application/json"}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("signed-url: %d %s", r.Status, r.Body)
+	}
+	var s struct{ URL, Token string }
+	r.JSON(t, &s)
+	if !strings.HasPrefix(s.URL, n.URL+"/media/"+id+"/hls/master.m3u8?token=") {
+		t.Fatalf("url %s", s.URL)
+	}
+	// Without the token the media is private.
+	if r := n.Get(t, "/media/"+id+"/hls/master.m3u8", "", nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("master without credentials: %d", r.Status)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_programs", s.URL).Output()
+	if err != nil {
+		msg := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		t.Fatalf("ffprobe through the signed URL: %v %s", err, msg)
+	}
+	var p probed
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatal(err)
+	}
+	if d := fdur(p); math.Abs(d-2) > 0.1 || len(p.Programs) == 0 {
+		t.Fatalf("duration %.3f, %d programs", d, len(p.Programs))
+	}
+	// Every URI of the child playlist carries the token.
+	q := url.Values{"token": {s.Token}}.Encode()
+	pl := n.Get(t, "/media/"+id+"/hls/v0/index.m3u8?"+q, "", nil)
+	if pl.Status != http.StatusOK {
+		t.Fatalf("child playlist: %d %s", pl.Status, pl.Body)
+	}
+	for _, line := range strings.Split(string(pl.Body), "\n") {
+		uri := ""
+		if line != "" && !strings.HasPrefix(line, "#") {
+			uri = line
+		} else if _, after, ok := strings.Cut(line, `URI="`); ok {
+			uri, _, _ = strings.Cut(after, `"`)
+		}
+		if uri != "" && !strings.Contains(uri, "token="+url.QueryEscape(s.Token)) {
+			t.Errorf("child URI without the token: %q", uri)
+		}
+	}
+	// The token covers this asset's HLS only.
+	if r := n.Get(t, "/api/v1/assets/"+id+"/original?"+q, "", nil); r.Status != http.StatusForbidden || r.ErrorCode(t) != "signature_wrong_path" {
+		t.Fatalf("hls token on the original: %d %s", r.Status, r.Body)
+	}
+}
