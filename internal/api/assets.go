@@ -594,8 +594,16 @@ func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			if err := catalog.SetAssetState(ctx, tx, a.ID, catalog.StateDeleted, ""); err != nil {
 				return err
 			}
-			return catalog.AddEvent(ctx, tx, catalog.Event{AssetID: a.ID, Type: "deleted", Actor: p.Actor(),
-				TxID: logging.TxID(ctx), Detail: `{"from":"` + a.State + `"}`})
+			if err := catalog.AddEvent(ctx, tx, catalog.Event{AssetID: a.ID, Type: "deleted", Actor: p.Actor(),
+				TxID: logging.TxID(ctx), Detail: `{"from":"` + a.State + `"}`}); err != nil {
+				return err
+			}
+			if s.Events == nil {
+				return nil
+			}
+			gone := *a
+			gone.State = catalog.StateDeleted
+			return s.Events.Emit(ctx, tx, catalog.EventAssetDeleted, &gone, map[string]any{"from": a.State, "actor": p.Actor()})
 		})
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,11 +51,19 @@ type Server struct {
 	TempDir string
 	// Extra routes added by other parts (uploads, UI, IIIF).
 	Extra []Route
+	// Events, when set, sends webhook events of changes made here (asset
+	// deleted), queued in the change's own transaction.
+	Events Emitter
 	// Signer makes and checks signed URLs; nil turns them off (the
 	// signed-url route answers 503 and a ?token= is refused).
 	Signer *auth.Signer
 	// Now is the clock of signed URLs; nil is time.Now.
 	Now func() time.Time
+}
+
+// Emitter queues webhook deliveries of an event in tx.
+type Emitter interface {
+	Emit(ctx context.Context, tx *sql.Tx, event string, a *catalog.Asset, extra map[string]any) error
 }
 
 // Route is one endpoint. Scope "" means no authentication at all; every
@@ -107,6 +116,10 @@ func (s *Server) Routes() []Route {
 		rt("POST", "/api/v1/tokens", auth.ScopeAdmin, s.createToken),
 		rt("GET", "/api/v1/tokens", auth.ScopeAdmin, s.listTokens),
 		rt("DELETE", "/api/v1/tokens/{id}", auth.ScopeAdmin, s.revokeToken),
+		rt("POST", "/api/v1/webhooks", auth.ScopeAdmin, s.createWebhook),
+		rt("GET", "/api/v1/webhooks", auth.ScopeAdmin, s.listWebhooks),
+		rt("DELETE", "/api/v1/webhooks/{id}", auth.ScopeAdmin, s.deleteWebhook),
+		rt("GET", "/api/v1/webhooks/{id}/deliveries", auth.ScopeAdmin, s.listDeliveries),
 	}
 	if s.Processing != nil {
 		rs = append(rs, s.processingRoutes()...)

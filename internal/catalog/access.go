@@ -37,7 +37,7 @@ func GetProject(ctx context.Context, q Querier, name string) (*Project, error) {
 	if err != nil {
 		return nil, fmt.Errorf("project %s: %w", name, err)
 	}
-	p.Public, p.PublicOriginals, p.UpdatedAt = pub == 1, orig == 1, time.Unix(0, upd).UTC()
+	p.Public, p.PublicOriginals, p.UpdatedAt = pub == 1, orig == 1, time.UnixMicro(upd).UTC()
 	return p, nil
 }
 
@@ -46,7 +46,7 @@ func PutProject(ctx context.Context, q Querier, p *Project) error {
 	p.UpdatedAt = time.Now().UTC()
 	_, err := q.ExecContext(ctx, `INSERT INTO projects (name, public, public_originals, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET public = excluded.public, public_originals = excluded.public_originals, updated_at = excluded.updated_at`,
-		p.Name, b2i(p.Public), b2i(p.PublicOriginals), p.UpdatedAt.UnixNano())
+		p.Name, b2i(p.Public), b2i(p.PublicOriginals), micros(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put project %s: %w", p.Name, err)
 	}

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
 	"github.com/riverqueue/river/rivertype"
+	"stor/internal/catalog"
 )
 
 // periodicArgs is one run of a Periodic.
@@ -108,8 +110,19 @@ type Alert struct {
 }
 
 // QueueAlert queues an alert webhook delivery in tx (so it is sent if and
-// only if tx commits). It does nothing when no webhook is configured.
+// only if tx commits); nothing when no alert webhook is configured.
+//
+// A fixity alert also sends the fixity.failed webhook event.
 func (p *Pipeline) QueueAlert(ctx context.Context, tx *sql.Tx, a Alert) error {
+	if a.Subject == "fixity" {
+		asset, err := catalog.GetAsset(ctx, tx, a.AssetID)
+		if err != nil {
+			return err
+		}
+		if err := p.Emit(ctx, tx, catalog.EventFixityFailed, asset, map[string]any{"error": a.Error}); err != nil {
+			return err
+		}
+	}
 	if p.cfg.AlertWebhookURL == "" {
 		return nil
 	}

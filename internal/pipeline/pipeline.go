@@ -167,6 +167,7 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &taskWorker{p: p})
 	river.AddWorker(workers, &alertWorker{p: p})
+	river.AddWorker(workers, newWebhookWorker(p))
 	periodic, err := p.periodicJobs(workers)
 	if err != nil {
 		return nil, err

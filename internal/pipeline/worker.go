@@ -229,10 +229,14 @@ func (p *Pipeline) finish(ctx context.Context, assetID string, t *Task, state, r
 		if a.State != catalog.StateProcessing && a.State != catalog.StateStored {
 			return nil
 		}
+		from, to, reason := a.State, catalog.StateReady, ""
 		if len(failed) > 0 {
-			return setState(ctx, tx, a, catalog.StateFailed, strings.Join(failed, "; "), "system", txid)
+			to, reason = catalog.StateFailed, strings.Join(failed, "; ")
 		}
-		return setState(ctx, tx, a, catalog.StateReady, "", "system", txid)
+		if err := setState(ctx, tx, a, to, reason, "system", txid); err != nil {
+			return err
+		}
+		return p.emitState(ctx, tx, a, from, reason)
 	})
 }
 
