@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"strconv"
@@ -261,7 +262,11 @@ func (s *Server) redirect(v iiif.Version) func(http.ResponseWriter, *http.Reques
 		if err != nil {
 			return err
 		}
-		http.Redirect(w, r, s.base(v, a.ID)+"/info.json", http.StatusSeeOther)
+		to := s.base(v, a.ID) + "/info.json"
+		if tok := r.URL.Query().Get("token"); tok != "" {
+			to += "?" + url.Values{"token": {tok}}.Encode() // a signed URL of /iiif/3/{id} covers info.json too
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
 	}
 }

@@ -156,7 +156,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	}
 	n.API = &api.Server{
 		Signer: &auth.Signer{Keys: keys}, Events: n.Pipe,
-		DB:     db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader()},
+		DB: db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader()},
 		Log: log, BaseURL: cfg.BaseURL(), MaxBody: int64(cfg.MaxUploadSize), Version: Version,
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
 		HTTPDuration: api.NewHTTPDuration(n.Reg),

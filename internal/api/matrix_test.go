@@ -1,0 +1,221 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"stor/internal/auth"
+	"stor/internal/config"
+	"stor/internal/node/nodetest"
+)
+
+// Expectations of a token of another project (read+write, limited to
+// project "elsewhere") on each route: "404" (the asset is hidden), "403"
+// (the route needs admin), "ok" (allowed: not 401/403/404), "any" (allowed
+// to run; the outcome depends on the request, e.g. 404 for an id that
+// does not exist). Routes with Scope "" are "public" (anyone) or "self"
+// (the handler authenticates: tus).
+var matrix = map[string]string{
+	"GET /healthz": "public", "GET /readyz": "public", "GET /api/openapi.json": "public",
+	"POST /api/v1/session": "signin", "DELETE /api/v1/session": "public",
+	"GET /{$}": "public", "GET /index.html": "public", "GET /static/{file}": "public",
+	"OPTIONS /uploads/": "public", "POST /uploads/": "self", "HEAD /uploads/": "self", "PATCH /uploads/": "self", "DELETE /uploads/": "self",
+	"OPTIONS /iiif/3/{id}": "public", "OPTIONS /iiif/3/{id}/info.json": "public", "OPTIONS /iiif/3/{id}/{region}/{size}/{rotation}/{qf}": "public",
+	"OPTIONS /iiif/2/{id}": "public", "OPTIONS /iiif/2/{id}/info.json": "public", "OPTIONS /iiif/2/{id}/{region}/{size}/{rotation}/{qf}": "public",
+
+	"POST /api/v1/assets": "any", "GET /api/v1/assets": "ok", "POST /api/v1/assets/from-url": "any",
+	"GET /api/v1/assets/{id}": "404", "DELETE /api/v1/assets/{id}": "404", "GET /api/v1/assets/{id}/original": "404",
+	"POST /api/v1/assets/{id}/signed-url": "404", "PUT /api/v1/assets/{id}/visibility": "404",
+	"GET /api/v1/assets/{id}/events": "404", "GET /api/v1/assets/{id}/premis": "404", "GET /api/v1/assets/{id}/metadata": "404",
+	"GET /api/v1/assets/{id}/metadata.xmp": "404", "GET /api/v1/assets/{id}/text": "404", "GET /api/v1/assets/{id}/tasks": "404",
+	"POST /api/v1/assets/{id}/reprocess": "404", "GET /api/v1/assets/{id}/derivatives": "404",
+	"GET /api/v1/assets/{id}/derivatives/{name}": "404", "GET /api/v1/assets/{id}/av": "404",
+	"GET /iiif/3/{id}": "404", "GET /iiif/3/{id}/info.json": "404", "GET /iiif/3/{id}/{region}/{size}/{rotation}/{qf}": "404",
+	"GET /iiif/2/{id}": "404", "GET /iiif/2/{id}/info.json": "404", "GET /iiif/2/{id}/{region}/{size}/{rotation}/{qf}": "404",
+	"GET /media/{id}/hls/{path...}": "404",
+	"GET /api/v1/projects/{name}": "404", "PUT /api/v1/projects/{name}": "403",
+	"GET /api/v1/session": "ok", "GET /api/v1/tasks": "ok", "POST /api/v1/tasks/{id}/retry": "any", "GET /api/v1/processing": "ok",
+	"GET /metrics": "ok",
+	"POST /api/v1/tokens": "403", "GET /api/v1/tokens": "403", "DELETE /api/v1/tokens/{id}": "403",
+	"POST /api/v1/webhooks": "403", "GET /api/v1/webhooks": "403", "DELETE /api/v1/webhooks/{id}": "403",
+	"GET /api/v1/webhooks/{id}/deliveries": "403",
+	"POST /api/v1/reprocess": "403", "POST /api/v1/processing/pause": "403", "POST /api/v1/processing/resume": "403",
+}
+
+var wildcard = regexp.MustCompile(`\{([a-z]+)(\.\.\.)?\}`)
+
+// TestAuthorizationMatrix walks the router's own route list: every route
+// × {anonymous, token of another project, read, write, admin, expired
+// token, revoked token, valid/tampered/expired signed URL}. A route
+// without an expectation above fails, so no route is forgotten.
+func TestAuthorizationMatrix(t *testing.T) {
+	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
+	ctx := context.Background()
+	asset := n.MustUpload(t, n.Token, "m.jpg", nodetest.JPEG(t, 32, 24, 11)).ID
+	victim := n.MustUpload(t, n.Token, "v.jpg", nodetest.JPEG(t, 32, 24, 12)).ID
+	putDerivative(t, n, asset, "thumb-400", "image/webp", []byte("w"))
+
+	read := n.NewToken(t, []string{"read"}, "")
+	write := n.NewToken(t, []string{"read", "write"}, "")
+	other := n.NewToken(t, []string{"read", "write"}, "elsewhere")
+	past := time.Now().Add(-time.Hour)
+	expired, _, err := auth.CreateToken(ctx, n.DB.Writer(), "expired", []string{auth.ScopeAdmin}, "", &past, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, tok, err := auth.CreateToken(ctx, n.DB.Writer(), "revoked", []string{auth.ScopeAdmin}, "", nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := n.Do(t, "DELETE", "/api/v1/tokens/"+tok.ID, n.Token, nil, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("revoke: %d", r.Status)
+	}
+
+	values := map[string]string{"name": "thumb-400", "path": "master.m3u8", "file": "app.js",
+		"region": "full", "size": "max", "rotation": "0", "qf": "default.jpg"}
+	routes := n.API.Routes()
+	seen := map[string]bool{}
+	for _, rt := range routes {
+		seen[rt.Method+" "+rt.Pattern] = true
+	}
+	for k := range matrix {
+		if !seen[k] {
+			t.Errorf("matrix names %s, which the router does not have", k)
+		}
+	}
+	type call struct {
+		who, token, query string
+	}
+	// Admin last: some admin calls change state (DELETE of the victim).
+	callers := []call{{"anonymous", "", ""}, {"expired", expired, ""}, {"revoked", revoked, ""},
+		{"other project", other, ""}, {"read", read, ""}, {"write", write, ""}}
+	class := func(s int) string {
+		switch s {
+		case 401, 403, 404:
+			return map[int]string{401: "401", 403: "403", 404: "404"}[s]
+		}
+		return "ok"
+	}
+	for _, rt := range routes {
+		key := rt.Method + " " + rt.Pattern
+		want, ok := matrix[key]
+		if !ok {
+			t.Errorf("route %s has no expectation in the authorisation matrix", key)
+			continue
+		}
+		id := asset
+		if key == "DELETE /api/v1/assets/{id}" {
+			id = victim
+		}
+		path := wildcard.ReplaceAllStringFunc(rt.Pattern, func(w string) string {
+			m := wildcard.FindStringSubmatch(w)
+			if m[1] == "id" {
+				return id
+			}
+			v, ok := values[m[1]]
+			if !ok {
+				t.Fatalf("route %s: no value for {%s}", key, m[1])
+			}
+			return v
+		})
+		path = strings.TrimSuffix(strings.ReplaceAll(path, "{$}", ""), "")
+		if strings.HasPrefix(path, "/api/v1/projects/") {
+			path = "/api/v1/projects/default"
+		}
+		do := func(token, query string) *nodetest.Response {
+			var body *bytes.Reader
+			h := http.Header{}
+			if rt.Method == "POST" || rt.Method == "PUT" || rt.Method == "PATCH" {
+				body = bytes.NewReader([]byte(`{}`))
+				h.Set("Content-Type", "application/json")
+			}
+			p := path
+			if query != "" {
+				p += "?" + query
+			}
+			if body == nil {
+				return n.Do(t, rt.Method, p, token, nil, h)
+			}
+			return n.Do(t, rt.Method, p, token, body, h)
+		}
+		for _, c := range append(callers, call{"admin", n.Token, ""}) {
+			got := do(c.token, "").Status
+			var exp []string // acceptable classes
+			switch {
+			case want == "public":
+				exp = []string{"ok", "404"}
+			case want == "signin": // the body {} holds no token: refused whoever asks
+				exp = []string{"401"}
+			case want == "self" && (c.who == "anonymous" || c.who == "expired" || c.who == "revoked"):
+				exp = []string{"401"}
+			case want == "self" && c.who == "read": // uploads need write
+				exp = []string{"403"}
+			case want == "self":
+				exp = []string{"ok", "404"}
+			case c.who == "anonymous" || c.who == "expired" || c.who == "revoked":
+				exp = []string{"401"}
+			case c.who == "other project":
+				switch want {
+				case "404", "403":
+					exp = []string{want}
+					if want == "404" && rt.Scope == auth.ScopeAdmin {
+						exp = []string{"403"}
+					}
+				case "ok":
+					exp = []string{"ok"}
+				default:
+					exp = []string{"ok", "404"}
+				}
+			case c.who == "read" && rt.Scope != auth.ScopeRead, c.who == "write" && rt.Scope == auth.ScopeAdmin:
+				exp = []string{"403"}
+			default: // allowed: the outcome is the handler's (400 for an empty body, 404 for a made-up id)
+				exp = []string{"ok", "404"}
+			}
+			if !contains(exp, class(got)) {
+				t.Errorf("%s as %s: %d, want %v", key, c.who, got, exp)
+			}
+		}
+		// Signed URLs: only media routes take them; elsewhere ?token= is
+		// ignored (so: no credentials).
+		if rt.Scope == "" {
+			continue
+		}
+		valid := n.API.Signer.Sign(path, time.Now().Add(time.Hour))
+		parts := strings.Split(valid, ".")
+		parts[4] = flip(parts[4])
+		tampered := strings.Join(parts, ".")
+		old := n.API.Signer.Sign(path, time.Now().Add(-time.Minute))
+		for _, s := range []struct{ who, tok, status, code string }{
+			{"valid signed URL", valid, "ok", ""}, {"tampered signed URL", tampered, "401", "signature_invalid"},
+			{"expired signed URL", old, "401", "signature_expired"},
+		} {
+			r := do("", url.Values{"token": {s.tok}}.Encode())
+			switch {
+			case rt.Signed && rt.Scope == auth.ScopeRead:
+				if class(r.Status) != s.status && !(s.status == "ok" && r.Status == 404) || (s.code != "" && r.ErrorCode(t) != s.code) {
+					t.Errorf("%s with a %s: %d %s", key, s.who, r.Status, r.Body)
+				}
+			default:
+				if r.Status != 401 || r.ErrorCode(t) != "unauthenticated" {
+					t.Errorf("%s (not a media route) with a %s: %d %s", key, s.who, r.Status, r.Body)
+				}
+			}
+		}
+	}
+	n.Do(t, "POST", "/api/v1/processing/resume", n.Token, nil, nil)
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
