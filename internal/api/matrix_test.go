@@ -39,13 +39,13 @@ var matrix = map[string]string{
 	"GET /iiif/3/{id}": "404", "GET /iiif/3/{id}/info.json": "404", "GET /iiif/3/{id}/{region}/{size}/{rotation}/{qf}": "404",
 	"GET /iiif/2/{id}": "404", "GET /iiif/2/{id}/info.json": "404", "GET /iiif/2/{id}/{region}/{size}/{rotation}/{qf}": "404",
 	"GET /media/{id}/hls/{path...}": "404",
-	"GET /api/v1/projects/{name}": "404", "PUT /api/v1/projects/{name}": "403",
+	"GET /api/v1/projects/{name}":   "404", "PUT /api/v1/projects/{name}": "403",
 	"GET /api/v1/session": "ok", "GET /api/v1/tasks": "ok", "POST /api/v1/tasks/{id}/retry": "any", "GET /api/v1/processing": "ok",
-	"GET /metrics": "ok",
+	"GET /metrics":        "ok",
 	"POST /api/v1/tokens": "403", "GET /api/v1/tokens": "403", "DELETE /api/v1/tokens/{id}": "403",
 	"POST /api/v1/webhooks": "403", "GET /api/v1/webhooks": "403", "DELETE /api/v1/webhooks/{id}": "403",
 	"GET /api/v1/webhooks/{id}/deliveries": "403",
-	"POST /api/v1/reprocess": "403", "POST /api/v1/processing/pause": "403", "POST /api/v1/processing/resume": "403",
+	"POST /api/v1/reprocess":               "403", "POST /api/v1/processing/pause": "403", "POST /api/v1/processing/resume": "403",
 }
 
 var wildcard = regexp.MustCompile(`\{([a-z]+)(\.\.\.)?\}`)
