@@ -261,3 +261,43 @@ func TestPublicProjects(t *testing.T) {
 		t.Fatalf("deleted public asset: %d", s)
 	}
 }
+
+func TestCORSAndNoInlineActiveContent(t *testing.T) {
+	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0; c.CORSOrigins = "https://shop.example" })
+	a := n.MustUpload(t, n.Token, "c.jpg", nodetest.JPEG(t, 16, 16, 21))
+	pre := func(origin string) *nodetest.Response {
+		return n.Do(t, "OPTIONS", "/api/v1/assets/"+a.ID, "", nil, http.Header{"Origin": {origin},
+			"Access-Control-Request-Method": {"GET"}, "Access-Control-Request-Headers": {"authorization"}})
+	}
+	r := pre("https://shop.example")
+	if r.Status != http.StatusNoContent || r.Header.Get("Access-Control-Allow-Origin") != "https://shop.example" ||
+		!strings.Contains(r.Header.Get("Access-Control-Allow-Headers"), "Authorization") ||
+		r.Header.Get("Access-Control-Allow-Credentials") != "" || strings.Contains(r.Header.Get("Access-Control-Allow-Headers"), "X-Stor-CSRF") {
+		t.Fatalf("preflight of an allowed origin: %d %v", r.Status, r.Header)
+	}
+	if r := pre("https://evil.example"); r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("preflight of another origin granted: %v", r.Header)
+	}
+	g := n.Get(t, "/api/v1/assets/"+a.ID, n.Token, http.Header{"Origin": {"https://shop.example"}})
+	if g.Status != 200 || g.Header.Get("Access-Control-Allow-Origin") != "https://shop.example" || !strings.Contains(g.Header.Get("Vary"), "Origin") {
+		t.Fatalf("GET from an allowed origin: %d %v", g.Status, g.Header)
+	}
+	if g := n.Get(t, "/api/v1/assets/"+a.ID, n.Token, http.Header{"Origin": {"https://evil.example"}}); g.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("GET from another origin: %v", g.Header)
+	}
+
+	// Derivatives that could run script (SVG, HTML) are sandboxed and never
+	// sniffed, like originals.
+	putDerivative(t, n, a.ID, "evil-svg", "image/svg+xml", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`))
+	putDerivative(t, n, a.ID, "evil-html", "text/html", []byte(`<script>alert(1)</script>`))
+	for _, name := range []string{"evil-svg", "evil-html"} {
+		r := n.Get(t, "/api/v1/assets/"+a.ID+"/derivatives/"+name, n.Token, nil)
+		if r.Status != 200 || !strings.Contains(r.Header.Get("Content-Security-Policy"), "sandbox") ||
+			!strings.Contains(r.Header.Get("Content-Security-Policy"), "default-src 'none'") || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("%s: %d %v", name, r.Status, r.Header)
+		}
+	}
+	if r := n.Get(t, "/api/v1/assets/"+a.ID+"/original", n.Token, nil); !strings.Contains(r.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("original CSP: %v", r.Header)
+	}
+}

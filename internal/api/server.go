@@ -57,6 +57,10 @@ type Server struct {
 	// Signer makes and checks signed URLs; nil turns them off (the
 	// signed-url route answers 503 and a ?token= is refused).
 	Signer *auth.Signer
+	// CORSOrigins may call the API (/api/...) from a browser: exact
+	// origins ("https://shop.example"); "*" is any. Without credentials:
+	// bearer tokens only, never the session cookie.
+	CORSOrigins []string
 	// Now is the clock of signed URLs; nil is time.Now.
 	Now func() time.Time
 }
@@ -211,6 +215,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		h.Set("X-Request-ID", rid)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
+		if s.cors(w, r) {
+			return // a preflight, answered
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {

@@ -141,6 +141,11 @@ type Config struct {
 	// random key generated at the first start and kept in
 	// DataDir/signing.key (mode 0600).
 	SigningKeys string
+	// CORSOrigins may call the API from a browser page of theirs:
+	// comma-separated exact origins (https://shop.example), or * for any;
+	// without credentials (bearer tokens, never the UI's cookie). Env
+	// STOR_CORS_ORIGINS. Default none.
+	CORSOrigins string
 	// ConfigFile is read for STOR_* lines not given as flags or environment.
 	// Env STOR_CONFIG. Default none.
 	ConfigFile string
@@ -245,6 +250,7 @@ func fields(c *Config) []field {
 		{"iiif-cache-size", "STOR_IIIF_CACHE_SIZE", "on-disk cache of rendered IIIF images (0: off)", size(&c.IIIFCacheSize)},
 		{"iiif-source-cache-size", "STOR_IIIF_SOURCE_CACHE_SIZE", "local copies of IIIF image sources when the store is remote", size(&c.IIIFSourceCacheSize)},
 		{"signing-keys", "STOR_SIGNING_KEYS", "HMAC keys of signed URLs, kid:base64secret,... (first signs, all verify; default: generated in the data dir)", str(&c.SigningKeys)},
+		{"cors-origins", "STOR_CORS_ORIGINS", "origins allowed to call the API from a browser, comma-separated (* for any)", str(&c.CORSOrigins)},
 		{"config", "STOR_CONFIG", "file of STOR_NAME=value lines", str(&c.ConfigFile)},
 	}
 }
@@ -391,6 +397,11 @@ func (c *Config) Validate() error {
 			bad("signing-keys (STOR_SIGNING_KEYS)", "%v", err)
 		}
 	}
+	for _, o := range c.CORSList() {
+		if o != "*" && (!strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") || strings.Count(o, "/") != 2) {
+			bad("cors-origins (STOR_CORS_ORIGINS)", "%q is not an origin (scheme://host[:port], no path) or *", o)
+		}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -421,6 +432,17 @@ func validOCRLanguages(s string) bool {
 		}
 	}
 	return true
+}
+
+// CORSList is CORSOrigins split.
+func (c *Config) CORSList() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // BaseURL is PublicURL, or http://Addr when it is not set.

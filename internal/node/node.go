@@ -155,7 +155,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		return nil, err
 	}
 	n.API = &api.Server{
-		Signer: &auth.Signer{Keys: keys}, Events: n.Pipe,
+		Signer: &auth.Signer{Keys: keys}, Events: n.Pipe, CORSOrigins: cfg.CORSList(),
 		DB: db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader()},
 		Log: log, BaseURL: cfg.BaseURL(), MaxBody: int64(cfg.MaxUploadSize), Version: Version,
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
