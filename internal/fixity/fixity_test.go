@@ -170,6 +170,12 @@ func replicatedNode(t *testing.T, hook string, more ...func(*config.Config)) (*n
 func TestFlippedByteDetectedAlertedRepaired(t *testing.T) {
 	hook := newWebhook(t)
 	n, rep := replicatedNode(t, hook.srv.URL)
+	// A webhook subscription to fixity.failed gets the event too.
+	sub := newWebhook(t)
+	body, _ := json.Marshal(map[string]any{"url": sub.srv.URL, "events": []string{"fixity.failed"}})
+	if r := n.Do(t, "POST", "/api/v1/webhooks", n.Token, bytes.NewReader(body), http.Header{"Content-Type": {"application/json"}}); r.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
+	}
 	data := randomBytes(300<<10, 1)
 	a := upload(t, n, "master.bin", data)
 	// replicate is required: ready means the replica holds a verified copy.
@@ -219,6 +225,16 @@ func TestFlippedByteDetectedAlertedRepaired(t *testing.T) {
 		t.Fatalf("events %v: want fixity.failed and repaired once", evs)
 	}
 	waitFor(t, "one fixity alert", 20*time.Second, func() bool { return hook.fixityAlerts() == 1 })
+	waitFor(t, "the fixity.failed webhook event", 20*time.Second, func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		for _, b := range sub.bodies {
+			if d, _ := b["data"].(map[string]any); b["type"] == "fixity.failed" && d["asset_id"] == a.ID {
+				return true
+			}
+		}
+		return false
+	})
 	if fileSHA(t, primary) != a.SHA256 {
 		t.Fatal("the primary was not repaired from the replica")
 	}
