@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -64,7 +65,9 @@ type Node struct {
 	// IIIF serves the Image API at /iiif/3 and /iiif/2.
 	IIIF *iiifserver.Server
 
+	httpMu      sync.Mutex
 	http        *http.Server
+	shut        bool // Shutdown was called
 	stopSweeper context.CancelFunc
 }
 
@@ -245,16 +248,26 @@ func (n *Node) Listen() (net.Listener, error) {
 	return ln, nil
 }
 
-// Serve runs the HTTP server on ln until Shutdown is called.
+// Serve runs the HTTP server on ln until Shutdown is called. A Shutdown
+// that comes first (a test that ends at once) makes it return at once
+// instead of serving forever.
 func (n *Node) Serve(ln net.Listener) error {
-	n.http = &http.Server{
+	srv := &http.Server{
 		Handler:           n.API.Handler(),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(n.Log.Handler(), slog.LevelWarn),
 	}
-	err := n.http.Serve(ln)
+	n.httpMu.Lock()
+	if n.shut {
+		n.httpMu.Unlock()
+		ln.Close()
+		return nil
+	}
+	n.http = srv
+	n.httpMu.Unlock()
+	err := srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -263,10 +276,14 @@ func (n *Node) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting requests and waits for running ones.
 func (n *Node) Shutdown(ctx context.Context) error {
-	if n.http == nil {
+	n.httpMu.Lock()
+	n.shut = true
+	srv := n.http
+	n.httpMu.Unlock()
+	if srv == nil {
 		return nil
 	}
-	return n.http.Shutdown(ctx)
+	return srv.Shutdown(ctx)
 }
 
 // Start starts background work: the task workers. The embedded default
