@@ -145,6 +145,9 @@ func matchSQL(terms []string) (string, []any) {
 
 // where is f's conditions on the assets table (named assets).
 func (f AssetFilter) where() (string, []any, bool) {
+	if strings.TrimSpace(f.Query) != "" && len(queryTerms(f.Query)) == 0 {
+		return "", nil, false // a query of no words matches nothing
+	}
 	var where []string
 	var args []any
 	add := func(cond string, v ...any) { where = append(where, cond); args = append(args, v...) }
