@@ -62,6 +62,8 @@ type assetJSON struct {
 	Warnings    []warningJSON `json:"warnings"`
 	// Tags (always a list).
 	Tags []string `json:"tags"`
+	// Custom field values (the project's field schema), always an object.
+	Fields map[string]json.RawMessage `json:"fields"`
 }
 
 // fixityJSON is the asset's last fixity audit: status ok, failed (a copy
@@ -137,6 +139,7 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 		Project: a.Project, CreatedAt: rfc3339(a.CreatedAt), UpdatedAt: rfc3339(a.UpdatedAt),
 		Links:  map[string]string{"self": self, "original": self + "/original"},
 		Fixity: fixityJSON{Status: catalog.FixityUnchecked}, Tags: []string{},
+		Fields: map[string]json.RawMessage{},
 	}
 	if s.Links != nil {
 		for k, l := range s.Links(a) {
@@ -179,12 +182,19 @@ func (s *Server) assetViews(ctx context.Context, as ...*catalog.Asset) ([]assetJ
 	if err != nil {
 		return nil, err
 	}
+	custom, err := catalog.CustomValues(ctx, s.DB.Reader(), ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]assetJSON, len(as))
 	for i, a := range as {
 		out[i] = s.assetView(a)
 		out[i].Tags = tags[a.ID]
 		if out[i].Tags == nil {
 			out[i].Tags = []string{}
+		}
+		if c := custom[a.ID]; c != nil {
+			out[i].Fields = c
 		}
 		if f := st[a.ID]; f.Status != catalog.FixityUnchecked {
 			at := rfc3339(f.CheckedAt)
