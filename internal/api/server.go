@@ -72,6 +72,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/assets/{id}", auth.ScopeRead, s.getAsset},
 		{"DELETE", "/api/v1/assets/{id}", auth.ScopeWrite, s.deleteAsset},
 		{"PATCH", "/api/v1/assets/{id}", auth.ScopeWrite, s.patchAsset},
+		{"POST", "/api/v1/assets/{id}/tags", auth.ScopeWrite, s.postAssetTags},
+		{"POST", "/api/v1/tags", auth.ScopeWrite, s.postTags},
 		{"GET", "/api/v1/projects/{project}/fields", auth.ScopeRead, s.getProjectFields},
 		{"PUT", "/api/v1/projects/{project}/fields", auth.ScopeAdmin, s.putProjectFields},
 		{"GET", "/api/v1/assets/{id}/original", auth.ScopeRead, s.getOriginal},
