@@ -31,6 +31,7 @@ import (
 	"stor/internal/ingest"
 	"stor/internal/metatask"
 	"stor/internal/pipeline"
+	"stor/internal/presentation"
 	"stor/internal/replica"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
@@ -173,6 +174,10 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	avs := &av.Server{DB: db, Store: store, BaseURL: cfg.BaseURL()}
 	n.API.Extra = append(n.API.Extra, avs.Routes()...)
 	n.API.Links = joinLinks(n.API.Links, avs.Links)
+	// IIIF Presentation manifests, built on the other features' links.
+	pres := &presentation.Server{DB: db, BaseURL: cfg.BaseURL(), Links: n.API.Links}
+	n.API.Extra = append(n.API.Extra, pres.Routes()...)
+	n.API.Links = joinLinks(n.API.Links, pres.AssetLinks)
 	return n, nil
 }
 
