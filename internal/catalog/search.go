@@ -118,8 +118,9 @@ func queryTerms(q string) []string {
 }
 
 // matchSQL is a subquery (s = asset seq, score, lower is better) of the
-// assets matching every term.
-func matchSQL(terms []string) (string, []any) {
+// assets matching every term; unranked (score 0) it skips bm25 and the
+// per-asset minimum.
+func matchSQL(terms []string, ranked bool) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, len(terms))
 	b.WriteString("SELECT t0.s AS s, ")
@@ -134,7 +135,11 @@ func matchSQL(terms []string) (string, []any) {
 		if i > 0 {
 			b.WriteString(" JOIN ")
 		}
-		fmt.Fprintf(&b, "(SELECT s, min(r) AS r FROM (SELECT rowid >> 20 AS s, %s AS r FROM asset_fts WHERE asset_fts MATCH ? LIMIT -1) GROUP BY s) t%d", ftsRank, i)
+		if ranked {
+			fmt.Fprintf(&b, "(SELECT s, min(r) AS r FROM (SELECT rowid >> 20 AS s, %s AS r FROM asset_fts WHERE asset_fts MATCH ? LIMIT -1) GROUP BY s) t%d", ftsRank, i)
+		} else {
+			fmt.Fprintf(&b, "(SELECT DISTINCT rowid >> 20 AS s, 0 AS r FROM asset_fts WHERE asset_fts MATCH ?) t%d", i)
+		}
 		if i > 0 {
 			fmt.Fprintf(&b, " ON t%d.s = t0.s", i)
 		}
@@ -193,13 +198,13 @@ func (f AssetFilter) where() (string, []any, bool) {
 }
 
 // from is the FROM clause: assets, joined to the matches when there is a
-// query.
-func (f AssetFilter) from() (string, []any) {
+// query (scored when ranked).
+func (f AssetFilter) from(ranked bool) (string, []any) {
 	terms := queryTerms(f.Query)
 	if len(terms) == 0 {
 		return "assets", nil
 	}
-	m, args := matchSQL(terms)
+	m, args := matchSQL(terms, ranked)
 	return "(" + m + ") m JOIN assets ON assets.seq = m.s", args
 }
 
@@ -209,7 +214,7 @@ func (SQLiteSearch) Find(ctx context.Context, q Querier, f AssetFilter) ([]*Asse
 	if !ok {
 		return nil, nil
 	}
-	from, args := f.from()
+	from, args := f.from(f.Ranked())
 	args = append(args, wargs...)
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
@@ -255,7 +260,7 @@ func (SQLiteSearch) Facets(ctx context.Context, q Querier, f AssetFilter, fields
 		if !ok {
 			continue
 		}
-		from, args := f.from()
+		from, args := f.from(false)
 		args = append(args, wargs...)
 		var query string
 		switch field {
