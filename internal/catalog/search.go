@@ -220,6 +220,21 @@ func (SQLiteSearch) Find(ctx context.Context, q Querier, f AssetFilter) ([]*Asse
 	if limit <= 0 || limit > 1000 {
 		limit = 50
 	}
+	terms := queryTerms(f.Query)
+	if f.Ranked() && len(terms) == 1 {
+		// One term: rank within FTS5's best rows first (ORDER BY rank
+		// LIMIT keeps a heap instead of grouping every match). Exact when
+		// the page fills: any asset outside those rows scores worse.
+		top := (f.Offset+limit)*3 + 100
+		args := append([]any{terms[0], top}, wargs...)
+		list, err := findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM (SELECT s, min(r) AS score FROM
+			(SELECT rowid >> 20 AS s, rank AS r FROM asset_fts WHERE asset_fts MATCH ? ORDER BY rank LIMIT ?) GROUP BY s) m
+			JOIN assets ON assets.seq = m.s WHERE `+where+` ORDER BY m.score, assets.seq DESC LIMIT ? OFFSET ?`,
+			append(args, limit, f.Offset)...)
+		if err != nil || len(list) == limit {
+			return list, err
+		}
+	}
 	order := " ORDER BY assets.seq DESC LIMIT ?"
 	if f.Ranked() {
 		order = " ORDER BY m.score, assets.seq DESC LIMIT ? OFFSET ?"
@@ -231,7 +246,11 @@ func (SQLiteSearch) Find(ctx context.Context, q Querier, f AssetFilter) ([]*Asse
 		}
 		args = append(args, limit)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+prefixed("assets.", assetCols)+` FROM `+from+` WHERE `+where+order, args...)
+	return findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM `+from+` WHERE `+where+order, args...)
+}
+
+func findRows(ctx context.Context, q Querier, query string, args ...any) ([]*Asset, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: list assets: %w", err)
 	}

@@ -255,4 +255,13 @@ func TestSearchFiltersFacets(t *testing.T) {
 	if len(seen) != 12 {
 		t.Errorf("paged through %d of 12", len(seen))
 	}
+	// Full pages come from the one-term fast path, the last from the
+	// general one: the same order as one big page.
+	var paged []string
+	for off := 0; off < 12; off += 4 {
+		paged = append(paged, find(t, db, catalog.AssetFilter{Query: "river", Offset: off, Limit: 4})...)
+	}
+	if all := find(t, db, catalog.AssetFilter{Query: "river", Limit: 13}); !slices.Equal(paged, all) {
+		t.Errorf("paged %v, one page %v", paged, all)
+	}
 }

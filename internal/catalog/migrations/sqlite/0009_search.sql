@@ -58,6 +58,8 @@ CREATE VIRTUAL TABLE asset_fts USING fts5 (
     filename, title, description, creator, keywords, tags, other, body,
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
+-- ORDER BY rank uses the column weights of catalog.ftsRank.
+INSERT INTO asset_fts (asset_fts, rank) VALUES ('rank', 'bm25(6.0, 10.0, 4.0, 4.0, 6.0, 6.0, 2.0, 1.0)');
 
 CREATE TRIGGER assets_fts_insert AFTER INSERT ON assets BEGIN
     INSERT INTO asset_fts (rowid, filename, title, description, creator, keywords, tags, other, body)
