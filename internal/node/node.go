@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"log/slog"
 	"net"
 	"net/http"
@@ -65,6 +66,7 @@ type Node struct {
 	IIIF *iiifserver.Server
 
 	http        *http.Server
+	lock        *os.File
 	stopSweeper context.CancelFunc
 }
 
@@ -339,4 +341,21 @@ func joinLinks(fns ...func(*catalog.Asset) map[string]string) func(*catalog.Asse
 		}
 		return out
 	}
+}
+
+// LockDataDir takes an exclusive lock on the data dir for this process:
+// on the embedded default one `stor serve` owns a data dir (it requeues the
+// tasks a killed predecessor left running, which is only safe alone). The
+// lock goes with the process.
+func (n *Node) LockDataDir() error {
+	f, err := os.OpenFile(filepath.Join(n.Cfg.DataDir, "serve.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("data dir lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("data dir %s is in use by another stor serve: %w", n.Cfg.DataDir, err)
+	}
+	n.lock = f
+	return nil
 }
