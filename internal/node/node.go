@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sys/unix"
 
 	"stor/internal/api"
 	"stor/internal/auth"
@@ -66,6 +67,7 @@ type Node struct {
 	IIIF *iiifserver.Server
 
 	http        *http.Server
+	lock        *os.File
 	stopSweeper context.CancelFunc
 }
 
@@ -78,16 +80,21 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, erro
 // OpenWith is Open with exactly the given processing tasks instead of this
 // build's own: tests and benchmarks of the pipeline itself run tasks that
 // fail, hang or crash on purpose, on PNG-looking files the image tasks
-// would otherwise try to decode. For this build's tasks as well, pass
-// append(Tasks(cfg, n.Tools), ...) — see OpenWithPipeline's callers.
+// would otherwise try to decode.
 func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, tasks []pipeline.Task) (*Node, error) {
 	return OpenWithPipeline(ctx, cfg, log, pipeline.Config{}, tasks)
 }
 
-// OpenWithPipeline is OpenWith with pipeline settings beyond the config's
+// OpenWithPipeline is OpenWith with pipeline settings beyond the config's;
+// nil tasks means this build's own (Tasks), an empty list means none
 // (its Load probe, for tests of load-aware admission).
 func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks []pipeline.Task) (*Node, error) {
-	return open(ctx, cfg, log, pcfg, func(Tools) []pipeline.Task { return tasks })
+	return open(ctx, cfg, log, pcfg, func(t Tools) []pipeline.Task {
+		if tasks == nil {
+			return Tasks(cfg, t)
+		}
+		return tasks
+	})
 }
 
 func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks func(Tools) []pipeline.Task) (*Node, error) {
@@ -339,4 +346,21 @@ func joinLinks(fns ...func(*catalog.Asset) map[string]string) func(*catalog.Asse
 		}
 		return out
 	}
+}
+
+// LockDataDir takes an exclusive lock on the data dir for this process:
+// on the embedded default one `stor serve` owns a data dir (it requeues the
+// tasks a killed predecessor left running, which is only safe alone). The
+// lock goes with the process.
+func (n *Node) LockDataDir() error {
+	f, err := os.OpenFile(filepath.Join(n.Cfg.DataDir, "serve.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("data dir lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("data dir %s is in use by another stor serve: %w", n.Cfg.DataDir, err)
+	}
+	n.lock = f
+	return nil
 }
