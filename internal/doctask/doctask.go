@@ -346,13 +346,20 @@ func (r *runner) pages(ctx context.Context, tc *pipeline.TaskContext) error {
 	return tc.UpdateAsset(ctx, catalog.AssetInfo{PageCount: len(pages)})
 }
 
-// render draws one page as a JPEG with pdftoppm at the page's resolution.
+// render draws one page as a JPEG with pdftoppm, long edge PageEdge (a
+// 20,000 pt page too: the resolution follows the page, so pixels are
+// bounded whatever the page size).
 func (r *runner) render(ctx context.Context, src string, p Page, dir string) (string, error) {
 	prefix := filepath.Join(dir, "page-"+strconv.Itoa(p.N))
 	n := strconv.Itoa(p.N)
-	res := strconv.FormatFloat(dpi(p, r.cfg.PageEdge, r.cfg.MaxDPI), 'f', 4, 64)
-	if _, err := proc.Run(ctx, r.cfg.Pdftoppm, "-r", res, "-f", n, "-l", n, "-singlefile",
-		"-jpeg", "-jpegopt", "quality="+strconv.Itoa(r.cfg.Quality), src, prefix); err != nil {
+	// The long edge is PageEdge exactly (pdftoppm -scale-to), unless that
+	// would pass MaxDPI.
+	scale := []string{"-scale-to", strconv.Itoa(r.cfg.PageEdge)}
+	if d := dpi(p, r.cfg.PageEdge, math.Inf(1)); d > r.cfg.MaxDPI {
+		scale = []string{"-r", strconv.FormatFloat(r.cfg.MaxDPI, 'f', 2, 64)}
+	}
+	args := append(scale, "-f", n, "-l", n, "-singlefile", "-jpeg", "-jpegopt", "quality="+strconv.Itoa(r.cfg.Quality), src, prefix)
+	if _, err := proc.Run(ctx, r.cfg.Pdftoppm, args...); err != nil {
 		if ctx.Err() != nil {
 			return "", err
 		}

@@ -332,19 +332,17 @@ func TestOfficeDocuments(t *testing.T) {
 	if w, h := pv.Items[0].Width, pv.Items[0].Height; w != 2400 || h >= w {
 		t.Errorf("pptx slide image %dx%d, want landscape 2400 wide", w, h)
 	}
-	var derivs struct {
-		Items []struct {
-			Name        string `json:"name"`
-			ContentType string `json:"content_type"`
-		}
+	var derivs []struct {
+		Name        string `json:"name"`
+		ContentType string `json:"content_type"`
 	}
 	n.Get(t, "/api/v1/assets/"+ids[".docx"]+"/derivatives", n.Token, nil).JSON(t, &derivs)
 	found := false
-	for _, d := range derivs.Items {
+	for _, d := range derivs {
 		found = found || (d.Name == "pdf" && d.ContentType == "application/pdf")
 	}
 	if !found {
-		t.Errorf("docx has no pdf derivative: %+v", derivs.Items)
+		t.Errorf("docx has no pdf derivative: %+v", derivs)
 	}
 }
 
