@@ -78,16 +78,21 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, erro
 // OpenWith is Open with exactly the given processing tasks instead of this
 // build's own: tests and benchmarks of the pipeline itself run tasks that
 // fail, hang or crash on purpose, on PNG-looking files the image tasks
-// would otherwise try to decode. For this build's tasks as well, pass
-// append(Tasks(cfg, n.Tools), ...) — see OpenWithPipeline's callers.
+// would otherwise try to decode.
 func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, tasks []pipeline.Task) (*Node, error) {
 	return OpenWithPipeline(ctx, cfg, log, pipeline.Config{}, tasks)
 }
 
-// OpenWithPipeline is OpenWith with pipeline settings beyond the config's
+// OpenWithPipeline is OpenWith with pipeline settings beyond the config's;
+// nil tasks means this build's own (Tasks), an empty list means none
 // (its Load probe, for tests of load-aware admission).
 func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks []pipeline.Task) (*Node, error) {
-	return open(ctx, cfg, log, pcfg, func(Tools) []pipeline.Task { return tasks })
+	return open(ctx, cfg, log, pcfg, func(t Tools) []pipeline.Task {
+		if tasks == nil {
+			return Tasks(cfg, t)
+		}
+		return tasks
+	})
 }
 
 func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks func(Tools) []pipeline.Task) (*Node, error) {
