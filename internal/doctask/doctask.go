@@ -84,8 +84,9 @@ type Config struct {
 	ThumbSizes []int
 	// Quality of page JPEGs. Default 85.
 	Quality int
-	// Pdfinfo and Pdftoppm are the poppler tools. Defaults by name.
-	Pdfinfo, Pdftoppm string
+	// Pdfinfo and Pdftoppm are the poppler tools, Vips the libvips
+	// command (TIFF pages). Defaults by name.
+	Pdfinfo, Pdftoppm, Vips string
 	// MaxPages bounds the pages rendered (a page count above fails the
 	// task). Default 5000.
 	MaxPages int
@@ -94,7 +95,7 @@ type Config struct {
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{PageEdge: 2400, MaxDPI: 300, PageThumb: 400, ThumbSizes: []int{150, 400, 1024}, Quality: 85,
-		Pdfinfo: "pdfinfo", Pdftoppm: "pdftoppm", MaxPages: 5000}
+		Pdfinfo: "pdfinfo", Pdftoppm: "pdftoppm", Vips: "vips", MaxPages: 5000}
 }
 
 func (c Config) withDefaults() Config {
@@ -120,6 +121,9 @@ func (c Config) withDefaults() Config {
 	if c.Pdftoppm == "" {
 		c.Pdftoppm = d.Pdftoppm
 	}
+	if c.Vips == "" {
+		c.Vips = d.Vips
+	}
 	if c.MaxPages <= 0 {
 		c.MaxPages = d.MaxPages
 	}
@@ -135,6 +139,7 @@ func Tasks(cfg Config, eng *vips.Engine, conv *Converter) []pipeline.Task {
 			Timeout: 5 * time.Minute, MaxAttempts: 2, Run: r.officePDF},
 		{Name: TaskPages, Applies: HasPages, Required: true, Class: pipeline.Heavy,
 			TimeoutFor: pagesTimeout, MaxAttempts: 3, After: []string{TaskOfficePDF}, Run: r.pages},
+		tiffTask(r),
 	}
 }
 

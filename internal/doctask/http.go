@@ -34,6 +34,9 @@ func PageIIIFID(id string, n int) string { return id + "~p" + strconv.Itoa(n) }
 // Links are the asset links of documents: "thumbnail" (page 1) and
 // "pages".
 func (s *Server) Links(a *catalog.Asset) map[string]string {
+	if isTIFF(a) && a.PageCount > 1 && a.State != catalog.StateDeleted {
+		return map[string]string{"pages": s.BaseURL + "/api/v1/assets/" + a.ID + "/pages"}
+	}
 	if !HasPages(a) || a.State == catalog.StateDeleted {
 		return nil
 	}

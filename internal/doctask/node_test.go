@@ -366,7 +366,17 @@ func TestPDFs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tif := filepath.Join(dir, "multi.tif")
+	if b, err := exec.Command("/usr/bin/convert", "-size", "300x200", "xc:red", "-size", "200x300", "xc:blue",
+		"-size", "3000x1000", "xc:green", tif).CombinedOutput(); err != nil {
+		t.Fatalf("convert: %v: %s", err, b)
+	}
+	tifB, err := os.ReadFile(tif)
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := startNode(t)
+	idTIF := n.MustUpload(t, n.Token, "multi.tif", tifB).ID
 	idFifty := n.MustUpload(t, n.Token, "fifty.pdf", fifty).ID
 	idEnc := n.MustUpload(t, n.Token, "enc.pdf", encB).ID
 	idHuge := n.MustUpload(t, n.Token, "huge.pdf", huge).ID
@@ -382,6 +392,10 @@ func TestPDFs(t *testing.T) {
 	pv := checkPages(t, n, waitDone(t, n, idHuge, 2*time.Minute), 1, "Enormous poster")
 	if p := pv.Items[0]; p.Width != 2400 || p.Height != 2400 {
 		t.Errorf("20,000 pt page rendered %dx%d, want 2400x2400", p.Width, p.Height)
+	}
+	pv = checkPages(t, n, waitDone(t, n, idTIF, 2*time.Minute), 3)
+	if got := fmt.Sprint(pv.Items[0].Width, pv.Items[0].Height, pv.Items[1].Width, pv.Items[1].Height, pv.Items[2].Width, pv.Items[2].Height); got != "300 200 200 300 2400 800" {
+		t.Errorf("TIFF page sizes %s, want 300 200 200 300 2400 800", got)
 	}
 	pv = checkPages(t, n, waitDone(t, n, idFifty, 4*time.Minute), 50, "Page number 1 of fifty", "Page number 50 of fifty")
 	if p := pv.Items[49]; p.Height != 2400 || p.Width != 1855 {
