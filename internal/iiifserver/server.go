@@ -178,7 +178,8 @@ func (s *Server) base(v iiif.Version, id string) string {
 
 // asset loads the asset the principal may see; anything else is a 404.
 func (s *Server) asset(r *http.Request, p *auth.Principal) (*catalog.Asset, error) {
-	a, err := catalog.GetAsset(r.Context(), s.cfg.DB.Reader(), r.PathValue("id"))
+	id, _ := PageID(r.PathValue("id"))
+	a, err := catalog.GetAsset(r.Context(), s.cfg.DB.Reader(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +212,8 @@ func (s *Server) lookup(r *http.Request, p *auth.Principal) (*catalog.Asset, sou
 		if err != nil {
 			return nil, sourceRef{}, err
 		}
-		ref, err := s.pickSource(r.Context(), a)
+		_, page := PageID(id)
+		ref, err := s.pickSource(r.Context(), a, page)
 		if err != nil {
 			return nil, sourceRef{}, err
 		}
@@ -257,11 +259,11 @@ func (s *Server) open(r *http.Request, p *auth.Principal) (*catalog.Asset, *open
 func (s *Server) redirect(v iiif.Version) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		cors(w.Header())
-		a, err := s.asset(r, p)
+		_, err := s.asset(r, p)
 		if err != nil {
 			return err
 		}
-		http.Redirect(w, r, s.base(v, a.ID)+"/info.json", http.StatusSeeOther)
+		http.Redirect(w, r, s.base(v, r.PathValue("id"))+"/info.json", http.StatusSeeOther)
 		return nil
 	}
 }
@@ -283,12 +285,12 @@ func (s *Server) infoJSON(v iiif.Version) func(http.ResponseWriter, *http.Reques
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		h := w.Header()
 		cors(h)
-		a, src, err := s.open(r, p)
+		_, src, err := s.open(r, p)
 		if err != nil {
 			return err
 		}
 		defer src.release()
-		svc := s.service(v, a.ID, src.info)
+		svc := s.service(v, r.PathValue("id"), src.info)
 		var doc any
 		ld := iiif.MediaTypeV3LD
 		if v == iiif.V3 {
@@ -372,7 +374,7 @@ func (s *Server) image(v iiif.Version) func(http.ResponseWriter, *http.Request, 
 		canon := res.Canonical()
 		key := hashHex("image", src.ref.version, strconv.Itoa(int(v)), canon)
 		etag := `"` + key[:32] + `"`
-		h.Set("Link", `<`+s.base(v, a.ID)+"/"+canon+`>;rel="canonical", `+profileLink(v))
+		h.Set("Link", `<`+s.base(v, r.PathValue("id"))+"/"+canon+`>;rel="canonical", `+profileLink(v))
 		h.Set("ETag", etag)
 		h.Set("Cache-Control", s.cfg.CacheControl)
 		h.Set("Content-Type", res.Format.MediaType())

@@ -26,6 +26,7 @@ import (
 	"stor/internal/av"
 	"stor/internal/catalog"
 	"stor/internal/config"
+	"stor/internal/doctask"
 	"stor/internal/fixity"
 	"stor/internal/iiifserver"
 	"stor/internal/imagetask"
@@ -181,6 +182,9 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	avs := &av.Server{DB: db, Store: store, BaseURL: cfg.BaseURL()}
 	n.API.Extra = append(n.API.Extra, avs.Routes()...)
 	n.API.Links = joinLinks(n.API.Links, avs.Links)
+	docs := &doctask.Server{DB: db, BaseURL: cfg.BaseURL(), ThumbSize: nearest400(cfg.ThumbnailSizes)}
+	n.API.Extra = append(n.API.Extra, docs.Routes()...)
+	n.API.Links = joinLinks(n.API.Links, docs.Links)
 	// IIIF Presentation manifests, built on the other features' links.
 	pres := &presentation.Server{DB: db, BaseURL: cfg.BaseURL(), Links: n.API.Links}
 	n.API.Extra = append(n.API.Extra, pres.Routes()...)
@@ -331,6 +335,19 @@ func (n *Node) openPreservation(pcfg *pipeline.Config) error {
 }
 
 // joinLinks asks each media feature for its links to an asset.
+// nearest400 is the thumbnail size the UI and links use.
+func nearest400(sizes []int) int {
+	best := 400
+	for i, s := range sizes {
+		if i == 0 || abs(s-400) < abs(best-400) {
+			best = s
+		}
+	}
+	return best
+}
+
+func abs(n int) int { return max(n, -n) }
+
 func joinLinks(fns ...func(*catalog.Asset) map[string]string) func(*catalog.Asset) map[string]string {
 	return func(a *catalog.Asset) map[string]string {
 		out := map[string]string{}
