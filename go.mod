@@ -10,6 +10,7 @@ require (
 	github.com/riverqueue/river v0.49.0
 	github.com/riverqueue/river/riverdriver/riversqlite v0.49.0
 	github.com/riverqueue/river/rivertype v0.49.0
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/tus/lockfile v1.2.0
 	github.com/tus/tusd/v2 v2.8.0
 	golang.org/x/exp v0.0.0-20251023183803-a4bb9ffd2546

@@ -13,6 +13,7 @@ RUNTIME_PKGS=(
   ffmpeg
   poppler-utils
   tesseract-ocr tesseract-ocr-eng
+  libreoffice-core libreoffice-writer libreoffice-calc libreoffice-impress python3-uno
   pkg-config
 )
 # Tests and benchmarks: real peers and tools the test suite uses. The python3
@@ -24,6 +25,7 @@ TEST_PKGS=(
   python3-pil python3-lxml python3-bottle python3-magic
   procps
   psmisc
+  qpdf
 )
 
 # Building the web UI needs Node.js and npm (the browser tests need Node 20+,

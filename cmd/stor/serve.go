@@ -41,6 +41,9 @@ func (serveCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer n.Close()
+	if err := n.LockDataDir(); err != nil {
+		return err
+	}
 	n.SweepSpool(time.Minute) // uploads cut off by a crash; live ones are being written now
 
 	secret, err := auth.Bootstrap(ctx, n.DB.Writer(), cfg.BootstrapToken)

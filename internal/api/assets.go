@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +60,10 @@ type assetJSON struct {
 	Camera      *cameraJSON   `json:"camera,omitempty"`
 	GPS         *gpsJSON      `json:"gps,omitempty"`
 	Warnings    []warningJSON `json:"warnings"`
+	// Tags (always a list).
+	Tags []string `json:"tags"`
+	// Custom field values (the project's field schema), always an object.
+	Fields map[string]json.RawMessage `json:"fields"`
 }
 
 // fixityJSON is the asset's last fixity audit: status ok, failed (a copy
@@ -131,7 +138,8 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 		ContentType: a.ContentType, Kind: a.Kind, Format: a.Format, PRONOM: a.PRONOM, State: a.State,
 		Project: a.Project, CreatedAt: rfc3339(a.CreatedAt), UpdatedAt: rfc3339(a.UpdatedAt),
 		Links:  map[string]string{"self": self, "original": self + "/original"},
-		Fixity: fixityJSON{Status: catalog.FixityUnchecked},
+		Fixity: fixityJSON{Status: catalog.FixityUnchecked}, Tags: []string{},
+		Fields: map[string]json.RawMessage{},
 	}
 	if s.Links != nil {
 		for k, l := range s.Links(a) {
@@ -170,9 +178,24 @@ func (s *Server) assetViews(ctx context.Context, as ...*catalog.Asset) ([]assetJ
 	if err != nil {
 		return nil, err
 	}
+	tags, err := catalog.TagsOf(ctx, s.DB.Reader(), ids)
+	if err != nil {
+		return nil, err
+	}
+	custom, err := catalog.CustomValues(ctx, s.DB.Reader(), ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]assetJSON, len(as))
 	for i, a := range as {
 		out[i] = s.assetView(a)
+		out[i].Tags = tags[a.ID]
+		if out[i].Tags == nil {
+			out[i].Tags = []string{}
+		}
+		if c := custom[a.ID]; c != nil {
+			out[i].Fields = c
+		}
 		if f := st[a.ID]; f.Status != catalog.FixityUnchecked {
 			at := rfc3339(f.CheckedAt)
 			out[i].Fixity = fixityJSON{Status: f.Status, CheckedAt: &at}
@@ -465,14 +488,28 @@ func (s *Server) getAsset(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	return nil
 }
 
-func (s *Server) listAssets(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	q := r.URL.Query()
+// searchFilter reads the search and filter parameters of GET
+// /api/v1/assets (also the "query" of bulk tagging).
+func searchFilter(q url.Values, p *auth.Principal) catalog.AssetFilter {
 	f := catalog.AssetFilter{
 		Kind: q.Get("kind"), State: q.Get("state"), Project: q.Get("project"), Format: q.Get("format"),
-		SHA256: q.Get("sha256"), Query: q.Get("q"),
+		SHA256: q.Get("sha256"), Query: q.Get("q"), Tags: q["tag"], Collection: q.Get("collection"),
+		CapturedAfter: q.Get("captured_after"), CapturedBefore: q.Get("captured_before"), Camera: q.Get("camera"),
+		Newest: q.Get("sort") == "newest",
 	}
 	if p.Project != "" {
 		f.Projects = []string{p.Project}
+	}
+	return f
+}
+
+func (s *Server) listAssets(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	q := r.URL.Query()
+	f := searchFilter(q, p)
+	switch q.Get("sort") {
+	case "", "newest", "relevance":
+	default:
+		return badRequest("invalid_sort", "sort is relevance (the default with q) or newest")
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -483,16 +520,43 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	} else {
 		f.Limit = 50
 	}
+	// Newest-first cursors are the last seq; ranked ones an offset ("o" and
+	// the number).
 	if c := q.Get("cursor"); c != "" {
 		b, err := base64.RawURLEncoding.DecodeString(c)
 		if err == nil {
-			f.Before, err = strconv.ParseInt(string(b), 10, 64)
+			if off, ok := strings.CutPrefix(string(b), "o"); ok && f.Ranked() {
+				f.Offset, err = strconv.Atoi(off)
+				if f.Offset <= 0 {
+					err = errors.New("bad offset")
+				}
+			} else if !f.Ranked() {
+				f.Before, err = strconv.ParseInt(string(b), 10, 64)
+				if f.Before <= 0 {
+					err = errors.New("bad cursor")
+				}
+			} else {
+				err = errors.New("cursor of another order")
+			}
 		}
-		if err != nil || f.Before <= 0 {
+		if err != nil {
 			return badRequest("invalid_cursor", "cursor is not one this server gave out")
 		}
 	}
-	list, err := catalog.ListAssets(r.Context(), s.DB.Reader(), f)
+	var facets map[string]map[string]int
+	if v := q.Get("facets"); v != "" {
+		fields := strings.Split(v, ",")
+		for _, field := range fields {
+			if !slices.Contains(catalog.FacetFields, field) {
+				return badRequest("invalid_facets", "facets is a comma-separated list of "+strings.Join(catalog.FacetFields, ", "))
+			}
+		}
+		var err error
+		if facets, err = s.DB.Search().Facets(r.Context(), s.DB.Reader(), f, fields); err != nil {
+			return err
+		}
+	}
+	list, err := s.DB.Search().Find(r.Context(), s.DB.Reader(), f)
 	if err != nil {
 		return err
 	}
@@ -502,10 +566,18 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	var next *string
 	if len(list) == f.Limit {
-		c := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(list[len(list)-1].Seq, 10)))
+		cur := strconv.FormatInt(list[len(list)-1].Seq, 10)
+		if f.Ranked() {
+			cur = "o" + strconv.Itoa(f.Offset+len(list))
+		}
+		c := base64.RawURLEncoding.EncodeToString([]byte(cur))
 		next = &c
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+	body := map[string]any{"items": items, "next_cursor": next}
+	if facets != nil {
+		body["facets"] = facets
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

@@ -56,6 +56,8 @@ func classify(err error) (status int, code, msg string) {
 		return http.StatusForbidden, "forbidden", "this token lacks the scope for that"
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, storage.ErrNotExist):
 		return http.StatusNotFound, "not_found", "no such resource"
+	case errors.Is(err, catalog.ErrInvalid):
+		return http.StatusBadRequest, "invalid", err.Error()
 	case errors.Is(err, catalog.ErrConflict):
 		return http.StatusConflict, "conflict", err.Error()
 	case errors.Is(err, ingest.ErrChecksumMismatch):

@@ -45,7 +45,14 @@ var matrix = map[string]string{
 	"POST /api/v1/tokens": "403", "GET /api/v1/tokens": "403", "DELETE /api/v1/tokens/{id}": "403",
 	"POST /api/v1/webhooks": "403", "GET /api/v1/webhooks": "403", "DELETE /api/v1/webhooks/{id}": "403",
 	"GET /api/v1/webhooks/{id}/deliveries": "403",
-	"POST /api/v1/reprocess":               "403", "POST /api/v1/processing/pause": "403", "POST /api/v1/processing/resume": "403",
+	"PATCH /api/v1/assets/{id}":            "404", "POST /api/v1/assets/{id}/tags": "404", "POST /api/v1/tags": "any",
+	"POST /api/v1/collections": "any", "GET /api/v1/collections": "ok", "GET /api/v1/collections/{id}": "any",
+	"PATCH /api/v1/collections/{id}": "any", "DELETE /api/v1/collections/{id}": "any",
+	"GET /api/v1/collections/{id}/members": "any", "PUT /api/v1/collections/{id}/members": "any",
+	"GET /api/v1/projects/{project}/fields": "any", "PUT /api/v1/projects/{project}/fields": "403",
+	"GET /api/v1/assets/{id}/pages": "404", "GET /iiif/3/{id}/manifest.json": "404",
+	"GET /iiif/3/collections/{id}/manifest.json": "any", "GET /iiif/3/collections/{id}/collection.json": "any",
+	"POST /api/v1/reprocess": "403", "POST /api/v1/processing/pause": "403", "POST /api/v1/processing/resume": "403",
 }
 
 var wildcard = regexp.MustCompile(`\{([a-z]+)(\.\.\.)?\}`)
@@ -77,7 +84,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Fatalf("revoke: %d", r.Status)
 	}
 
-	values := map[string]string{"name": "thumb-400", "path": "master.m3u8", "file": "app.js",
+	values := map[string]string{"project": "default", "name": "thumb-400", "path": "master.m3u8", "file": "app.js",
 		"region": "full", "size": "max", "rotation": "0", "qf": "default.jpg"}
 	routes := n.API.Routes()
 	seen := map[string]bool{}

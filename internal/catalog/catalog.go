@@ -18,6 +18,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrInvalid is a request the catalog cannot take as given (an unknown
+	// facet, a value of the wrong type); its message says which.
+	ErrInvalid = errors.New("invalid")
 )
 
 // Querier is what both *sql.DB and *sql.Tx provide.

@@ -87,7 +87,11 @@ func nullFloat(p *float64) sql.NullFloat64 {
 
 // SetDescriptive records the normalised fields of an asset, replacing the
 // earlier ones (a re-run of the metadata task writes the same values).
+// Values a person edited (EditAsset) win over d's.
 func SetDescriptive(ctx context.Context, q Querier, id string, d Descriptive) error {
+	if err := applyEdits(ctx, q, id, &d); err != nil {
+		return err
+	}
 	var kw sql.NullString
 	if len(d.Keywords) > 0 {
 		b, err := json.Marshal(d.Keywords)

@@ -179,7 +179,8 @@ func (s *Server) base(v iiif.Version, id string) string {
 
 // asset loads the asset the principal may see; anything else is a 404.
 func (s *Server) asset(r *http.Request, p *auth.Principal) (*catalog.Asset, error) {
-	a, err := catalog.GetAsset(r.Context(), s.cfg.DB.Reader(), r.PathValue("id"))
+	id, _ := PageID(r.PathValue("id"))
+	a, err := catalog.GetAsset(r.Context(), s.cfg.DB.Reader(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +213,8 @@ func (s *Server) lookup(r *http.Request, p *auth.Principal) (*catalog.Asset, sou
 		if err != nil {
 			return nil, sourceRef{}, err
 		}
-		ref, err := s.pickSource(r.Context(), a)
+		_, page := PageID(id)
+		ref, err := s.pickSource(r.Context(), a, page)
 		if err != nil {
 			return nil, sourceRef{}, err
 		}
@@ -258,11 +260,11 @@ func (s *Server) open(r *http.Request, p *auth.Principal) (*catalog.Asset, *open
 func (s *Server) redirect(v iiif.Version) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		cors(w.Header())
-		a, err := s.asset(r, p)
+		_, err := s.asset(r, p)
 		if err != nil {
 			return err
 		}
-		to := s.base(v, a.ID) + "/info.json"
+		to := s.base(v, r.PathValue("id")) + "/info.json"
 		if tok := r.URL.Query().Get("token"); tok != "" {
 			to += "?" + url.Values{"token": {tok}}.Encode() // a signed URL of /iiif/3/{id} covers info.json too
 		}
@@ -288,12 +290,12 @@ func (s *Server) infoJSON(v iiif.Version) func(http.ResponseWriter, *http.Reques
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		h := w.Header()
 		cors(h)
-		a, src, err := s.open(r, p)
+		_, src, err := s.open(r, p)
 		if err != nil {
 			return err
 		}
 		defer src.release()
-		svc := s.service(v, a.ID, src.info)
+		svc := s.service(v, r.PathValue("id"), src.info)
 		var doc any
 		ld := iiif.MediaTypeV3LD
 		if v == iiif.V3 {
@@ -377,7 +379,7 @@ func (s *Server) image(v iiif.Version) func(http.ResponseWriter, *http.Request, 
 		canon := res.Canonical()
 		key := hashHex("image", src.ref.version, strconv.Itoa(int(v)), canon)
 		etag := `"` + key[:32] + `"`
-		h.Set("Link", `<`+s.base(v, a.ID)+"/"+canon+`>;rel="canonical", `+profileLink(v))
+		h.Set("Link", `<`+s.base(v, r.PathValue("id"))+"/"+canon+`>;rel="canonical", `+profileLink(v))
 		h.Set("ETag", etag)
 		h.Set("Cache-Control", s.cfg.CacheControl)
 		h.Set("Content-Type", res.Format.MediaType())

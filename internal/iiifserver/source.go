@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,8 +60,28 @@ type sourceInfo struct {
 	file          *os.File      // backs tif
 }
 
-// pickSource chooses the pyramid, else the access JPEG, else the original.
-func (s *Server) pickSource(ctx context.Context, a *catalog.Asset) (sourceRef, error) {
+// PageID splits a page identifier "ASSET~pN" (page N of a document or a
+// multipage image, whose image is the derivative PageDeriv(N)) into the
+// asset id and N; any other identifier is an asset id, page 0.
+func PageID(id string) (string, int) {
+	a, p, ok := strings.Cut(id, "~p")
+	if !ok {
+		return id, 0
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || strconv.Itoa(n) != p {
+		return id, 0 // no such asset: a 404
+	}
+	return a, n
+}
+
+// PageDeriv is the derivative holding page n's image (the document
+// tasks' contract, doctask.PageName).
+func PageDeriv(n int) string { return fmt.Sprintf("page-%04d.jpg", n) }
+
+// pickSource chooses, for a page, that page's image; else the pyramid,
+// the access JPEG, page 1 of a document, or the original.
+func (s *Server) pickSource(ctx context.Context, a *catalog.Asset, page int) (sourceRef, error) {
 	ds, err := catalog.ListDerivatives(ctx, s.cfg.DB.Reader(), a.ID)
 	if err != nil {
 		return sourceRef{}, err
@@ -69,9 +90,20 @@ func (s *Server) pickSource(ctx context.Context, a *catalog.Asset) (sourceRef, e
 	for _, d := range ds {
 		byName[d.Name] = d
 	}
-	for _, name := range []string{DerivPyramid, DerivAccess} {
+	names := []string{DerivPyramid, DerivAccess, PageDeriv(1)}
+	if page > 0 {
+		names = []string{PageDeriv(page)}
+		if _, ok := byName[names[0]]; !ok {
+			return sourceRef{}, errNotImage(a.ID, fmt.Sprintf("it has no image of page %d", page))
+		}
+	}
+	for _, name := range names {
 		if d, ok := byName[name]; ok {
-			return sourceRef{kind: name, blobKey: d.BlobKey,
+			kind := name
+			if kind != DerivPyramid {
+				kind = kindAccess // a JPEG
+			}
+			return sourceRef{kind: kind, blobKey: d.BlobKey,
 				version: d.BlobKey + "@" + strconv.FormatInt(d.CreatedAt.UnixMicro(), 10) + "+" + strconv.FormatInt(d.Size, 10)}, nil
 		}
 	}

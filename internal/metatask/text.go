@@ -17,10 +17,18 @@ import (
 	"stor/internal/proc"
 )
 
-// HasText reports whether the text task applies: PDFs and images.
+// HasText reports whether the text task applies: PDFs, images, and
+// Office documents (read through their "pdf" rendition).
 func HasText(a *catalog.Asset) bool {
-	return a.Format == "pdf" || a.Kind == "image"
+	return a.Format == "pdf" || a.Kind == "image" || isOffice(a)
 }
+
+// officeFormats get a "pdf" derivative from the document tasks
+// (doctask.TaskOfficePDF); the text task reads it.
+var officeFormats = map[string]bool{"doc": true, "docx": true, "xls": true, "xlsx": true, "ppt": true,
+	"pptx": true, "odt": true, "ods": true, "odp": true, "rtf": true}
+
+func isOffice(a *catalog.Asset) bool { return officeFormats[a.Format] }
 
 // textTimeout: ten minutes, plus two per page when the page count is
 // known (OCR at 200 dpi is seconds per page on one core; the margin is for
@@ -31,7 +39,7 @@ func textTimeout(a *catalog.Asset) time.Duration {
 	if a == nil {
 		return 30 * time.Minute
 	}
-	if a.Format != "pdf" {
+	if a.Format != "pdf" && !isOffice(a) {
 		return 10 * time.Minute
 	}
 	if a.PageCount <= 0 {
@@ -52,7 +60,7 @@ func (r *runner) text(ctx context.Context, tc *pipeline.TaskContext) error {
 	var pages []catalog.TextPage
 	var warnings []string
 	var err error
-	if tc.Asset.Format == "pdf" {
+	if tc.Asset.Format == "pdf" || isOffice(tc.Asset) {
 		pages, warnings, err = r.pdfText(ctx, tc)
 	} else {
 		pages, warnings, err = r.imageText(ctx, tc)
@@ -70,8 +78,20 @@ func (r *runner) text(ctx context.Context, tc *pipeline.TaskContext) error {
 }
 
 func (r *runner) pdfText(ctx context.Context, tc *pipeline.TaskContext) ([]catalog.TextPage, []string, error) {
-	path, err := tc.OriginalFile(ctx)
-	if err != nil {
+	var path string
+	var err error
+	if isOffice(tc.Asset) {
+		d, err := catalog.GetDerivative(ctx, tc.DB().Reader(), tc.Asset.ID, "pdf")
+		if errors.Is(err, catalog.ErrNotFound) {
+			return nil, []string{"no text: this document has no PDF rendition"}, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if path, err = r.localDerivative(ctx, tc, d); err != nil {
+			return nil, nil, err
+		}
+	} else if path, err = tc.OriginalFile(ctx); err != nil {
 		return nil, nil, err
 	}
 	n, err := r.pdfPages(ctx, path)
@@ -136,16 +156,45 @@ func (r *runner) pdfPages(ctx context.Context, path string) (int, error) {
 	return 0, pipeline.Permanentf("pdfinfo: no page count in its answer")
 }
 
-// ocrPDFPage renders one page at 200 dpi and OCRs it.
+// ocrMaxEdge bounds the long edge of a page rendered for OCR: a 20,000 pt
+// poster page at 200 dpi would be 55,000 pixels square.
+const ocrMaxEdge = 6000
+
+// ocrPDFPage renders one page at 200 dpi (less for a page so large that
+// its long edge would pass ocrMaxEdge pixels) and OCRs it.
 func (r *runner) ocrPDFPage(ctx context.Context, path string, page int, dir string) (string, error) {
 	prefix := filepath.Join(dir, "page")
 	p := strconv.Itoa(page)
-	if _, err := proc.Run(ctx, r.cfg.Pdftoppm, "-r", "200", "-f", p, "-l", p, "-singlefile", "-png", path, prefix); err != nil {
+	res := 200.0
+	if edge := r.pageEdge(ctx, path, p); edge > 0 {
+		res = min(res, ocrMaxEdge*72/edge)
+	}
+	if _, err := proc.Run(ctx, r.cfg.Pdftoppm, "-r", strconv.FormatFloat(res, 'f', 3, 64), "-f", p, "-l", p, "-singlefile", "-png", path, prefix); err != nil {
 		return "", err
 	}
 	img := prefix + ".png"
 	defer os.Remove(img)
 	return r.tesseract(ctx, img)
+}
+
+// pageEdge is the long edge of a page in points per pdfinfo, 0 if unknown.
+func (r *runner) pageEdge(ctx context.Context, path, page string) float64 {
+	out, err := proc.Run(ctx, r.cfg.Pdfinfo, "-f", page, "-l", page, path)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		// "Page    1 size: 612 x 792 pts (letter)"
+		f := strings.Fields(line)
+		if len(f) >= 6 && f[0] == "Page" && f[2] == "size:" {
+			w, e1 := strconv.ParseFloat(f[3], 64)
+			h, e2 := strconv.ParseFloat(f[5], 64)
+			if e1 == nil && e2 == nil {
+				return max(w, h)
+			}
+		}
+	}
+	return 0
 }
 
 // tesseract OCRs one image file with the configured languages, one
@@ -229,8 +278,11 @@ func (r *runner) localDerivative(ctx context.Context, tc *pipeline.TaskContext, 
 	}
 	defer rc.Close()
 	ext := ".jpg"
-	if strings.Contains(d.ContentType, "webp") {
+	switch {
+	case strings.Contains(d.ContentType, "webp"):
 		ext = ".webp"
+	case d.ContentType == "application/pdf":
+		ext = ".pdf"
 	}
 	dst := filepath.Join(dir, d.Name+ext)
 	f, err := os.Create(dst)

@@ -20,18 +20,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sys/unix"
 
 	"stor/internal/api"
 	"stor/internal/auth"
 	"stor/internal/av"
 	"stor/internal/catalog"
 	"stor/internal/config"
+	"stor/internal/doctask"
 	"stor/internal/fixity"
 	"stor/internal/iiifserver"
 	"stor/internal/imagetask"
 	"stor/internal/ingest"
 	"stor/internal/metatask"
 	"stor/internal/pipeline"
+	"stor/internal/presentation"
 	"stor/internal/replica"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
@@ -68,6 +71,7 @@ type Node struct {
 	httpMu      sync.Mutex
 	http        *http.Server
 	shut        bool // Shutdown was called
+	lock        *os.File
 	stopSweeper context.CancelFunc
 }
 
@@ -80,16 +84,21 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Node, erro
 // OpenWith is Open with exactly the given processing tasks instead of this
 // build's own: tests and benchmarks of the pipeline itself run tasks that
 // fail, hang or crash on purpose, on PNG-looking files the image tasks
-// would otherwise try to decode. For this build's tasks as well, pass
-// append(Tasks(cfg, n.Tools), ...) — see OpenWithPipeline's callers.
+// would otherwise try to decode.
 func OpenWith(ctx context.Context, cfg config.Config, log *slog.Logger, tasks []pipeline.Task) (*Node, error) {
 	return OpenWithPipeline(ctx, cfg, log, pipeline.Config{}, tasks)
 }
 
-// OpenWithPipeline is OpenWith with pipeline settings beyond the config's
+// OpenWithPipeline is OpenWith with pipeline settings beyond the config's;
+// nil tasks means this build's own (Tasks), an empty list means none
 // (its Load probe, for tests of load-aware admission).
 func OpenWithPipeline(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipeline.Config, tasks []pipeline.Task) (*Node, error) {
-	return open(ctx, cfg, log, pcfg, func(Tools) []pipeline.Task { return tasks })
+	return open(ctx, cfg, log, pcfg, func(t Tools) []pipeline.Task {
+		if tasks == nil {
+			return Tasks(cfg, t)
+		}
+		return tasks
+	})
 }
 
 // OpenPipeline is Open with pipeline settings beyond the config's (a Load
@@ -189,6 +198,13 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	avs := &av.Server{DB: db, Store: store, BaseURL: cfg.BaseURL()}
 	n.API.Extra = append(n.API.Extra, avs.Routes()...)
 	n.API.Links = joinLinks(n.API.Links, avs.Links)
+	docs := &doctask.Server{DB: db, BaseURL: cfg.BaseURL(), ThumbSize: nearest400(cfg.ThumbnailSizes)}
+	n.API.Extra = append(n.API.Extra, docs.Routes()...)
+	n.API.Links = joinLinks(n.API.Links, docs.Links)
+	// IIIF Presentation manifests, built on the other features' links.
+	pres := &presentation.Server{DB: db, BaseURL: cfg.BaseURL(), Links: n.API.Links}
+	n.API.Extra = append(n.API.Extra, pres.Routes()...)
+	n.API.Links = joinLinks(n.API.Links, pres.AssetLinks)
 	return n, nil
 }
 
@@ -349,6 +365,19 @@ func (n *Node) openPreservation(pcfg *pipeline.Config) error {
 }
 
 // joinLinks asks each media feature for its links to an asset.
+// nearest400 is the thumbnail size the UI and links use.
+func nearest400(sizes []int) int {
+	best := 400
+	for i, s := range sizes {
+		if i == 0 || abs(s-400) < abs(best-400) {
+			best = s
+		}
+	}
+	return best
+}
+
+func abs(n int) int { return max(n, -n) }
+
 func joinLinks(fns ...func(*catalog.Asset) map[string]string) func(*catalog.Asset) map[string]string {
 	return func(a *catalog.Asset) map[string]string {
 		out := map[string]string{}
@@ -364,4 +393,21 @@ func joinLinks(fns ...func(*catalog.Asset) map[string]string) func(*catalog.Asse
 		}
 		return out
 	}
+}
+
+// LockDataDir takes an exclusive lock on the data dir for this process:
+// on the embedded default one `stor serve` owns a data dir (it requeues the
+// tasks a killed predecessor left running, which is only safe alone). The
+// lock goes with the process.
+func (n *Node) LockDataDir() error {
+	f, err := os.OpenFile(filepath.Join(n.Cfg.DataDir, "serve.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("data dir lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("data dir %s is in use by another stor serve: %w", n.Cfg.DataDir, err)
+	}
+	n.lock = f
+	return nil
 }

@@ -1,11 +1,13 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
 	"stor/internal/av"
 	"stor/internal/config"
+	"stor/internal/doctask"
 	"stor/internal/exiftool"
 	"stor/internal/imagetask"
 	"stor/internal/metatask"
@@ -21,6 +23,7 @@ type Tools struct {
 	Vips   *vips.Engine       // libvips, with this node's pixel limit
 	Exif   *exiftool.Pool     // long-lived exiftool processes
 	PRONOM *pronom.Identifier // siegfried with embedded signatures, warmed
+	Office *doctask.Converter // warm LibreOffice, started at its first document
 }
 
 // Tasks lists the processing tasks this build runs, after the built-in
@@ -30,11 +33,13 @@ func Tasks(cfg config.Config, tools Tools) []pipeline.Task {
 	ts = append(ts, metatask.Tasks(metaConfig(cfg), tools.Exif, tools.PRONOM)...)
 	ts = append(ts, imagetask.Tasks(imageConfig(cfg), tools.Vips)...)
 	ts = append(ts, av.Tasks(av.Options{})...)
+	ts = append(ts, doctask.Tasks(docConfig(cfg), tools.Vips, tools.Office)...)
 	// OCR reads the image renditions when there are any, and records its
 	// warnings beside the metadata task's: it runs after both.
 	for i := range ts {
 		if ts[i].Name == metatask.TaskText {
-			ts[i].After = []string{metatask.TaskMetadata, imagetask.TaskAccess, imagetask.TaskThumbnails}
+			// Office documents are read through their PDF rendition.
+			ts[i].After = []string{metatask.TaskMetadata, imagetask.TaskAccess, imagetask.TaskThumbnails, doctask.TaskOfficePDF}
 		}
 	}
 	return ts
@@ -47,6 +52,13 @@ func imageConfig(cfg config.Config) imagetask.Config {
 	ic.ThumbSizes = cfg.ThumbnailSizes
 	ic.PyramidMinSize = cfg.PyramidMinSize
 	return ic
+}
+
+// docConfig is the document tasks' part of the configuration.
+func docConfig(cfg config.Config) doctask.Config {
+	dc := doctask.DefaultConfig()
+	dc.ThumbSizes = cfg.ThumbnailSizes
+	return dc
 }
 
 // metaConfig is the metadata, identification and text tasks' part of the
@@ -76,13 +88,22 @@ func openTools(cfg config.Config) (Tools, error) {
 		t.Close()
 		return t, fmt.Errorf("identification: %w", err)
 	}
+	t.Office, err = doctask.NewConverter(doctask.ConverterConfig{ProfileDir: filepath.Join(cfg.DataDir, "tmp", "office-profile")})
+	if err != nil {
+		t.Close()
+		return t, fmt.Errorf("office: %w", err)
+	}
 	return t, nil
 }
 
 // Close stops the engines.
 func (t Tools) Close() error {
-	if t.Exif != nil {
-		return t.Exif.Close()
+	var err error
+	if t.Office != nil {
+		err = t.Office.Close()
 	}
-	return nil
+	if t.Exif != nil {
+		err = errors.Join(err, t.Exif.Close())
+	}
+	return err
 }

@@ -75,7 +75,8 @@ func startPipelineCfg(t *testing.T, cfg config.Config, pcfg pipeline.Config, tas
 	logs := &syncBuffer{}
 	log := logging.New(io.MultiWriter(logs), "json", "debug")
 	ctx := context.Background()
-	n, err := node.OpenWithPipeline(ctx, cfg, log, pcfg, tasks)
+	// A non-nil list: exactly these tasks, not this build's media tasks.
+	n, err := node.OpenWithPipeline(ctx, cfg, log, pcfg, append([]pipeline.Task{}, tasks...))
 	if err != nil {
 		t.Fatal(err)
 	}

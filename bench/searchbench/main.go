@@ -1,0 +1,247 @@
+// Command searchbench measures search and filtered listing on a catalog
+// of synthetic assets (issue 6), not in CI:
+//
+//	go run ./bench/searchbench [-n 1000000] [-runs 300] [-db /tmp/stor-searchbench/catalog.db]
+//
+// It fills a fresh SQLite catalog (every migration, the FTS5 triggers
+// doing the indexing) with n assets of realistic shape: Zipf-distributed
+// words in titles, descriptions and keywords, creators, cameras, capture
+// dates, kinds and formats, projects, tags on a third, and a text page on
+// one in twenty (~120 words). Then it times, through catalog.Searcher,
+// each query shape -runs times with random words and prints p50/p99 and
+// the index size.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"stor/internal/catalog"
+)
+
+func main() {
+	n := flag.Int("n", 1_000_000, "assets")
+	runs := flag.Int("runs", 300, "runs per query shape")
+	dbPath := flag.String("db", "/tmp/stor-searchbench/catalog.db", "catalog file (replaced unless -reuse)")
+	reuse := flag.Bool("reuse", false, "reuse an existing catalog of the right size")
+	flag.Parse()
+	ctx := context.Background()
+	if !*reuse {
+		os.RemoveAll(filepath.Dir(*dbPath))
+	}
+	db, err := catalog.OpenSQLite(ctx, *dbPath)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	r := rand.New(rand.NewPCG(1, 2))
+	vocab := makeVocab(r, 20000)
+	zipf := rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))
+	word := func() string { return vocab[zipf.Uint64()] }
+	words := func(k int) string {
+		ws := make([]string, k)
+		for i := range ws {
+			ws[i] = word()
+		}
+		return strings.Join(ws, " ")
+	}
+	var have int
+	db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM assets`).Scan(&have)
+	if have < *n {
+		start := time.Now()
+		if err := fill(ctx, db, r, *n-have, have, word, words); err != nil {
+			log.Fatal(err)
+		}
+		el := time.Since(start)
+		fmt.Printf("filled %d assets in %s (%.0f/s, indexing by trigger included)\n", *n-have, el.Round(time.Second), float64(*n-have)/el.Seconds())
+	}
+	if _, err := db.Writer().ExecContext(ctx, `INSERT INTO asset_fts(asset_fts) VALUES('optimize')`); err != nil {
+		log.Fatal(err)
+	}
+	db.Writer().ExecContext(ctx, `ANALYZE`)
+	size(ctx, db, *dbPath)
+
+	s := db.Search()
+	q := db.Reader()
+	rare := func() string { return vocab[1000+r.IntN(len(vocab)-1000)] }
+	common := func() string { return vocab[r.IntN(50)] }
+	shapes := []struct {
+		name string
+		f    func() catalog.AssetFilter
+	}{
+		{"newest 50 (no filter)", func() catalog.AssetFilter { return catalog.AssetFilter{Limit: 50} }},
+		{"filtered listing: kind+project, newest 50", func() catalog.AssetFilter {
+			return catalog.AssetFilter{Kind: kinds[r.IntN(len(kinds))].kind, Project: projects[r.IntN(len(projects))], Limit: 50}
+		}},
+		{"filtered listing: tag, newest 50", func() catalog.AssetFilter {
+			return catalog.AssetFilter{Tags: []string{tags[r.IntN(len(tags))]}, Limit: 50}
+		}},
+		{"filtered listing: capture range + camera", func() catalog.AssetFilter {
+			y := 2005 + r.IntN(20)
+			return catalog.AssetFilter{CapturedAfter: fmt.Sprintf("%d-01-01", y), CapturedBefore: fmt.Sprintf("%d-07-01", y),
+				Camera: cameras[r.IntN(len(cameras))][0], Limit: 50}
+		}},
+		{"search: 1 rare word, ranked 50", func() catalog.AssetFilter { return catalog.AssetFilter{Query: rare(), Limit: 50} }},
+		{"search: 1 Zipf word, ranked 50", func() catalog.AssetFilter { return catalog.AssetFilter{Query: word(), Limit: 50} }},
+		{"search: 2 Zipf words, ranked 50", func() catalog.AssetFilter {
+			return catalog.AssetFilter{Query: word() + " " + word(), Limit: 50}
+		}},
+		{"search: 1 common word (top 50), ranked 50", func() catalog.AssetFilter { return catalog.AssetFilter{Query: common(), Limit: 50} }},
+		{"search: Zipf word + kind + project, ranked 50", func() catalog.AssetFilter {
+			return catalog.AssetFilter{Query: word(), Kind: "image", Project: projects[r.IntN(len(projects))], Limit: 50}
+		}},
+		{"search: Zipf word, newest 50", func() catalog.AssetFilter { return catalog.AssetFilter{Query: word(), Newest: true, Limit: 50} }},
+	}
+	fmt.Printf("\n%-48s %9s %9s %9s\n", "query ("+fmt.Sprint(*runs)+" runs each)", "p50", "p99", "max")
+	for _, sh := range shapes {
+		var ds []time.Duration
+		for range *runs {
+			f := sh.f()
+			t := time.Now()
+			if _, err := s.Find(ctx, q, f); err != nil {
+				log.Fatal(err)
+			}
+			ds = append(ds, time.Since(t))
+		}
+		report(sh.name, ds)
+	}
+	var ds []time.Duration
+	for range max(1, *runs/10) {
+		t := time.Now()
+		if _, err := s.Facets(ctx, q, catalog.AssetFilter{Query: word()}, catalog.FacetFields); err != nil {
+			log.Fatal(err)
+		}
+		ds = append(ds, time.Since(t))
+	}
+	report("facets (5 fields) of a Zipf word search", ds)
+}
+
+func report(name string, ds []time.Duration) {
+	slices.Sort(ds)
+	p := func(f float64) time.Duration { return ds[min(len(ds)-1, int(f*float64(len(ds))))] }
+	fmt.Printf("%-48s %9s %9s %9s\n", name, ms(p(0.50)), ms(p(0.99)), ms(ds[len(ds)-1]))
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func size(ctx context.Context, db *catalog.DB, path string) {
+	var fts, all int64
+	err := db.Reader().QueryRowContext(ctx, `SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'asset_fts%'`).Scan(&fts)
+	db.Reader().QueryRowContext(ctx, `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`).Scan(&all)
+	if err != nil {
+		fmt.Printf("database %.0f MiB (dbstat unavailable: %v)\n", float64(all)/(1<<20), err)
+		return
+	}
+	fmt.Printf("database %.0f MiB, of which the FTS5 index %.0f MiB\n", float64(all)/(1<<20), float64(fts)/(1<<20))
+}
+
+var (
+	kinds = []struct{ kind, format, ct string }{
+		{"image", "jpg", "image/jpeg"}, {"image", "jpg", "image/jpeg"}, {"image", "jpg", "image/jpeg"},
+		{"image", "tif", "image/tiff"}, {"image", "png", "image/png"}, {"raw", "cr2", "image/x-canon-cr2"},
+		{"document", "pdf", "application/pdf"}, {"video", "mp4", "video/mp4"}, {"audio", "wav", "audio/wav"},
+	}
+	projects = []string{"default", "museum", "archive", "press", "library", "web", "science", "events"}
+	tags     = []string{"harbour", "portrait", "landscape", "review", "published", "restricted", "conservation",
+		"exhibition-2024", "donated", "needs-caption", "highlights", "duplicate"}
+	cameras = [][2]string{{"Canon", "Canon EOS 5D Mark IV"}, {"Canon", "Canon EOS R5"}, {"NIKON CORPORATION", "NIKON D850"},
+		{"SONY", "ILCE-7RM3"}, {"FUJIFILM", "X-T4"}, {"Apple", "iPhone 13 Pro"}, {"Phase One", "IQ4 150MP"}}
+	creators = []string{"Ada Lovelace", "Mary Anning", "Eadweard Muybridge", "Julia Margaret Cameron", "Studio Archive",
+		"Anonymous", "Photographic Unit", "J. Smith", "K. Tanaka", "M. Okafor"}
+)
+
+// makeVocab builds pronounceable pseudo-words.
+func makeVocab(r *rand.Rand, n int) []string {
+	cons, vow := "bcdfghklmnprstvwz", "aeiou"
+	seen := map[string]bool{}
+	var out []string
+	for len(out) < n {
+		var b strings.Builder
+		for range 2 + r.IntN(3) {
+			b.WriteByte(cons[r.IntN(len(cons))])
+			b.WriteByte(vow[r.IntN(len(vow))])
+		}
+		if w := b.String(); !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func fill(ctx context.Context, db *catalog.DB, r *rand.Rand, n, offset int, word func() string, words func(int) string) error {
+	const batch = 5000
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for done := 0; done < n; done += batch {
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			ins, err := tx.PrepareContext(ctx, `INSERT INTO assets (id, filename, size, md5, sha256, blob_key, content_type,
+				kind, format, state, project, txid, created_at, updated_at, title, description, creator, rights, keywords,
+				capture_date, camera_make, camera_model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+			if err != nil {
+				return err
+			}
+			defer ins.Close()
+			tag, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO asset_tags (asset_id, tag) VALUES (?,?)`)
+			if err != nil {
+				return err
+			}
+			defer tag.Close()
+			text, err := tx.PrepareContext(ctx, `INSERT INTO asset_text (asset_id, page, source, text) VALUES (?,1,'ocr',?)`)
+			if err != nil {
+				return err
+			}
+			defer text.Close()
+			for i := done; i < min(n, done+batch); i++ {
+				seq := offset + i
+				id := fmt.Sprintf("%08x-0000-7000-8000-%012x", seq, seq)
+				k := kinds[r.IntN(len(kinds))]
+				cam := cameras[r.IntN(len(cameras))]
+				kw, _ := json.Marshal(strings.Fields(words(1 + r.IntN(5))))
+				var desc any
+				if r.IntN(2) == 0 {
+					desc = words(8 + r.IntN(25))
+				}
+				created := base.Add(time.Duration(seq) * time.Second)
+				capture := time.Date(2005+r.IntN(20), time.Month(1+r.IntN(12)), 1+r.IntN(28), r.IntN(24), r.IntN(60), 0, 0, time.UTC)
+				filename := fmt.Sprintf("%s_%05d_%s.%s", strings.ToUpper(word()[:3]), r.IntN(100000), word(), k.format)
+				if _, err := ins.ExecContext(ctx, id, filename, 1+r.IntN(50<<20), "md5", fmt.Sprintf("%064x", seq), "blobs/"+id,
+					k.ct, k.kind, k.format, catalog.StateReady, projects[r.IntN(len(projects))], "tx",
+					created.UnixMicro(), created.UnixMicro(), words(2+r.IntN(5)), desc, creators[r.IntN(len(creators))],
+					"http://rightsstatements.org/vocab/InC/1.0/", string(kw), capture.Format("2006-01-02T15:04:05"), cam[0], cam[1]); err != nil {
+					return err
+				}
+				if r.IntN(3) == 0 {
+					for range 1 + r.IntN(3) {
+						if _, err := tag.ExecContext(ctx, id, tags[r.IntN(len(tags))]); err != nil {
+							return err
+						}
+					}
+				}
+				if r.IntN(20) == 0 {
+					if _, err := text.ExecContext(ctx, id, words(80+r.IntN(80))); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if (done/batch)%20 == 0 {
+			fmt.Fprintf(os.Stderr, "\r%d/%d", done+batch, n)
+		}
+	}
+	fmt.Fprintln(os.Stderr)
+	return nil
+}

@@ -1,0 +1,267 @@
+package catalog_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"stor/internal/catalog"
+)
+
+func openDB(t *testing.T) *catalog.DB {
+	t.Helper()
+	db, err := catalog.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "cat.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func addAsset(t *testing.T, db *catalog.DB, id, filename, kind, format, project string) *catalog.Asset {
+	t.Helper()
+	a := &catalog.Asset{ID: id, Filename: filename, Size: 1, MD5: "m", SHA256: "s" + id, BlobKey: "k" + id,
+		ContentType: "application/octet-stream", Kind: kind, Format: format, State: catalog.StateReady,
+		Project: project, TxID: "tx"}
+	if err := catalog.InsertAsset(context.Background(), db.Writer(), a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func ids(as []*catalog.Asset) []string {
+	out := []string{}
+	for _, a := range as {
+		out = append(out, a.ID)
+	}
+	return out
+}
+
+func find(t *testing.T, db *catalog.DB, f catalog.AssetFilter) []string {
+	t.Helper()
+	list, err := db.Search().Find(context.Background(), db.Reader(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids(list)
+}
+
+// TestSearchSources finds assets by words in each place the index reads,
+// follows every write path, and ranks a title hit above a text hit.
+func TestSearchSources(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	w := db.Writer()
+	addAsset(t, db, "a1", "IMG_4711_harbour.jpg", "image", "jpeg", "p1")
+	addAsset(t, db, "a2", "scan.pdf", "document", "pdf", "p1")
+	addAsset(t, db, "a3", "clip.mp4", "video", "mp4", "p2")
+	addAsset(t, db, "a4", "other.jpg", "image", "jpeg", "p2")
+
+	if err := catalog.SetDescriptive(ctx, w, "a1", catalog.Descriptive{Title: "Lighthouse at dusk",
+		Creator: "Ada Lovelace", Keywords: []string{"coast", "Seefahrt"}, CameraMake: "Canon",
+		CameraModel: "Canon EOS 5D Mark IV", CaptureDate: "2021-06-15T14:30:00+02:00"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := catalog.SetDescriptive(ctx, w, "a4", catalog.Descriptive{Description: "A lighthouse keeper",
+		CameraMake: "NIKON CORPORATION", CameraModel: "NIKON D850", CaptureDate: "2019-01-02T10:00:00"}); err != nil {
+		t.Fatal(err)
+	}
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		return catalog.ReplaceText(ctx, tx, "a2", []catalog.TextPage{
+			{Page: 1, Source: catalog.TextLayer, Text: "Minutes of the harbour board"},
+			{Page: 2, Source: catalog.TextLayer, Text: "The lighthouse was repainted in Ångström white"},
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := catalog.ChangeTags(ctx, w, "a3", []string{"Festival", "drone"}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		q    string
+		want []string
+	}{
+		{"harbour", []string{"a1", "a2"}}, // filename, text
+		{"4711", []string{"a1"}},          // filename token
+		{"lovelace", []string{"a1"}},      // creator
+		{"seefahrt", []string{"a1"}},      // keyword
+		{"festival", []string{"a3"}},      // tag
+		{"angstrom", []string{"a2"}},      // text, accents folded
+		{"lighthouses", []string{"a1", "a2", "a4"}},
+		{"eos", []string{"a1"}},                      // camera
+		{"lighthouse harbour", []string{"a1", "a2"}}, // terms on different rows of one asset
+		{`"harbour board"`, []string{"a2"}},
+		{"light*", []string{"a1", "a2", "a4"}},
+		{"nothingmatches", []string{}},
+	} {
+		got := find(t, db, catalog.AssetFilter{Query: c.q})
+		g, wnt := slices.Clone(got), slices.Clone(c.want)
+		slices.Sort(g)
+		slices.Sort(wnt)
+		if !slices.Equal(g, wnt) {
+			t.Errorf("q=%q: got %v, want %v", c.q, got, c.want)
+		}
+	}
+	// Rank: title beats description beats page text.
+	if got := find(t, db, catalog.AssetFilter{Query: "lighthouse"}); !slices.Equal(got, []string{"a1", "a4", "a2"}) {
+		t.Errorf("ranked: %v", got)
+	}
+	// Newest first on request, and without a query.
+	if got := find(t, db, catalog.AssetFilter{Query: "lighthouse", Newest: true}); !slices.Equal(got, []string{"a4", "a2", "a1"}) {
+		t.Errorf("newest: %v", got)
+	}
+
+	// Writes re-index: tag removed, text replaced, metadata re-run,
+	// filename unchanged.
+	if _, _, err := catalog.ChangeTags(ctx, w, "a3", nil, []string{"FESTIVAL"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, db, catalog.AssetFilter{Query: "festival"}); len(got) != 0 {
+		t.Errorf("removed tag still found: %v", got)
+	}
+	if got := find(t, db, catalog.AssetFilter{Query: "drone"}); !slices.Equal(got, []string{"a3"}) {
+		t.Errorf("kept tag: %v", got)
+	}
+	if err := catalog.SetDescriptive(ctx, w, "a3", catalog.Descriptive{Title: "Parade"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, db, catalog.AssetFilter{Query: "parade drone"}); !slices.Equal(got, []string{"a3"}) {
+		t.Errorf("tags survive a metadata write: %v", got)
+	}
+	if err := db.InTx(ctx, func(tx *sql.Tx) error {
+		return catalog.ReplaceText(ctx, tx, "a2", []catalog.TextPage{{Page: 1, Source: catalog.TextOCR, Text: "ferry timetable"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, db, catalog.AssetFilter{Query: "angstrom"}); len(got) != 0 {
+		t.Errorf("replaced text still found: %v", got)
+	}
+	if got := find(t, db, catalog.AssetFilter{Query: "ferry"}); !slices.Equal(got, []string{"a2"}) {
+		t.Errorf("new text: %v", got)
+	}
+	// A deleted asset is not listed (state filter), and a purged row leaves the index.
+	if err := catalog.SetAssetState(ctx, w, "a2", catalog.StateDeleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, db, catalog.AssetFilter{Query: "ferry"}); len(got) != 0 {
+		t.Errorf("deleted asset found: %v", got)
+	}
+	if _, err := w.ExecContext(ctx, `DELETE FROM assets WHERE id = 'a2'`); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM asset_fts WHERE asset_fts MATCH 'ferry'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("purged asset left %d index rows (%v)", n, err)
+	}
+	if err := w.QueryRowContext(ctx, `INSERT INTO asset_fts(asset_fts, rank) VALUES('integrity-check', 1)`).Err(); err != nil {
+		t.Errorf("index integrity: %v", err)
+	}
+}
+
+// TestSearchFiltersFacets checks each filter and that facets count the
+// selection.
+func TestSearchFiltersFacets(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	w := db.Writer()
+	for i := range 12 {
+		kind, format := "image", "jpeg"
+		switch i % 3 {
+		case 1:
+			kind, format = "image", "png"
+		case 2:
+			kind, format = "video", "mp4"
+		}
+		project := "p1"
+		if i >= 8 {
+			project = "p2"
+		}
+		id := fmt.Sprintf("a%02d", i)
+		addAsset(t, db, id, fmt.Sprintf("river-%02d.bin", i), kind, format, project)
+		d := catalog.Descriptive{CaptureDate: fmt.Sprintf("2020-%02d-10T12:00:00", i+1)}
+		if i%2 == 0 {
+			d.CameraMake, d.CameraModel = "Canon", "Canon EOS R5"
+		} else {
+			d.CameraMake, d.CameraModel = "FUJIFILM", "X-T4"
+		}
+		if err := catalog.SetDescriptive(ctx, w, id, d); err != nil {
+			t.Fatal(err)
+		}
+		if i < 5 {
+			if _, _, err := catalog.ChangeTags(ctx, w, id, []string{"keep"}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := w.ExecContext(ctx, `INSERT INTO collections (id, name, created_at, updated_at) VALUES ('c1', 'C', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []string{"a01", "a02", "a09"} {
+		if _, err := w.ExecContext(ctx, `INSERT INTO collection_members VALUES ('c1', ?, ?)`, id, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		f    catalog.AssetFilter
+		want int
+	}{
+		{catalog.AssetFilter{}, 12},
+		{catalog.AssetFilter{Query: "river"}, 12},
+		{catalog.AssetFilter{Kind: "video"}, 4},
+		{catalog.AssetFilter{Format: "png"}, 4},
+		{catalog.AssetFilter{Project: "p2"}, 4},
+		{catalog.AssetFilter{Tags: []string{"KEEP"}}, 5},
+		{catalog.AssetFilter{Collection: "c1"}, 3},
+		{catalog.AssetFilter{CapturedAfter: "2020-03-01", CapturedBefore: "2020-06-10"}, 3}, // Mar, Apr, May
+		{catalog.AssetFilter{CapturedBefore: "2020-02-10T12:00:01"}, 2},
+		{catalog.AssetFilter{Camera: "canon"}, 6},
+		{catalog.AssetFilter{Camera: "x-t4"}, 6},
+		{catalog.AssetFilter{Query: "river", Kind: "image", Tags: []string{"keep"}, Camera: "Canon"}, 2}, // a00, a04
+		{catalog.AssetFilter{Projects: []string{}}, 0},
+	} {
+		if got := find(t, db, c.f); len(got) != c.want {
+			t.Errorf("%+v: %d assets %v, want %d", c.f, len(got), got, c.want)
+		}
+	}
+	fc, err := db.Search().Facets(ctx, db.Reader(), catalog.AssetFilter{Query: "river", Project: "p1"}, catalog.FacetFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]int{
+		"kind": {"image": 6, "video": 2}, "format": {"jpeg": 3, "png": 3, "mp4": 2},
+		"state": {"ready": 8}, "project": {"p1": 8}, "tag": {"keep": 5},
+	}
+	if fmt.Sprint(fc) != fmt.Sprint(want) {
+		t.Errorf("facets %v, want %v", fc, want)
+	}
+	if _, err := db.Search().Facets(ctx, db.Reader(), catalog.AssetFilter{}, []string{"colour"}); err == nil {
+		t.Error("unknown facet accepted")
+	}
+	// Paging: ranked by offset, newest by seq, no overlap.
+	seen := map[string]bool{}
+	for off := 0; off < 12; off += 5 {
+		for _, id := range find(t, db, catalog.AssetFilter{Query: "river", Offset: off, Limit: 5}) {
+			if seen[id] {
+				t.Errorf("offset %d repeats %s", off, id)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != 12 {
+		t.Errorf("paged through %d of 12", len(seen))
+	}
+	// Full pages come from the one-term fast path, the last from the
+	// general one: the same order as one big page.
+	var paged []string
+	for off := 0; off < 12; off += 4 {
+		paged = append(paged, find(t, db, catalog.AssetFilter{Query: "river", Offset: off, Limit: 4})...)
+	}
+	if all := find(t, db, catalog.AssetFilter{Query: "river", Limit: 13}); !slices.Equal(paged, all) {
+		t.Errorf("paged %v, one page %v", paged, all)
+	}
+}

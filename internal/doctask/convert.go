@@ -1,0 +1,313 @@
+package doctask
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"stor/internal/proc"
+)
+
+// Converter turns Office documents into PDF with LibreOffice headless. It
+// keeps one soffice process running (warm) on its own profile directory,
+// driven over UNO by a small Python bridge (unobridge.py, python3-uno):
+// each conversion loads the document hidden, read-only, with macros never
+// executed and links not updated, and exports it with the PDF filter of its
+// type — no conversion pays for starting the office suite. (A second
+// `soffice --convert-to` on the running instance's profile would hand its
+// request over LibreOffice's own IPC, but the instance then exits after
+// the conversion: measured with LibreOffice 7.4.)
+//
+// Conversions are serialised (one instance converts one document at a
+// time). A conversion that passes its timeout kills the bridge and the
+// instance (a hung document may have wedged it); the next conversion
+// starts a fresh one.
+//
+// Safety: the profile is private to the converter (never the user's),
+// macro execution is disabled in it and macro security set to "very
+// high", and the update check and crash reporter are off; soffice gets a
+// HOME and TMPDIR inside the profile and no proxy settings. It is not
+// network-isolated (no namespaces here): remote links are not updated on
+// load, which is what would fetch.
+type Converter struct {
+	cfg ConverterConfig
+
+	mu     sync.Mutex
+	warm   *exec.Cmd
+	stdin  io.WriteCloser
+	lines  *bufio.Reader
+	done   chan struct{}
+	starts int
+}
+
+// ConverterConfig tunes a Converter.
+type ConverterConfig struct {
+	// Soffice is the LibreOffice executable. Default "soffice".
+	Soffice string
+	// Python is a python3 with the uno module. Default "/usr/bin/python3".
+	Python string
+	// ProfileDir is the converter's private LibreOffice profile (created).
+	ProfileDir string
+	// Timeout bounds one conversion. Default 2 minutes.
+	Timeout time.Duration
+	// StartTimeout bounds starting the warm instance. Default 2 minutes.
+	StartTimeout time.Duration
+	// Cold converts every document with `soffice --convert-to` and a fresh
+	// profile (no warm instance): the benchmark's baseline.
+	Cold bool
+}
+
+// NewConverter returns a converter; soffice starts at the first use.
+func NewConverter(cfg ConverterConfig) (*Converter, error) {
+	if cfg.Soffice == "" {
+		cfg.Soffice = "soffice"
+	}
+	if cfg.Python == "" {
+		cfg.Python = "/usr/bin/python3"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Minute
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 2 * time.Minute
+	}
+	if cfg.ProfileDir == "" {
+		return nil, errors.New("doctask: converter needs a profile directory")
+	}
+	if err := os.MkdirAll(cfg.ProfileDir, 0o700); err != nil {
+		return nil, fmt.Errorf("doctask: converter profile: %w", err)
+	}
+	return &Converter{cfg: cfg}, nil
+}
+
+//go:embed unobridge.py
+var bridgePy []byte
+
+// registry is the profile's registrymodifications.xcu: macros off, no
+// update check, no crash reporter, no first-start wizard.
+const registry = `<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Jobs/Jobs/org.openoffice.Office.Jobs:Job['UpdateCheck']/Arguments"><prop oor:name="AutoCheckEnabled" oor:op="fuse"><value>false</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="FirstRun" oor:op="fuse"><value>false</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="CrashReport" oor:op="fuse"><value>false</value></prop></item>
+</oor:items>
+`
+
+func (c *Converter) profile(dir string) (string, error) {
+	user := filepath.Join(dir, "user")
+	if err := os.MkdirAll(user, 0o700); err != nil {
+		return "", err
+	}
+	reg := filepath.Join(user, "registrymodifications.xcu")
+	if _, err := os.Stat(reg); errors.Is(err, os.ErrNotExist) {
+		if err := os.WriteFile(reg, []byte(registry), 0o600); err != nil {
+			return "", err
+		}
+	}
+	return (&url.URL{Scheme: "file", Path: dir}).String(), nil
+}
+
+func baseArgs(profileURL string) []string {
+	return []string{"-env:UserInstallation=" + profileURL, "--headless", "--invisible", "--nologo",
+		"--norestore", "--nodefault", "--nolockcheck", "--nofirststartwizard"}
+}
+
+// env is soffice's environment: its own HOME and TMPDIR under the profile,
+// no proxy settings (documents do not fetch anything through us).
+func env(dir string) []string {
+	var out []string
+	for _, e := range os.Environ() {
+		k, _, _ := strings.Cut(e, "=")
+		switch strings.ToLower(k) {
+		case "home", "tmpdir", "http_proxy", "https_proxy", "all_proxy", "no_proxy":
+			continue
+		}
+		out = append(out, e)
+	}
+	tmp := filepath.Join(dir, "tmp")
+	os.MkdirAll(tmp, 0o700)
+	return append(out, "HOME="+dir, "TMPDIR="+tmp, "SAL_USE_VCLPLUGIN=svp")
+}
+
+// startWarm starts the bridge and its soffice if they are not running.
+// c.mu held.
+func (c *Converter) startWarm(ctx context.Context) error {
+	if c.warm != nil {
+		select {
+		case <-c.done:
+			c.stopWarm()
+		default:
+			return nil
+		}
+	}
+	dir := filepath.Join(c.cfg.ProfileDir, "warm")
+	pu, err := c.profile(dir)
+	if err != nil {
+		return fmt.Errorf("office: profile: %w", err)
+	}
+	script := filepath.Join(c.cfg.ProfileDir, "unobridge.py")
+	if err := os.WriteFile(script, bridgePy, 0o600); err != nil {
+		return fmt.Errorf("office: %w", err)
+	}
+	c.starts++
+	pipe := fmt.Sprintf("stor-%d-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9, c.starts)
+	cmd := exec.Command(c.cfg.Python, script, c.cfg.Soffice, pu, pipe)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = env(dir)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("office: %w", err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("office: %w", err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("office: start the converter: %w", err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	c.warm, c.stdin, c.lines, c.done = cmd, in, bufio.NewReader(out), done
+	sctx, cancel := context.WithTimeout(ctx, c.cfg.StartTimeout)
+	defer cancel()
+	line, err := c.readLine(sctx)
+	if err != nil || line != "ready" {
+		c.stopWarm()
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > 500 {
+			msg = msg[len(msg)-500:]
+		}
+		return fmt.Errorf("office: the converter did not start (%q, %v): %s", line, err, msg)
+	}
+	return nil
+}
+
+// readLine reads the bridge's next answer, or gives up with ctx.
+func (c *Converter) readLine(ctx context.Context) (string, error) {
+	type res struct {
+		s   string
+		err error
+	}
+	ch := make(chan res, 1)
+	lines := c.lines
+	go func() {
+		s, err := lines.ReadString('\n')
+		ch <- res{strings.TrimRight(s, "\n"), err}
+	}()
+	select {
+	case r := <-ch:
+		return r.s, r.err
+	case <-ctx.Done():
+		c.stopWarm() // unblocks the reader
+		return "", ctx.Err()
+	}
+}
+
+// stopWarm kills the bridge's process group (soffice included). c.mu held.
+func (c *Converter) stopWarm() {
+	if c.warm == nil {
+		return
+	}
+	c.stdin.Close()
+	syscall.Kill(-c.warm.Process.Pid, syscall.SIGKILL)
+	<-c.done
+	c.warm = nil
+}
+
+// Close stops the warm instance.
+func (c *Converter) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopWarm()
+	return nil
+}
+
+// ErrConvert is wrapped by conversions that LibreOffice refused or that
+// produced no PDF: the document is not one it can read.
+var ErrConvert = errors.New("LibreOffice could not convert the document")
+
+// ToPDF converts src into a PDF in outDir and returns its path.
+func (c *Converter) ToPDF(ctx context.Context, src, outDir string) (string, error) {
+	// Named with a plain name and the format's extension: LibreOffice
+	// picks its import filter from the content and the extension.
+	in := filepath.Join(outDir, "in"+strings.ToLower(filepath.Ext(src)))
+	if err := os.Symlink(src, in); err != nil {
+		return "", fmt.Errorf("office: %w", err)
+	}
+	want := filepath.Join(outDir, "in.pdf")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cfg.Cold {
+		return want, c.cold(ctx, in, outDir)
+	}
+	if err := c.startWarm(ctx); err != nil {
+		return "", err
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	if _, err := io.WriteString(c.stdin, in+"\t"+want+"\n"); err != nil {
+		c.stopWarm()
+		return "", fmt.Errorf("office: converter gone: %w", err)
+	}
+	line, err := c.readLine(cctx)
+	if err != nil {
+		if cctx.Err() != nil && ctx.Err() == nil {
+			return "", fmt.Errorf("office: conversion did not finish within %s: %w", c.cfg.Timeout, cctx.Err())
+		}
+		return "", fmt.Errorf("office: converter: %w", err)
+	}
+	if msg, ok := strings.CutPrefix(line, "err "); ok {
+		return "", fmt.Errorf("%w: %s", ErrConvert, msg)
+	}
+	if line != "ok" {
+		return "", fmt.Errorf("office: converter said %q", line)
+	}
+	if _, err := os.Stat(want); err != nil {
+		return "", fmt.Errorf("%w: no PDF written", ErrConvert)
+	}
+	return want, nil
+}
+
+// cold converts with a soffice of its own on a fresh profile.
+func (c *Converter) cold(ctx context.Context, in, outDir string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	dir, err := os.MkdirTemp(c.cfg.ProfileDir, "cold-")
+	if err != nil {
+		return fmt.Errorf("office: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	pu, err := c.profile(dir)
+	if err != nil {
+		return fmt.Errorf("office: profile: %w", err)
+	}
+	cmd := proc.Command(ctx, c.cfg.Soffice, append(baseArgs(pu), "--convert-to", "pdf", "--outdir", outDir, in)...)
+	cmd.Env = env(dir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		return fmt.Errorf("office: conversion did not finish within %s: %w", c.cfg.Timeout, ctx.Err())
+	}
+	if _, serr := os.Stat(filepath.Join(outDir, "in.pdf")); serr != nil {
+		return fmt.Errorf("%w: %v: %s", ErrConvert, err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
