@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"stor/internal/api"
@@ -251,12 +252,16 @@ func (s *Server) canvases(ctx context.Context, a *catalog.Asset) ([]Object, erro
 	}
 	var out []Object
 	for _, d := range ders { // by name, so pages come in order
-		if !pageName.MatchString(d.Name) || d.Width <= 0 || d.Height <= 0 {
+		m := pageName.FindStringSubmatch(d.Name)
+		if m == nil || d.Width <= 0 || d.Height <= 0 {
 			continue
 		}
+		page, _ := strconv.Atoi(m[1])
 		url := s.BaseURL + "/api/v1/assets/" + a.ID + "/derivatives/" + d.Name
 		size := Object{"width": d.Width, "height": d.Height}
-		body := Object{"id": url, "type": "Image", "format": "image/jpeg", "width": d.Width, "height": d.Height}
+		// Each page is its own IIIF image ({id}~p{N}), so viewers zoom it.
+		body := Object{"id": url, "type": "Image", "format": "image/jpeg", "width": d.Width, "height": d.Height,
+			"service": []Object{{"id": fmt.Sprintf("%s~p%d", base, page), "type": "ImageService3", "profile": "level2"}}}
 		c := canvas(len(out)+1, body, size)
 		c["thumbnail"] = []Object{{"id": url, "type": "Image", "format": "image/jpeg"}}
 		out = append(out, c)
