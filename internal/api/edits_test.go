@@ -58,6 +58,16 @@ func TestEditAsset(t *testing.T) {
 	if r.Status != http.StatusOK {
 		t.Fatalf("patch: %d %s", r.Status, r.Body)
 	}
+	// Metadata out carries the edited fields: the XMP sidecar and an
+	// embedded download (never the stored original).
+	if x := n.Get(t, "/api/v1/assets/"+a.ID+"/metadata.xmp", n.Token, nil); x.Status != http.StatusOK ||
+		!strings.Contains(string(x.Body), "Quayside in winter") || !strings.Contains(string(x.Body), "Camera Owner") {
+		t.Errorf("sidecar after edit: %d %s", x.Status, x.Body)
+	}
+	if e := n.Get(t, "/api/v1/assets/"+a.ID+"/original?embed=1", n.Token, nil); e.Status != http.StatusOK ||
+		!strings.Contains(string(e.Body), "Quayside in winter") {
+		t.Errorf("embedded download after edit: %d, %d bytes", e.Status, len(e.Body))
+	}
 	var got editedAsset
 	r.JSON(t, &got)
 	if got.Title != "Quayside in winter" || got.Creator != "Camera Owner" || !slices.Equal(got.Keywords, []string{"snow", "quay"}) ||

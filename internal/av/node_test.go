@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -202,10 +203,18 @@ func TestVideoOverHTTP(t *testing.T) {
 		!strings.Contains(seg.Header.Get("Cache-Control"), "max-age=86400") {
 		t.Errorf("segment range: %d %d %v", seg.Status, len(seg.Body), seg.Header)
 	}
-	// A token query is carried into child URIs (signed URLs, later).
-	tq := n.Get(t, "/media/"+id+"/hls/v1/index.m3u8?token=abc", n.Token, nil)
-	if !strings.Contains(string(tq.Body), "seg00000.m4s?token=abc") || !strings.Contains(string(tq.Body), `init_1.mp4?token=abc"`) {
-		t.Errorf("token not carried:\n%s", tq.Body)
+	// A signed URL's token is carried into child URIs, so a player that has
+	// only the master's signed URL can fetch everything below it.
+	sr := n.Do(t, "POST", "/api/v1/assets/"+id+"/signed-url", n.Token, strings.NewReader(`{"what":"hls","expires_in":"10m"}`),
+		http.Header{"Content-Type": {"application/json"}})
+	var signedURL struct{ Token string }
+	if err := json.Unmarshal(sr.Body, &signedURL); err != nil || signedURL.Token == "" {
+		t.Fatalf("signed-url: %d %s", sr.Status, sr.Body)
+	}
+	tok := url.QueryEscape(signedURL.Token)
+	tq := n.Get(t, "/media/"+id+"/hls/v1/index.m3u8?token="+tok, "", nil)
+	if tq.Status != 200 || !strings.Contains(string(tq.Body), "seg00000.m4s?token="+tok) || !strings.Contains(string(tq.Body), `init_1.mp4?token=`+tok+`"`) {
+		t.Errorf("token not carried: %d\n%s", tq.Status, tq.Body)
 	}
 	for _, bad := range []string{"../../x", "v0/../../master.m3u8", "v0/other.txt", "master.m3u8x"} {
 		if r := n.Get(t, "/media/"+id+"/hls/"+bad, n.Token, nil); r.Status != 404 {
