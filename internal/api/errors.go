@@ -37,8 +37,9 @@ func badRequest(code, msg string) error {
 	return &Error{Status: http.StatusBadRequest, Code: code, Message: msg}
 }
 
-// classify is the ONE place that maps errors to status, code and message.
-func classify(err error) (status int, code, msg string) {
+// Classify is the ONE place that maps errors to status, code and message;
+// other doors (tus) that answer in their own framing call it too.
+func Classify(err error) (status int, code, msg string) {
 	var apiErr *Error
 	var maxErr *http.MaxBytesError
 	switch {
@@ -91,7 +92,7 @@ func classify(err error) (status int, code, msg string) {
 // writeError sends the JSON error body and logs server-side failures with
 // their cause.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	status, code, msg := classify(err)
+	status, code, msg := Classify(err)
 	if status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		if status == http.StatusInternalServerError {

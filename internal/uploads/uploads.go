@@ -384,7 +384,7 @@ func (s *Service) preFinish(ev handler.HookEvent) (handler.HTTPResponse, error) 
 		}
 	}
 	if err != nil {
-		status, code, msg := classify(err)
+		status, code, msg := api.Classify(err)
 		if status >= 500 {
 			s.cfg.Log.ErrorContext(ctx, "tus commit", "upload", info.ID, "err", err)
 		}
@@ -392,23 +392,6 @@ func (s *Service) preFinish(ev handler.HookEvent) (handler.HTTPResponse, error) 
 	}
 	url := s.cfg.BaseURL + "/api/v1/assets/" + res.Asset.ID
 	return handler.HTTPResponse{Header: handler.HTTPHeader{AssetIDHeader: res.Asset.ID, AssetURLHeader: url}}, nil
-}
-
-// classify maps ingest errors as internal/api does.
-func classify(err error) (int, string, string) {
-	switch {
-	case errors.Is(err, ingest.ErrChecksumMismatch):
-		return http.StatusBadRequest, "checksum_mismatch", err.Error()
-	case errors.Is(err, ingest.ErrBadChecksum):
-		return http.StatusBadRequest, "invalid_checksum", err.Error()
-	case errors.Is(err, ingest.ErrEmpty):
-		return http.StatusBadRequest, "empty_upload", "the upload has no bytes"
-	case errors.Is(err, ingest.ErrUnsupportedFormat):
-		return http.StatusUnsupportedMediaType, "unsupported_format", err.Error()
-	case errors.Is(err, ingest.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, "upload_too_large", "the upload exceeds the maximum size"
-	}
-	return http.StatusInternalServerError, "internal_error", "internal error"
 }
 
 func truthy(s string) bool {

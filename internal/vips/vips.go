@@ -437,26 +437,39 @@ func (e *Engine) AccessJPEG(src, dst string, quality int) error {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	s, err := openSource(src)
-	if err != nil {
-		return err
-	}
-	in, err := e.header(s)
-	if err != nil {
-		return fmt.Errorf("vips: access jpeg: %w", err)
-	}
-	im, err := s.load(-1, 1, in.Orientation <= 1, 1)
+	im, err := e.loadUpright(src, "access jpeg")
 	if err != nil {
 		return err
 	}
 	defer im.close()
+	return writeAtomic(dst, func(tmp *C.char) C.int { return C.stor_save_jpeg_file(im.p, tmp, C.int(quality)) }, "save jpeg")
+}
+
+// loadUpright loads the first page of src whole, with its EXIF orientation
+// applied, as 8-bit sRGB ready for JPEG (alpha flattened): the input of the
+// full-size outputs. The caller holds the OS thread and closes the image.
+func (e *Engine) loadUpright(src, op string) (*vimage, error) {
+	s, err := openSource(src)
+	if err != nil {
+		return nil, err
+	}
+	in, err := e.header(s)
+	if err != nil {
+		return nil, fmt.Errorf("vips: %s: %w", op, err)
+	}
+	im, err := s.load(-1, 1, in.Orientation <= 1, 1)
+	if err != nil {
+		return nil, err
+	}
 	if err := im.step("autorot", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_autorot(in, out) }); err != nil {
-		return err
+		im.close()
+		return nil, err
 	}
 	if err := im.toOutput(JPEG); err != nil {
-		return err
+		im.close()
+		return nil, err
 	}
-	return writeAtomic(dst, func(tmp *C.char) C.int { return C.stor_save_jpeg_file(im.p, tmp, C.int(quality)) }, "save jpeg")
+	return im, nil
 }
 
 // writeAtomic saves to a temporary name beside dst, then renames it, so a
@@ -507,25 +520,11 @@ func (e *Engine) Pyramid(src, dst string, opts PyramidOpts) error {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	s, err := openSource(src)
-	if err != nil {
-		return err
-	}
-	in, err := e.header(s)
-	if err != nil {
-		return fmt.Errorf("vips: pyramid: %w", err)
-	}
-	im, err := s.load(-1, 1, in.Orientation <= 1, 1)
+	im, err := e.loadUpright(src, "pyramid")
 	if err != nil {
 		return err
 	}
 	defer im.close()
-	if err := im.step("autorot", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_autorot(in, out) }); err != nil {
-		return err
-	}
-	if err := im.toOutput(JPEG); err != nil {
-		return err
-	}
 	big := 0
 	if int64(im.width())*int64(im.height())*3 > math.MaxInt32 { // uncompressed estimate, generous
 		big = 1
