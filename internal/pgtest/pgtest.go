@@ -37,9 +37,12 @@ const EnvURL = "STOR_TEST_DATABASE_URL"
 const BinDir = "/usr/lib/postgresql/15/bin"
 
 type server struct {
-	base string // DSN of the maintenance database
-	dir  string // temp dir (data dir, socket, log) of a server we started; "" for an external one
-	err  error
+	base string    // DSN of the maintenance database
+	dir  string    // temp dir (data dir, socket, log) of a server we started
+	proc *exec.Cmd // the postmaster we started; nil for an external server
+	// exited receives the postmaster's exit.
+	exited <-chan error
+	err    error
 }
 
 var (
@@ -48,13 +51,13 @@ var (
 	seq  atomic.Int64
 )
 
-// Main wraps testing.M.Run: it stops the server the tests started. Call
+// Main wraps testing.M.Run and stops the server the tests started. Use
 // it from TestMain of packages that use pgtest:
 //
 //	func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 //
-// Without it, the server is left to the kernel: pg_ctl's postmaster
-// notices its data dir vanish from /tmp only at the next reboot, so use it.
+// Without it the server still dies with the test process (it gets
+// SIGQUIT when its parent exits) and the next start sweeps its temp dir.
 func Main(m *testing.M) int {
 	code := m.Run()
 	Stop()
@@ -63,12 +66,16 @@ func Main(m *testing.M) int {
 
 // Stop shuts the server down if this process started one.
 func Stop() {
-	if srv.dir == "" {
+	if srv.proc == nil {
 		return
 	}
-	pgCtl(filepath.Join(srv.dir, "data"), "-m", "immediate", "stop")
+	srv.proc.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-srv.exited:
+	case <-time.After(10 * time.Second):
+	}
 	os.RemoveAll(srv.dir)
-	srv.dir = ""
+	srv.proc = nil
 }
 
 // URL returns a DSN of a new, empty database for this test, dropped when
@@ -107,6 +114,7 @@ func start() {
 		srv.base = v
 		return
 	}
+	sweep()
 	srv.base, srv.dir, srv.err = startLocal()
 }
 
@@ -146,38 +154,97 @@ func startLocal() (base, dir string, err error) {
 		if err != nil {
 			return "", "", err
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "+
-			"-c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB", port, dir)
-		out, err := pgCtl(data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start")
-		if err == nil {
-			return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), dir, nil
+		logf, err := os.Create(filepath.Join(dir, "log"))
+		if err != nil {
+			return "", "", err
 		}
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		lastErr = fmt.Errorf("pg_ctl start: %w: %s %s", err, out, log)
+		cmd := serverCmd(filepath.Join(BinDir, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
+			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+			"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB")
+		cmd.Stdout, cmd.Stderr = logf, logf
+		// The server dies with the test process even without Main.
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
+		if err := cmd.Start(); err != nil {
+			logf.Close()
+			return "", "", fmt.Errorf("postgres: %w", err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait(); logf.Close() }()
+		base := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+		if err := waitReady(base, exited); err == nil {
+			srv.proc = cmd
+			srv.exited = exited
+			return base, dir, nil
+		} else {
+			cmd.Process.Signal(syscall.SIGQUIT)
+			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			lastErr = fmt.Errorf("postgres: %w: %s", err, log)
+		}
 	}
 	os.RemoveAll(dir)
 	return "", "", lastErr
 }
 
-func pgCtl(data string, args ...string) (string, error) {
-	return run(filepath.Join(BinDir, "pg_ctl"), append([]string{"-D", data}, args...)...)
+// waitReady waits until the server at base answers, or exited says it
+// stopped.
+func waitReady(base string, exited <-chan error) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("server exited: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		db, err := sql.Open("pgx", base)
+		if err != nil {
+			return err
+		}
+		err = db.PingContext(context.Background())
+		db.Close()
+		if err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("not ready after 60s")
+}
+
+// sweep removes temp dirs of servers whose test process is gone.
+func sweep() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "stor-pgtest-*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid"))
+		if err == nil {
+			pid, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+			if pid > 0 && syscall.Kill(pid, 0) == nil {
+				continue // still running
+			}
+		} else if fi, err := os.Stat(d); err != nil || time.Since(fi.ModTime()) < time.Hour {
+			continue // maybe another process's initdb, under way
+		}
+		os.RemoveAll(d)
+	}
 }
 
 // run runs a server program, as the postgres user when we are root.
 func run(prog string, args ...string) (string, error) {
-	cmd := exec.Command(prog, args...)
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return "", err
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-		cmd.Dir = "/"
-	}
-	out, err := cmd.CombinedOutput()
+	out, err := serverCmd(prog, args...).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
+}
+
+// serverCmd is a command of PostgreSQL's, as the postgres user when we
+// are root (initdb and postgres refuse to run as root).
+func serverCmd(prog string, args ...string) *exec.Cmd {
+	cmd := exec.Command(prog, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
+	if os.Geteuid() == 0 {
+		if u, err := user.Lookup("postgres"); err == nil {
+			uid, _ := strconv.Atoi(u.Uid)
+			gid, _ := strconv.Atoi(u.Gid)
+			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+			cmd.Dir = "/"
+		}
+	}
+	return cmd
 }
 
 func freePort() (int, error) {
