@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"stor/internal/pgtest"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building stor:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // stops the PostgreSQL of the locker tests
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
