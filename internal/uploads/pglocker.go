@@ -28,6 +28,8 @@ import (
 // ends its request so that the lock is released.
 type PGLocker struct {
 	pool *pgxpool.Pool
+	mu   sync.Mutex
+	held map[*pgLock]bool
 	// HolderPollInterval is how often a holder looks for a release
 	// request (default 500ms); AcquirerPollInterval how often a waiting
 	// acquirer retries (default 250ms).
@@ -58,11 +60,24 @@ func NewPGLocker(ctx context.Context, dsn string, maxConns int32) (*PGLocker, er
 		pool.Close()
 		return nil, fmt.Errorf("uploads: lock table: %w", err)
 	}
-	return &PGLocker{pool: pool, HolderPollInterval: 500 * time.Millisecond, AcquirerPollInterval: 250 * time.Millisecond}, nil
+	return &PGLocker{pool: pool, held: map[*pgLock]bool{}, HolderPollInterval: 500 * time.Millisecond, AcquirerPollInterval: 250 * time.Millisecond}, nil
 }
 
-// Close closes the locker's connections (releasing any lock still held).
-func (l *PGLocker) Close() { l.pool.Close() }
+// Close closes the locker's connections, releasing any lock still held
+// (as a node that dies does).
+func (l *PGLocker) Close() {
+	l.mu.Lock()
+	held := make([]*pgLock, 0, len(l.held))
+	for k := range l.held {
+		held = append(held, k)
+	}
+	l.held = map[*pgLock]bool{}
+	l.mu.Unlock()
+	for _, k := range held {
+		k.drop()
+	}
+	l.pool.Close()
+}
 
 // UseIn makes l the composer's locker.
 func (l *PGLocker) UseIn(c *handler.StoreComposer) { c.UseLocker(l) }
@@ -110,6 +125,9 @@ func (k *pgLock) Lock(ctx context.Context, requestRelease func()) error {
 		}
 		if ok {
 			k.conn = conn
+			k.l.mu.Lock()
+			k.l.held[k] = true
+			k.l.mu.Unlock()
 			break
 		}
 		conn.Release()
@@ -159,6 +177,9 @@ func (k *pgLock) Unlock() error {
 	if k.conn == nil {
 		return nil
 	}
+	k.l.mu.Lock()
+	delete(k.l.held, k)
+	k.l.mu.Unlock()
 	close(k.stop)
 	<-k.done
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -176,4 +197,20 @@ func (k *pgLock) Unlock() error {
 		return fmt.Errorf("uploads: unlock %s: %w", k.id, err)
 	}
 	return nil
+}
+
+// drop closes the lock's connection, which releases it (PGLocker.Close).
+func (k *pgLock) drop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.conn == nil {
+		return
+	}
+	close(k.stop)
+	<-k.done
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	k.conn.Conn().Close(ctx)
+	k.conn.Release()
+	k.conn = nil
 }
