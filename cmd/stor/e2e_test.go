@@ -25,6 +25,7 @@ import (
 
 	"stor/internal/config"
 	"stor/internal/node/nodetest"
+	"stor/internal/pgtest"
 )
 
 var storBin string
@@ -42,7 +43,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // and stops migrate-db's PostgreSQL
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
