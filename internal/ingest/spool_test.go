@@ -19,7 +19,7 @@ import (
 func TestSpoolChecksumsAndContent(t *testing.T) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, size := range []int{0, 1, 100, chunkSize - 1, chunkSize, chunkSize + 1, 3*chunkSize + 12345, (spoolBuffers*3 + 1) * chunkSize} {
+	for _, size := range []int{0, 1, 100, chunkSize - 1, chunkSize, chunkSize + 1, 3*chunkSize + 12345, (copyBuffers*3 + 1) * chunkSize} {
 		body := make([]byte, size)
 		for i := range body {
 			body[i] = byte(rng.Uint32())
