@@ -18,8 +18,12 @@ RUNTIME_PKGS=(
 )
 # Tests and benchmarks: real peers and tools the test suite uses. The python3
 # packages are what the official IIIF image validator needs (run by hand,
-# see internal/iiifserver/validator_test.go).
+# see internal/iiifserver/validator_test.go). PostgreSQL: internal/pgtest
+# starts its own server per test process from /usr/lib/postgresql/15/bin (as
+# the postgres user when root); the cluster the package itself sets up is
+# not used.
 TEST_PKGS=(
+  postgresql-15 postgresql-contrib
   chromium
   imagemagick
   python3-pil python3-lxml python3-bottle python3-magic
