@@ -123,8 +123,25 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // migrate applies the embedded migrations not yet recorded. A tiny runner
 // of our own: the files are plain SQL in order, and this avoids a framework
 // for thirty lines of work.
+//
+// On PostgreSQL several nodes may start at once: each step runs under a
+// transaction-scoped advisory lock and checks again inside it.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS stor_migrations (version TEXT PRIMARY KEY)`); err != nil {
+	lock := func(tx *sql.Tx) error {
+		if db.dialect != "postgres" {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(8319396947839248743)`) // "stor-mig"
+		return err
+	}
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := lock(tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS stor_migrations (version TEXT PRIMARY KEY)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("catalog: migrate: %w", err)
 	}
 	dir := "migrations/" + db.dialect
@@ -153,6 +170,12 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("catalog: migrate: %w", err)
 		}
 		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			if err := lock(tx); err != nil {
+				return err
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM stor_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+				return err // applied meanwhile by another node
+			}
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
