@@ -1,15 +1,18 @@
 // Command searchbench measures search and filtered listing on a catalog
 // of synthetic assets (issue 6), not in CI:
 //
-//	go run ./bench/searchbench [-n 1000000] [-runs 300] [-db /tmp/stor-searchbench/catalog.db]
+//	go run ./bench/searchbench [-n 1000000] [-runs 300] [-peer 100] [-reuse] [-db /tmp/stor-searchbench/catalog.db]
 //
 // It fills a fresh SQLite catalog (every migration, the FTS5 triggers
-// doing the indexing) with n assets of realistic shape: Zipf-distributed
-// words in titles, descriptions and keywords, creators, cameras, capture
-// dates, kinds and formats, projects, tags on a third, and a text page on
-// one in twenty (~120 words). Then it times, through catalog.Searcher,
-// each query shape -runs times with random words and prints p50/p99 and
-// the index size.
+// doing the indexing; with -reuse an interrupted fill continues) with n
+// assets of realistic shape: Zipf-distributed words in titles,
+// descriptions and keywords, creators, cameras, capture dates, kinds and
+// formats, projects, tags on a third, and a text page on one in twenty
+// (~120 words). Then it times, through catalog.SQLiteSearch (FindPage,
+// FacetCounts), each query shape -runs times with random words and prints
+// wall p50/p95/p99/max, the querying thread's CPU p50/p99, the share of
+// approximate answers, and the index size; and, as the peer, the same
+// database in the sqlite3 CLI with plain FTS5 queries.
 package main
 
 import (
