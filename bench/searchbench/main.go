@@ -41,6 +41,7 @@ func main() {
 	runs := flag.Int("runs", 300, "runs per query shape")
 	dbPath := flag.String("db", "/tmp/stor-searchbench/catalog.db", "catalog file (replaced unless -reuse)")
 	reuse := flag.Bool("reuse", false, "reuse an existing catalog of the right size")
+	timeout := flag.Duration("timeout", 5*time.Second, "a query running longer is stopped (and printed; counted at its time)")
 	optimize := flag.Bool("optimize", true, "merge the FTS5 index and ANALYZE before measuring")
 	peer := flag.Int("peer", 100, "queries per shape in the sqlite3 CLI peer (0: none)")
 	flag.Parse()
@@ -162,12 +163,18 @@ func main() {
 			var ap bool
 			d, c := timed(func() {
 				var err error
+				qctx, cancel := context.WithTimeout(ctx, *timeout)
+				defer cancel()
 				if sh.facets {
-					_, ap, err = s.FacetCounts(ctx, q, f, catalog.FacetFields)
+					_, ap, err = s.FacetCounts(qctx, q, f, catalog.FacetFields)
 				} else {
 					var p *catalog.Page
-					p, err = s.FindPage(ctx, q, f)
+					p, err = s.FindPage(qctx, q, f)
 					ap = err == nil && p.Approximate
+				}
+				if err != nil && qctx.Err() != nil {
+					fmt.Printf("  timed out after %s: %+v\n", *timeout, f)
+					return
 				}
 				if err != nil {
 					log.Fatal(err)
