@@ -367,7 +367,7 @@ func (s SQLiteSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) (*
 	}
 	if c.kind == 'o' {
 		page.Assets, err = findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+`
-			FROM asset_fts JOIN assets ON assets.seq = asset_fts.rowid
+			FROM asset_fts CROSS JOIN assets ON assets.seq = asset_fts.rowid
 			WHERE asset_fts MATCH ? AND `+where+` ORDER BY asset_fts.rank, assets.seq DESC LIMIT ? OFFSET ?`,
 			append(append([]any{matchExpr(terms)}, wargs...), limit, c.offset)...)
 		if err == nil && len(page.Assets) == limit {
@@ -412,7 +412,7 @@ func streamNewest(ctx context.Context, q Querier, p plan, expr, where string, wa
 			from = "assets CROSS JOIN asset_fts"
 			where = "asset_fts.rowid = assets.seq AND asset_fts MATCH ? AND " + where
 		} else {
-			from, order = "asset_fts JOIN assets ON assets.seq = asset_fts.rowid", "asset_fts.rowid"
+			from, order = "asset_fts CROSS JOIN assets ON assets.seq = asset_fts.rowid", "asset_fts.rowid"
 			where = "asset_fts MATCH ? AND " + where
 		}
 		args = append(args, expr)
@@ -571,7 +571,7 @@ func (s SQLiteSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilter,
 		from := "assets"
 		switch terms := queryTerms(f.Query); {
 		case len(terms) > 0:
-			from = "asset_fts JOIN assets ON assets.seq = asset_fts.rowid"
+			from = "asset_fts CROSS JOIN assets ON assets.seq = asset_fts.rowid"
 			where = "asset_fts MATCH ? AND " + where
 			args = append(args, matchExpr(terms))
 		case len(f.Tags) > 0:
