@@ -59,6 +59,36 @@ int stor_thumbnail(const char *path, int size, VipsImage **out) {
   return vips_thumbnail(path, out, size, "height", size, "size", VIPS_SIZE_DOWN, NULL);
 }
 
+int stor_mosaic_jpeg(const void *buf, const size_t *offs, const size_t *lens, int n, int across,
+                     VipsImage **out) {
+  if (n <= 0 || across <= 0) {
+    vips_error("stor", "mosaic of %d tiles", n);
+    return -1;
+  }
+  VipsImage **ims = g_new0(VipsImage *, n);
+  int r = 0;
+  for (int i = 0; i < n && !r; i++) {
+    VipsOperation *op = vips_operation_new("jpegload_buffer");
+    if (!op) { r = -1; break; }
+    VipsBlob *blob = vips_blob_copy((const char *)buf + offs[i], lens[i]);
+    g_object_set(op, "buffer", blob, "access", VIPS_ACCESS_RANDOM, NULL);
+    vips_area_unref(VIPS_AREA(blob));
+    r = build(op, &ims[i]);
+  }
+  if (!r) {
+    if (n == 1) {
+      *out = ims[0];
+      ims[0] = NULL;
+    } else {
+      r = vips_arrayjoin(ims, out, n, "across", across, NULL);
+    }
+  }
+  for (int i = 0; i < n; i++)
+    if (ims[i]) g_object_unref(ims[i]);
+  g_free(ims);
+  return r;
+}
+
 int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out) {
   VipsOperation *op = vips_operation_new("thumbnail_buffer");
   if (!op) return -1;
