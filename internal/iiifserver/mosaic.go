@@ -17,10 +17,10 @@ const maxMosaicTiles = 64
 // mosaicPlan is which stored tiles of which pyramid level a region needs,
 // and where the region lies in the mosaic they make.
 type mosaicPlan struct {
-	level            int
-	col0, row0       int
-	cols, rows       int
-	crop             image.Rectangle // in mosaic pixels
+	level      int
+	col0, row0 int
+	cols, rows int
+	crop       image.Rectangle // in mosaic pixels
 }
 
 // planMosaic picks the level vips.Render would read (the smallest level at
@@ -67,12 +67,13 @@ func planMosaic(si *sourceInfo, res iiif.Resolved) (mosaicPlan, bool) {
 	}
 	ox, oy := c0*l.TileWidth, r0*l.TileHeight
 	return mosaicPlan{level: k, col0: c0, row0: r0, cols: cols, rows: rows,
-		crop:  image.Rect(left-ox, top-oy, right-ox, bottom-oy)}, true
+		crop: image.Rect(left-ox, top-oy, right-ox, bottom-oy)}, true
 }
 
 // mosaic reads the plan's stored tiles (no decode).
 func (pl mosaicPlan) mosaic(t *tiff.File) (vips.Mosaic, error) {
-	m := vips.Mosaic{Cols: pl.cols, Tiles: make([][]byte, 0, pl.cols*pl.rows)}
+	m := vips.Mosaic{Cols: pl.cols, Tiles: make([][]byte, 0, pl.cols*pl.rows),
+		TileWidth: t.Levels()[pl.level].TileWidth, TileHeight: t.Levels()[pl.level].TileHeight}
 	for r := pl.row0; r < pl.row0+pl.rows; r++ {
 		for c := pl.col0; c < pl.col0+pl.cols; c++ {
 			b, err := t.JPEGTile(pl.level, c, r)

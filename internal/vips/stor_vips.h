@@ -14,12 +14,13 @@ int stor_load(const char *path, int page, int shrink, int sequential, VipsImage 
 // resolves no relative or file: references). scale 1 is the declared size.
 int stor_load_svg(const void *buf, size_t len, double scale, VipsImage **out);
 int stor_thumbnail(const char *path, int size, VipsImage **out);
-// stor_mosaic_jpeg decodes n standalone JPEG tiles held in buf (tile i is
-// lens[i] bytes at offs[i]; buf is copied, the caller frees it) and joins
-// them left to right, top to bottom, across per row. Every tile must have
-// the same size (stored pyramid tiles are padded to the full tile size).
-int stor_mosaic_jpeg(const void *buf, const size_t *offs, const size_t *lens, int n, int across,
-                     VipsImage **out);
+// stor_mosaic_jpeg decodes n standalone 3-component JPEG tiles held in buf
+// (tile i is lens[i] bytes at offs[i]) with libjpeg straight into one new
+// w x h sRGB image, tile i's top-left corner at (xs[i], ys[i]) of it (may
+// be negative: only the part inside the image is written, and rows outside
+// it are skipped, not decoded). Each tile must be tw x th.
+int stor_mosaic_jpeg(const void *buf, const size_t *offs, const size_t *lens, const int *xs,
+                     const int *ys, int n, int tw, int th, int w, int h, VipsImage **out);
 int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out);
 const char *stor_loader(const char *path);
 

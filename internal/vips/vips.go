@@ -1,7 +1,7 @@
 package vips
 
 /*
-#cgo pkg-config: vips
+#cgo pkg-config: vips libjpeg
 #include "stor_vips.h"
 */
 import "C"
