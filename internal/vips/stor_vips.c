@@ -39,8 +39,9 @@ static int build(VipsOperation *op, VipsImage **out) {
   return 0;
 }
 
-int stor_load(const char *path, int page, int shrink, int sequential, VipsImage **out) {
-  const char *loader = vips_foreign_find_load(path);
+int stor_load(const char *path, const char *loader, int page, int shrink, int sequential,
+              VipsImage **out) {
+  if (!loader || !*loader) loader = vips_foreign_find_load(path);
   if (!loader) return -2;
   VipsOperation *op = vips_operation_new(loader);
   if (!op) return -1;

@@ -7,9 +7,11 @@
 int stor_init(void);
 void stor_config(int concurrency, int max_ops, size_t max_mem, int max_files);
 
-// stor_load opens path with the loader libvips picks for it. page < 0 and
-// shrink <= 1 leave those options unset. Returns -2 when no loader exists.
-int stor_load(const char *path, int page, int shrink, int sequential, VipsImage **out);
+// stor_load opens path with loader (a nickname from stor_loader; NULL or
+// "": the one libvips picks for it). page < 0 and shrink <= 1 leave those
+// options unset. Returns -2 when no loader exists.
+int stor_load(const char *path, const char *loader, int page, int shrink, int sequential,
+              VipsImage **out);
 // stor_load_svg rasterises an SVG held in memory (no base URI, so librsvg
 // resolves no relative or file: references). scale 1 is the declared size.
 int stor_load_svg(const void *buf, size_t len, double scale, VipsImage **out);

@@ -226,11 +226,13 @@ func (s *source) load(page, shrink int, sequential bool, svgScale float64) (*vim
 	}
 	cpath := C.CString(s.path)
 	defer C.free(unsafe.Pointer(cpath))
+	cloader := C.CString(s.loader) // found once by openSource
+	defer C.free(unsafe.Pointer(cloader))
 	seq := 0
 	if sequential {
 		seq = 1
 	}
-	switch C.stor_load(cpath, C.int(page), C.int(shrink), C.int(seq), &out) {
+	switch C.stor_load(cpath, cloader, C.int(page), C.int(shrink), C.int(seq), &out) {
 	case 0:
 		return &vimage{p: out}, nil
 	case -2:
