@@ -154,6 +154,10 @@ int stor_mosaic_jpeg(const void *buf, const size_t *offs, const size_t *lens, co
   return r;
 }
 
+int stor_thumbnail_image(VipsImage *in, int size, VipsImage **out) {
+  return vips_thumbnail_image(in, out, size, "height", size, "size", VIPS_SIZE_DOWN, NULL);
+}
+
 int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out) {
   VipsOperation *op = vips_operation_new("thumbnail_buffer");
   if (!op) return -1;

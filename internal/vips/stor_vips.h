@@ -16,6 +16,9 @@ int stor_load(const char *path, const char *loader, int page, int shrink, int se
 // resolves no relative or file: references). scale 1 is the declared size.
 int stor_load_svg(const void *buf, size_t len, double scale, VipsImage **out);
 int stor_thumbnail(const char *path, int size, VipsImage **out);
+// stor_thumbnail_image is stor_thumbnail of an image already loaded (with
+// the JPEG shrink-on-load factor the caller chose).
+int stor_thumbnail_image(VipsImage *in, int size, VipsImage **out);
 // stor_mosaic_jpeg decodes n standalone 3-component JPEG tiles held in buf
 // (tile i is lens[i] bytes at offs[i]) with libjpeg straight into one new
 // w x h sRGB image, tile i's top-left corner at (xs[i], ys[i]) of it (may
