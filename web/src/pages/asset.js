@@ -135,7 +135,7 @@ export async function assetPage(main, ctx) {
 
   function renderHead() {
     clear(stateEl).append(badge(a.state));
-    clear(titleEl).append(a.title || a.filename, a.title ? h('span', { class: 'muted filename' }, a.filename) : null);
+    append(clear(titleEl), [a.title || a.filename, a.title ? h('span', { class: 'muted filename' }, a.filename) : null]);
     document.title = `${a.title || a.filename} · stor`;
     errEl.textContent = a.error ? `Failed: ${a.error}` : '';
     clear(factsEl).append(facts(a));

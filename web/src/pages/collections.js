@@ -3,7 +3,7 @@
 // (move up/down, remove), its IIIF manifest, and a link to the grid
 // filtered by it.
 import { A, items, url } from '../api.js';
-import { badge, clear, h, toast } from '../dom.js';
+import { append, badge, clear, h, toast } from '../dom.js';
 import { thumb } from './grid.js';
 
 function tree(cs) {
@@ -69,8 +69,8 @@ export async function collectionsPage(main, ctx) {
     }
     const kids = tree(all);
     const keep = parent.value;
-    clear(parent).append(h('option', { value: '' }, 'Top level'),
-      all.slice().sort((x, y) => x.name.localeCompare(y.name)).map((c) => h('option', { value: c.id, selected: c.id === keep }, c.name)));
+    append(clear(parent), [h('option', { value: '' }, 'Top level'),
+      all.slice().sort((x, y) => x.name.localeCompare(y.name)).map((c) => h('option', { value: c.id, selected: c.id === keep }, c.name))]);
     status.textContent = all.length ? `${all.length} collection${all.length === 1 ? '' : 's'}` : 'No collections yet.' + (canWrite ? ' Create the first one above.' : '');
     clear(list).append((kids.get('') || []).length ? h('ul', { class: 'coll-tree', 'aria-label': 'Collections' }, (kids.get('') || []).map((c) => row(c, kids))) : '');
   }

@@ -1,5 +1,5 @@
 import { A, items, url } from '../api.js';
-import { badge, bytes, clear, debounce, h, icon } from '../dom.js';
+import { append, badge, bytes, clear, debounce, h, icon } from '../dom.js';
 
 const KINDS = ['image', 'raw', 'video', 'audio', 'document', 'other'];
 const STATES = ['uploading', 'stored', 'processing', 'ready', 'failed', 'deleted'];
@@ -82,8 +82,8 @@ export async function gridPage(main, ctx) {
   // Collections for the filter, tags for the suggestions: neither blocks the grid.
   A.collections({ all: 1 }).then((r) => {
     const cs = items(r).sort((x, y) => x.name.localeCompare(y.name));
-    clear(collection).append(h('option', { value: '' }, 'Any collection'),
-      cs.map((c) => h('option', { value: c.id, selected: f.collection === c.id }, c.name)));
+    append(clear(collection), [h('option', { value: '' }, 'Any collection'),
+      cs.map((c) => h('option', { value: c.id, selected: f.collection === c.id }, c.name))]);
   }).catch(() => { /* the filter still works by id */ });
 
   // Without words there is nothing to rank: newest first is the order;
@@ -125,7 +125,7 @@ export async function gridPage(main, ctx) {
       cursor = r.next_cursor;
       more.hidden = !cursor;
       if (r.facets && r.facets.tag) {
-        clear(tagList).append(Object.keys(r.facets.tag).map((t) => h('option', { value: t })));
+        append(clear(tagList), Object.keys(r.facets.tag).map((t) => h('option', { value: t })));
       }
       const filtered = FILTERS.some((k) => k !== 'sort' && f[k]);
       status.textContent = count === 0
