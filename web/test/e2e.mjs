@@ -230,6 +230,12 @@ try {
   log('edited the title and keywords, tagged; history shows both');
   assert(await page.isVisible('#reprocess'), 'the reprocess button is shown');
   assert(await page.isVisible('#manifest-link'), 'the IIIF manifest link is shown');
+  const manifestOf = (sel) => page.evaluate(async (s) => {
+    const r = await fetch(document.querySelector(s).href);
+    return [r.status, r.ok ? (await r.json()).type : await r.text(), new URL(document.querySelector(s).href).searchParams.get('manifest')];
+  }, sel);
+  let man = await manifestOf('#manifest-link');
+  assert(man[0] === 200 && man[1] === 'Manifest' && man[2].startsWith(base), `the manifest link opens a IIIF manifest and names itself for drag and drop: ${JSON.stringify(man)}`);
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot('asset');
 
@@ -268,6 +274,8 @@ try {
   const order = await members();
   assert(JSON.stringify(order) === JSON.stringify([pdfId, mp4Id, jpegId]), `the new order is saved: ${JSON.stringify(order)}`);
   log('reordered the members with the keyboard');
+  man = await manifestOf('#coll-manifest');
+  assert(man[0] === 200 && man[1] === 'Manifest', `the collection's manifest link opens: ${JSON.stringify(man)}`);
   await shot('collection');
 
   // --- The MP4: hls.js plays (currentTime advances), poster, storyboard.

@@ -141,7 +141,9 @@ export async function assetPage(main, ctx) {
     clear(factsEl).append(facts(a));
     append(clear(actions), [
       h('a', { class: 'button', href: url(a.links.original) + '?download=1', download: a.filename }, 'Download original'),
-      a.links.manifest ? h('a', { class: 'button', href: url(a.links.manifest), id: 'manifest-link', title: 'IIIF manifest: drag this link into Mirador or another IIIF viewer' }, 'IIIF manifest') : null,
+      // IIIF drag and drop: the link carries ?manifest=, which Mirador and
+      // Universal Viewer read from a dropped URL.
+      a.links.manifest ? h('a', { class: 'button', href: `${url(a.links.manifest)}?manifest=${encodeURIComponent(a.links.manifest)}`, id: 'manifest-link', title: 'IIIF manifest: drag this link into Mirador or another IIIF viewer' }, 'IIIF manifest') : null,
       canWrite ? h('button', { type: 'button', id: 'reprocess', onclick: reprocess }, 'Reprocess') : null]);
   }
 

@@ -105,7 +105,7 @@ export async function collectionPage(main, ctx) {
     h('div', { class: 'page-head' }, h('h1', { id: 'coll-title' }, c.name)),
     h('div', { class: 'actions' },
       h('a', { class: 'button', href: `#/?collection=${encodeURIComponent(c.id)}` }, 'Search in this collection'),
-      h('a', { class: 'button', href: url(c.links.manifest), id: 'coll-manifest', title: 'IIIF manifest of the members: drag this link into Mirador' }, 'IIIF manifest')),
+      h('a', { class: 'button', href: `${url(c.links.manifest)}?manifest=${encodeURIComponent(c.links.manifest)}`, id: 'coll-manifest', title: 'IIIF manifest of the members: drag this link into Mirador' }, 'IIIF manifest')),
     status, list);
 
   let members = [];
