@@ -86,6 +86,14 @@ export async function gridPage(main, ctx) {
       cs.map((c) => h('option', { value: c.id, selected: f.collection === c.id }, c.name))]);
   }).catch(() => { /* the filter still works by id */ });
 
+  // Tag suggestions (the 100 most used) load when the tag field is first
+  // used, so they never slow the first page.
+  tag.addEventListener('focus', () => {
+    A.assets({ facets: 'tag', limit: 1 }).then((r) => {
+      append(clear(tagList), Object.keys((r.facets && r.facets.tag) || {}).map((t) => h('option', { value: t })));
+    }).catch(() => { /* no suggestions */ });
+  }, { once: true });
+
   // Without words there is nothing to rank: newest first is the order;
   // typing the first words switches to the best match.
   let hadQ = !!f.q;
@@ -114,7 +122,6 @@ export async function gridPage(main, ctx) {
     try {
       const query = { ...f, limit: PAGE, cursor: reset ? null : cursor };
       if (!f.q) delete query.sort;
-      if (reset) query.facets = 'tag';
       const r = await A.assets(query, ctrl.signal);
       if (my !== gen) return;
       if (reset) clear(list);
@@ -124,9 +131,6 @@ export async function gridPage(main, ctx) {
       count += r.items.length;
       cursor = r.next_cursor;
       more.hidden = !cursor;
-      if (r.facets && r.facets.tag) {
-        append(clear(tagList), Object.keys(r.facets.tag).map((t) => h('option', { value: t })));
-      }
       const filtered = FILTERS.some((k) => k !== 'sort' && f[k]);
       status.textContent = count === 0
         ? (filtered ? 'No assets match these filters.' : 'No assets yet. Upload some!')
