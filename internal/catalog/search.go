@@ -92,12 +92,20 @@ var ErrCursor = fmt.Errorf("catalog: not a cursor of this listing: %w", ErrInval
 var FacetFields = []string{"kind", "format", "state", "project", "tag"}
 
 // Search is the catalog's Searcher.
-func (db *DB) Search() Searcher { return SQLiteSearch{} }
+func (db *DB) Search() Searcher {
+	if db.dialect == "postgres" {
+		return PostgresSearch{}
+	}
+	return SQLiteSearch{}
+}
 
-// ListAssets is Find of the SQLite search: newest first unless f asks for
-// ranked search. Deleted assets appear only when f asks for state
+// ListAssets is Find of q's database's search: newest first unless f asks
+// for ranked search. Deleted assets appear only when f asks for state
 // "deleted".
 func ListAssets(ctx context.Context, q Querier, f AssetFilter) ([]*Asset, error) {
+	if Dialect(q) == "postgres" {
+		return PostgresSearch{}.Find(ctx, q, f)
+	}
 	return SQLiteSearch{}.Find(ctx, q, f)
 }
 
@@ -220,7 +228,7 @@ func queryTerms(q string) []string {
 func matchExpr(terms []string) string { return strings.Join(terms, " AND ") }
 
 // where is f's conditions on the assets table (named assets).
-func (f AssetFilter) where() (string, []any, bool) {
+func (f AssetFilter) where(pg bool) (string, []any, bool) {
 	if strings.TrimSpace(f.Query) != "" && len(queryTerms(f.Query)) == 0 {
 		return "", nil, false // a query of no words matches nothing
 	}
@@ -256,7 +264,9 @@ func (f AssetFilter) where() (string, []any, bool) {
 	if f.CapturedBefore != "" {
 		add("assets.capture_date < ?", f.CapturedBefore)
 	}
-	if f.Camera != "" {
+	if f.Camera != "" && pg {
+		add("(lower(assets.camera_make) = lower(?) OR assets.camera_model ILIKE ? ESCAPE '\\')", f.Camera, "%"+escapeLike(f.Camera)+"%")
+	} else if f.Camera != "" {
 		add("(assets.camera_make = ? COLLATE NOCASE OR assets.camera_model LIKE ? ESCAPE '\\')", f.Camera, "%"+escapeLike(f.Camera)+"%")
 	}
 	if f.Projects != nil {
@@ -333,7 +343,7 @@ func (s SQLiteSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) (*
 	if err != nil {
 		return nil, err
 	}
-	where, wargs, ok := f.where()
+	where, wargs, ok := f.where(false)
 	if !ok {
 		return &Page{}, nil
 	}
@@ -518,7 +528,7 @@ func (s SQLiteSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilter,
 		}
 		out[field] = map[string]int{}
 	}
-	where, wargs, ok := f.where()
+	where, wargs, ok := f.where(false)
 	if !ok || len(fields) == 0 {
 		return out, false, nil
 	}
@@ -647,4 +657,51 @@ func (s SQLiteSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilter,
 		}
 	}
 	return out, approximate, nil
+}
+
+// facets counts by each field (the PostgreSQL search's facets; SQLite has
+// FacetCounts), the assets from from(false) (the FROM
+// clause of the dialect, unranked) that f's where selects.
+func facets(ctx context.Context, q Querier, f AssetFilter, fields []string, pg bool,
+	from func(ranked bool) (string, []any)) (map[string]map[string]int, error) {
+	out := map[string]map[string]int{}
+	where, wargs, ok := f.where(pg)
+	for _, field := range fields {
+		counts := map[string]int{}
+		out[field] = counts
+		if !ok {
+			continue
+		}
+		from, args := from(false)
+		args = append(args, wargs...)
+		var query string
+		switch field {
+		case "kind", "format", "state", "project":
+			query = `SELECT assets.` + field + `, count(*) FROM ` + from + ` WHERE ` + where + ` GROUP BY 1`
+		case "tag":
+			query = `SELECT min(tg.tag), count(*) FROM ` + from + ` JOIN asset_tags tg ON tg.asset_id = assets.id WHERE ` +
+				where + ` GROUP BY tg.tag ORDER BY 2 DESC, 1 LIMIT 100`
+		default:
+			return nil, fmt.Errorf("catalog: facet %q: %w", field, ErrInvalid)
+		}
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: facets: %w", err)
+		}
+		for rows.Next() {
+			var v string
+			var n int
+			if err := rows.Scan(&v, &n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("catalog: facets: %w", err)
+			}
+			counts[v] = n
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("catalog: facets: %w", err)
+		}
+	}
+	return out, nil
 }
