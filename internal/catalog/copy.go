@@ -129,11 +129,12 @@ func versions(ctx context.Context, q Querier) ([]string, error) {
 
 // sqliteTables lists the catalog's tables in copy order: not SQLite's
 // own, not the FTS5 index (PostgreSQL's is built by triggers), not the
-// job queue's, not the migration log.
+// facet counts SQLite keeps by trigger (0012; PostgreSQL counts facets
+// itself), not the job queue's, not the migration log.
 func sqliteTables(ctx context.Context, q Querier) ([]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'
 		AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'asset_fts%' AND name NOT LIKE 'river_%'
-		AND name <> 'stor_migrations' ORDER BY name`)
+		AND name NOT IN ('stor_migrations', 'asset_counts', 'asset_tag_counts') ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: tables: %w", err)
 	}
