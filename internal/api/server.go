@@ -63,6 +63,10 @@ type Server struct {
 	CORSOrigins []string
 	// Now is the clock of signed URLs; nil is time.Now.
 	Now func() time.Time
+	// PresignExpiry > 0 answers authorized downloads of originals and
+	// derivatives with a 302 to a presigned URL of that lifetime, when the
+	// Store is a storage.Presigner (S3). 0 serves the bytes.
+	PresignExpiry time.Duration
 }
 
 // Emitter queues webhook deliveries of an event in tx.

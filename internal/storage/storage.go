@@ -149,3 +149,17 @@ func (r *ReadSeeker) Close() error {
 type Localizer interface {
 	LocalPath(ctx context.Context, key string) (string, error)
 }
+
+// Copier is a Store that copies an object to another key without the
+// bytes passing through stor (S3's server-side copy).
+type Copier interface {
+	Copy(ctx context.Context, src, dst string) error
+}
+
+// Presigner is a Store that can hand out short-lived URLs from which a
+// client downloads an object directly (S3 presigned GETs). disposition and
+// contentType, if set, are the response's Content-Disposition and
+// Content-Type.
+type Presigner interface {
+	PresignGet(ctx context.Context, key string, expiry time.Duration, disposition, contentType string) (string, error)
+}
