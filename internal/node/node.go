@@ -149,6 +149,19 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	if pcfg.MaxLoadPerCPU == 0 {
 		pcfg.MaxLoadPerCPU = cfg.MaxLoadPerCPU
 	}
+	if _, ok := store.(storage.MultipartUploader); ok {
+		// Direct uploads (/api/v1/uploads/s3) left unfinished are aborted
+		// after the resumable-upload expiry, once across a cluster.
+		pcfg.Periodic = append(pcfg.Periodic, pipeline.Periodic{Name: "s3-uploads",
+			Interval: max(time.Minute, min(time.Hour, cfg.UploadExpiry/4)),
+			Run: func(ctx context.Context) error {
+				k, err := api.SweepS3Uploads(ctx, db, store, cfg.UploadExpiry)
+				if k > 0 {
+					log.InfoContext(ctx, "aborted abandoned direct uploads", "uploads", k)
+				}
+				return err
+			}})
+	}
 	ts := tasks(tools)
 	if len(n.Replicas) > 0 {
 		// Replication is storage policy, not media processing: it runs
@@ -185,6 +198,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	if cfg.S3Presign {
 		n.API.PresignExpiry = cfg.S3PresignExpiry
 	}
+	n.API.S3PartURLExpiry = cfg.S3PresignExpiry
 	// DATA/uploads sits beside DATA/blobs, so a finished upload lands by rename.
 	n.Uploads, err = uploads.New(uploads.Config{
 		Dir: filepath.Join(cfg.DataDir, "uploads"), MaxSize: int64(cfg.MaxUploadSize),

@@ -325,6 +325,20 @@ func expectedSHA256(key string) string {
 
 // Put stores r under key; see the package comment.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	return s.put(ctx, key, r, expectedSHA256(key))
+}
+
+// PutSHA256 is Put of bytes that must hash to sha256hex (lower-case hex):
+// anything else fails and stores nothing. The hash is recorded as the
+// object's x-amz-meta-sha256.
+func (s *Store) PutSHA256(ctx context.Context, key string, r io.Reader, sha256hex string) (int64, error) {
+	if b, err := hex.DecodeString(sha256hex); err != nil || len(b) != sha256.Size {
+		return 0, fmt.Errorf("s3: put %s: %q is not a SHA-256", key, sha256hex)
+	}
+	return s.put(ctx, key, r, strings.ToLower(sha256hex))
+}
+
+func (s *Store) put(ctx context.Context, key string, r io.Reader, want string) (int64, error) {
 	name, err := s.name(key)
 	if err != nil {
 		return 0, err
@@ -336,7 +350,6 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	if rerr != nil && rerr != io.EOF {
 		return 0, fmt.Errorf("s3: put %s: %w", key, rerr)
 	}
-	want := expectedSHA256(key)
 	if rerr == io.EOF { // it all fits in one part
 		data := buf[:n]
 		sum := sha256.Sum256(data)
