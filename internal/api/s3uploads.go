@@ -45,10 +45,10 @@ func (s *Server) multipartStore() (storage.MultipartUploader, error) {
 	return mu, nil
 }
 
-// ownUpload loads the upload of the path's {uploadId} if p started it and
+// ownUpload loads the upload of the path's {upload} if p started it and
 // the ?key= the client echoes is the one stor gave; anything else is 404.
 func (s *Server) ownUpload(r *http.Request, p *auth.Principal) (*catalog.S3Upload, error) {
-	u, err := catalog.GetS3Upload(r.Context(), s.DB.Reader(), r.PathValue("uploadId"))
+	u, err := catalog.GetS3Upload(r.Context(), s.DB.Reader(), r.PathValue("upload"))
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (s *Server) createS3Upload(w http.ResponseWriter, r *http.Request, p *auth.
 	return nil
 }
 
-// signS3Part: GET /api/v1/uploads/s3/multipart/{uploadId}/{partNumber}?key=
+// signS3Part: GET /api/v1/uploads/s3/multipart/{upload}/{part}?key=
 // → {url, expires} (seconds).
 func (s *Server) signS3Part(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	mu, err := s.multipartStore()
@@ -127,7 +127,7 @@ func (s *Server) signS3Part(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if u.State != catalog.S3UploadOpen {
 		return &Error{Status: http.StatusConflict, Code: "upload_finished", Message: "the upload is " + u.State}
 	}
-	part, err := strconv.Atoi(r.PathValue("partNumber"))
+	part, err := strconv.Atoi(r.PathValue("part"))
 	if err != nil || part < 1 || part > 10000 {
 		return badRequest("invalid_part_number", "the part number is 1 to 10000")
 	}
@@ -140,7 +140,7 @@ func (s *Server) signS3Part(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	return nil
 }
 
-// listS3Parts: GET /api/v1/uploads/s3/multipart/{uploadId}?key= →
+// listS3Parts: GET /api/v1/uploads/s3/multipart/{upload}?key= →
 // [{PartNumber, Size, ETag}], to resume.
 func (s *Server) listS3Parts(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	mu, err := s.multipartStore()
@@ -163,7 +163,7 @@ func (s *Server) listS3Parts(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	return nil
 }
 
-// abortS3Upload: DELETE /api/v1/uploads/s3/multipart/{uploadId}?key=.
+// abortS3Upload: DELETE /api/v1/uploads/s3/multipart/{upload}?key=.
 func (s *Server) abortS3Upload(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	mu, err := s.multipartStore()
 	if err != nil {
@@ -193,7 +193,7 @@ func s3UploadErr(err error) error {
 	return err
 }
 
-// completeS3Upload: POST /api/v1/uploads/s3/multipart/{uploadId}/complete?key=
+// completeS3Upload: POST /api/v1/uploads/s3/multipart/{upload}/complete?key=
 // {parts: [{PartNumber, ETag}]} → {location, key, asset}.
 func (s *Server) completeS3Upload(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	mu, err := s.multipartStore()

@@ -169,7 +169,7 @@ func TestPresignGet(t *testing.T) {
 
 func TestBadEndpoint(t *testing.T) {
 	var retries atomic.Int64
-	_, err := s3.New(context.Background(), s3.Config{Endpoint: "http://127.0.0.1:1", Bucket: "b", Retries: 2,
+	_, err := s3.New(context.Background(), s3.Config{Endpoint: "http://127.0.0.1:1", Bucket: "bucket", Retries: 2,
 		RetryBase: 1, OnRetry: func(string) { retries.Add(1) }})
 	if err == nil {
 		t.Fatal("New on a closed port succeeded")
