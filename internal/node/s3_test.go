@@ -98,12 +98,18 @@ func TestNodeOnS3(t *testing.T) {
 			t.Fatalf("%s: state %s (%v)", a.Filename, got.State, deref(got.Error))
 		}
 	}
-	keys := srv.Keys(t, bucket, "")
-	want := []string{storage.OriginalKey(hexSHA(img)), storage.OriginalKey(hexSHA(clip))}
-	for _, id := range []string{ia.ID, va.ID} {
-		want = append(want, "derivatives/"+id[:2]+"/"+id+"/thumb-400")
+	// The video's poster and thumbnails are optional tasks that may still
+	// run once it is ready: wait for them.
+	vthumb := "derivatives/" + va.ID[:2] + "/" + va.ID + "/thumb-400"
+	for deadline := time.Now().Add(2 * time.Minute); !slicesContains(srv.Keys(t, bucket, vthumb), vthumb) && time.Now().Before(deadline); {
+		time.Sleep(300 * time.Millisecond)
 	}
-	want = append(want, "derivatives/"+ia.ID[:2]+"/"+ia.ID+"/pyramid")
+	keys := srv.Keys(t, bucket, "")
+	want := []string{storage.OriginalKey(hexSHA(img)), storage.OriginalKey(hexSHA(clip)), vthumb,
+		"derivatives/" + va.ID[:2] + "/" + va.ID + "/hls/master.m3u8"}
+	for _, name := range []string{"thumb-400", "pyramid"} {
+		want = append(want, "derivatives/"+ia.ID[:2]+"/"+ia.ID+"/"+name)
+	}
 	for _, k := range want {
 		if !slicesContains(keys, k) {
 			t.Errorf("bucket lacks %s; it has %d keys: %v", k, len(keys), keys)

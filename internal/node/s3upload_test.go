@@ -130,7 +130,7 @@ func TestDirectS3Upload(t *testing.T) {
 	}
 	want := hexSHA(img)
 	if done.Key != storage.OriginalKey(want) || done.Asset.SHA256 != want || done.Asset.Size != int64(len(img)) ||
-		done.Location != n.URL+"/api/v1/assets/"+done.Asset.ID || done.Asset.Format != "jpeg" || done.Asset.Filename != "big.jpg" {
+		done.Location != n.URL+"/api/v1/assets/"+done.Asset.ID || done.Asset.Format != "jpg" || done.Asset.Filename != "big.jpg" {
 		t.Fatalf("complete answered %+v", done)
 	}
 	// A retried complete answers the same asset.
