@@ -76,7 +76,7 @@ func GetS3Upload(ctx context.Context, q Querier, uploadID string) (*S3Upload, er
 // FinishS3Upload moves an open upload to state (completed with assetID,
 // or aborted). It reports false when the upload was no longer open.
 func FinishS3Upload(ctx context.Context, q Querier, uploadID, state, assetID string) (bool, error) {
-	res, err := q.ExecContext(ctx, `UPDATE s3_uploads SET state = ?, asset_id = NULLIF(?, ''), updated_at = ?
+	res, err := q.ExecContext(ctx, `UPDATE s3_uploads SET state = ?, asset_id = NULLIF(CAST(? AS TEXT), ''), updated_at = ?
 		WHERE upload_id = ? AND state = 'open'`, state, assetID, micros(time.Now()), uploadID)
 	if err != nil {
 		return false, fmt.Errorf("catalog: finish s3 upload: %w", err)
