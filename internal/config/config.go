@@ -94,8 +94,8 @@ type Config struct {
 	// fails for good. Env STOR_ALERT_WEBHOOK_URL. Default none.
 	AlertWebhookURL string
 	// Replicas are extra stores that hold a verified copy of every original,
-	// comma-separated: "dir:/mnt/b/stor,dir:/mnt/c/stor" (s3://bucket/prefix
-	// later). Env STOR_REPLICAS. Default none.
+	// comma-separated: "dir:/mnt/b/stor,s3://bucket/prefix" (an s3 replica
+	// lives on S3Endpoint). Env STOR_REPLICAS. Default none.
 	Replicas string
 	// FixityInterval is how often the scheduled fixity audit runs (once
 	// across a cluster); 0 turns scheduled audits off. Env
