@@ -25,6 +25,7 @@ import (
 
 	"stor/internal/config"
 	"stor/internal/node/nodetest"
+	"stor/internal/s3test"
 )
 
 var storBin string
@@ -42,7 +43,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := s3test.Main(m) // m.Run, then MinIO (if a test started it) stops
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
