@@ -26,6 +26,7 @@ import (
 	"stor/internal/config"
 	"stor/internal/node/nodetest"
 	"stor/internal/pgtest"
+	"stor/internal/s3test"
 )
 
 var storBin string
@@ -43,7 +44,8 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := pgtest.Main(m) // and stops migrate-db's PostgreSQL
+	code := s3test.Main(m) // m.Run, then MinIO (if a test started it) stops
+	pgtest.Stop()          // and migrate-db's PostgreSQL
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

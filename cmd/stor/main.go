@@ -22,19 +22,20 @@ var commands = map[string]struct {
 	cmd  command
 	help string
 }{
-	"serve":      {&serveCmd{}, "run the server (API, web UI and workers)"},
-	"ingest":     {&ingestCmd{}, "ingest files and directories"},
-	"token":      {&tokenCmd{}, "create API tokens"},
-	"version":    {&versionCmd{}, "print the version"},
-	"fixity":     {&fixityCmd{}, "audit stored copies (audit) and report their state (report)"},
-	"bag":        {&bagCmd{}, "export assets as BagIt bags (export) and check a bag (verify)"},
-	"migrate-db": {&migrateDBCmd{}, "copy the SQLite catalog into PostgreSQL (--to postgres://...)"},
+	"serve":         {&serveCmd{}, "run the server (API, web UI and workers)"},
+	"ingest":        {&ingestCmd{}, "ingest files and directories"},
+	"token":         {&tokenCmd{}, "create API tokens"},
+	"version":       {&versionCmd{}, "print the version"},
+	"fixity":        {&fixityCmd{}, "audit stored copies (audit) and report their state (report)"},
+	"bag":           {&bagCmd{}, "export assets as BagIt bags (export) and check a bag (verify)"},
+	"migrate-db":    {&migrateDBCmd{}, "copy the SQLite catalog into PostgreSQL (--to postgres://...)"},
+	"migrate-store": {&migrateStoreCmd{}, "copy originals and derivatives from the local disk to S3 (verified, resumable)"},
 }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: stor COMMAND [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "ingest", "token", "fixity", "bag", "migrate-db", "version"} {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", name, commands[name].help)
+	for _, name := range []string{"serve", "ingest", "token", "fixity", "bag", "migrate-db", "migrate-store", "version"} {
+		fmt.Fprintf(os.Stderr, "  %-13s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\n`stor COMMAND --help` lists a command's flags.")
 }
