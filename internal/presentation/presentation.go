@@ -37,7 +37,10 @@ type Server struct {
 // Routes are the manifest endpoints, for api.Server.Extra.
 func (s *Server) Routes() []api.Route {
 	return []api.Route{
-		{Method: "GET", Pattern: "/iiif/3/{id}/manifest.json", Scope: auth.ScopeRead, Handle: s.assetManifest},
+		// Signed: public assets' manifests are public, and a signed URL of
+		// the asset (what "manifest") opens it with every link carrying
+		// the token.
+		{Method: "GET", Pattern: "/iiif/3/{id}/manifest.json", Scope: auth.ScopeRead, Handle: s.assetManifest, Signed: true, OpenCORS: true},
 		{Method: "GET", Pattern: "/iiif/3/collections/{id}/manifest.json", Scope: auth.ScopeRead, Handle: s.collectionManifest},
 		{Method: "GET", Pattern: "/iiif/3/collections/{id}/collection.json", Scope: auth.ScopeRead, Handle: s.collection},
 	}
@@ -106,6 +109,17 @@ func (s *Server) assetManifest(w http.ResponseWriter, r *http.Request, p *auth.P
 	}
 	if err != nil {
 		return err
+	}
+	if p.Signed {
+		// Every link of ours carries the token in its path, so that a
+		// viewer given the manifest can open what the token covers.
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		signed := strings.ReplaceAll(string(b), `"`+s.BaseURL+`/`, `"`+api.SignedBase(s.BaseURL, p)+`/`)
+		send(w, json.RawMessage(signed))
+		return nil
 	}
 	send(w, m)
 	return nil
