@@ -18,13 +18,13 @@ const (
 // Project is a project's access settings. A project with no row is
 // private.
 type Project struct {
-	Name            string    `json:"name"`
-	Public          bool      `json:"public"`
-	PublicOriginals bool      `json:"public_originals"`
+	Name            string `json:"name"`
+	Public          bool   `json:"public"`
+	PublicOriginals bool   `json:"public_originals"`
 	// DownloadRate bounds one download of the project's media, in bytes
 	// per second (0: the server's default).
 	DownloadRate int64     `json:"download_rate"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // GetProject returns the settings of name (private defaults when unset).
@@ -69,8 +69,8 @@ type AssetAccess struct {
 	Project         string
 	Visibility      string // project, public or private
 	Deleted         bool
-	Public          bool // the effective answer for media
-	PublicOriginals bool // the effective answer for the original
+	Public          bool  // the effective answer for media
+	PublicOriginals bool  // the effective answer for the original
 	DownloadRate    int64 // the project's download rate (0: default)
 }
 
