@@ -50,7 +50,7 @@ func (s *Server) mediaAccess(r *http.Request, rt Route) (*auth.Principal, int64,
 		if err != nil {
 			return nil, 0, err
 		}
-		return auth.SignedPrincipal(g.KID, tok), minRate(projectRate, g.Rate), nil
+		return auth.SignedPrincipal(g, tok), minRate(projectRate, g.Rate), nil
 	}
 	if acc == nil || acc.Deleted || !acc.Public || (rt.Original && !acc.PublicOriginals) {
 		return nil, projectRate, nil

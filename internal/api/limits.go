@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -253,6 +254,24 @@ func (s *Server) pathToken(r *http.Request) *http.Request {
 	r2.URL = &u
 	r2.RequestURI = u.RequestURI()
 	return r2
+}
+
+// SignLinks rewrites, in a response body to a signed request, every
+// quoted URL of ours ("BASE/...") that p's token covers so that it carries
+// the token in its path; other URLs are left as they are.
+func SignLinks(body []byte, base string, p *auth.Principal) []byte {
+	if p == nil || !p.Signed || p.SignedToken == "" {
+		return body
+	}
+	signed := SignedBase(base, p)
+	re := regexp.MustCompile(`"` + regexp.QuoteMeta(base) + `(/[^"?#]*)`)
+	return re.ReplaceAllFunc(body, func(m []byte) []byte {
+		path := string(m[1+len(base):])
+		if !auth.Covers(p.SignedPrefix, path) {
+			return m
+		}
+		return []byte(`"` + signed + path)
+	})
 }
 
 // SignedBase is the URL base that carries p's signed token, for links in

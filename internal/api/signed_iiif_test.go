@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"bytes"
+	"context"
+	"regexp"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -81,6 +83,10 @@ func TestSignedViewerScope(t *testing.T) {
 	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
 	id := n.MustUpload(t, n.Token, "m.jpg", nodetest.JPEG(t, 64, 48, 5)).ID
 	putDerivative(t, n, id, "thumb-400", "image/webp", []byte("w"))
+	// The dimensions the image tasks would record (no workers here).
+	if _, err := n.DB.Writer().ExecContext(context.Background(), `UPDATE assets SET width = 64, height = 48 WHERE id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
 	r, s := sign(t, n, n.Token, id, map[string]any{"what": "manifest"})
 	if r.Status != 200 || s.PathPrefix != "asset:"+id {
 		t.Fatalf("sign: %d %s", r.Status, r.Body)
@@ -95,16 +101,28 @@ func TestSignedViewerScope(t *testing.T) {
 		}
 	}
 	r = n.Do(t, "GET", pathOf(t, n, s.URL), "", nil, nil)
-	if r.Status == 200 {
-		// Every link of ours in the manifest carries the token.
-		var m any
-		r.JSON(t, &m)
-		b, _ := json.Marshal(m)
-		if bytes.Contains(b, []byte(`"`+n.URL+`/iiif`)) || !bytes.Contains(b, []byte(n.URL+"/s/"+s.Token+"/iiif/3/"+id)) {
-			t.Errorf("manifest links: %s", b)
+	if r.Status != 200 || r.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("manifest: %d %s", r.Status, r.Body)
+	}
+	// Every link of ours in the manifest carries the token, and what the
+	// links name opens with it.
+	var m any
+	r.JSON(t, &m)
+	b, _ := json.Marshal(m)
+	if bytes.Contains(b, []byte(`"`+n.URL+`/iiif`)) || !bytes.Contains(b, []byte(n.URL+"/s/"+s.Token+"/iiif/3/"+id)) {
+		t.Errorf("manifest links: %s", b)
+	}
+	for _, u := range regexp.MustCompile(`"(http[^"]+/s/[^"]+)"`).FindAllStringSubmatch(string(b), -1) {
+		p := strings.TrimPrefix(u[1], n.URL)
+		if strings.HasSuffix(p, "/"+id) { // a IIIF image service id
+			p += "/info.json"
 		}
-	} else if r.Status != 404 { // 404 not_presentable: no dimensions yet without workers
-		t.Errorf("manifest: %d %s", r.Status, r.Body)
+		if regexp.MustCompile(`/(canvas|page|annotation)/`).MatchString(p) {
+			continue // identifiers of the manifest's parts, not resources
+		}
+		if r := n.Do(t, "GET", p, "", nil, nil); r.Status != 200 {
+			t.Errorf("manifest link %s: %d %s", p, r.Status, r.Body)
+		}
 	}
 }
 

@@ -52,6 +52,8 @@ type Principal struct {
 	// SignedToken is the signed URL token of a Signed principal, so that
 	// responses can carry it into the URLs they link (IIIF tiles).
 	SignedToken string
+	// SignedPrefix is the path prefix the signed token covers.
+	SignedPrefix string
 	// UserID, Username and Role: a user's session or a token of a user.
 	UserID, Username, Role string
 	// SessionID: signed in through a web session.

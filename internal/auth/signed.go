@@ -279,6 +279,7 @@ func Covers(prefix, path string) bool {
 
 // SignedPrincipal is the caller of a request authorised by a signed URL:
 // read access, and (checked by the API) only to the paths of the token.
-func SignedPrincipal(kid, token string) *Principal {
-	return &Principal{TokenID: "signed:" + kid, Name: "signed URL", Scopes: []string{ScopeRead}, Signed: true, SignedToken: token}
+func SignedPrincipal(g Grant, token string) *Principal {
+	return &Principal{TokenID: "signed:" + g.KID, Name: "signed URL", Scopes: []string{ScopeRead}, Signed: true,
+		SignedToken: token, SignedPrefix: g.Prefix}
 }

@@ -111,14 +111,13 @@ func (s *Server) assetManifest(w http.ResponseWriter, r *http.Request, p *auth.P
 		return err
 	}
 	if p.Signed {
-		// Every link of ours carries the token in its path, so that a
-		// viewer given the manifest can open what the token covers.
+		// Every link of ours that the token covers carries it in its
+		// path, so that a viewer given the manifest can open them.
 		b, err := json.Marshal(m)
 		if err != nil {
 			return err
 		}
-		signed := strings.ReplaceAll(string(b), `"`+s.BaseURL+`/`, `"`+api.SignedBase(s.BaseURL, p)+`/`)
-		send(w, json.RawMessage(signed))
+		send(w, json.RawMessage(api.SignLinks(b, s.BaseURL, p)))
 		return nil
 	}
 	send(w, m)
