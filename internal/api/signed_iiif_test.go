@@ -3,9 +3,9 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"regexp"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
