@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	osuser "os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,7 +20,9 @@ import (
 	"stor/internal/node"
 )
 
-type userCmd struct{}
+type userCmd struct {
+	stdin io.Reader // nil: os.Stdin
+}
 
 const userUsage = `usage:
   stor user create --username NAME [--role admin|editor|viewer] [--project P]   (password on stdin)
@@ -33,7 +36,11 @@ each takes the server's flags (--data-dir, --config ...) too`
 // Run manages users directly in the catalog (for the first admin, or when
 // no admin can sign in). Passwords are read from the first line of stdin,
 // never from a flag (flags show in ps and shell history).
-func (userCmd) Run(ctx context.Context, args []string) error {
+func (c userCmd) Run(ctx context.Context, args []string) error {
+	stdin := c.stdin
+	if stdin == nil {
+		stdin = os.Stdin
+	}
 	if len(args) == 0 {
 		return errors.New(userUsage)
 	}
@@ -62,7 +69,10 @@ func (userCmd) Run(ctx context.Context, args []string) error {
 	}
 	defer n.Close()
 	db := n.DB.Writer()
-	actor := "cli:" + os.Getenv("USER")
+	actor := "cli:unknown"
+	if me, err := osuser.Current(); err == nil {
+		actor = "cli:" + me.Username
+	}
 	record := func(action, target string) {
 		detail, _ := json.Marshal(map[string]string{"command": "stor user " + sub})
 		if err := catalog.AddAudit(ctx, db, catalog.AuditEntry{Actor: actor, Action: action, Target: target, Detail: string(detail)}); err != nil {
@@ -89,7 +99,7 @@ func (userCmd) Run(ctx context.Context, args []string) error {
 		if role == "" {
 			role = auth.RoleViewer
 		}
-		pw, err := readPassword(os.Stdin)
+		pw, err := readPassword(stdin)
 		if err != nil {
 			return err
 		}
@@ -112,7 +122,7 @@ func (userCmd) Run(ctx context.Context, args []string) error {
 	case "enable":
 		u.DisabledAt = nil
 	case "passwd":
-		pw, err := readPassword(os.Stdin)
+		pw, err := readPassword(stdin)
 		if err != nil {
 			return err
 		}
