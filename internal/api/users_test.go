@@ -23,7 +23,9 @@ var jsonHeader = http.Header{"Content-Type": {"application/json"}}
 // TestUsersAndSessions: a user signs in with a password (argon2id), acts
 // as their role, lists and revokes their sessions, signs out; a disabled
 // user's sessions and tokens stop working; sessions expire.
-func TestUsersAndSessions(t *testing.T) {
+func TestUsersAndSessions(t *testing.T) { nodetest.EachBackend(t, testUsersAndSessions) }
+
+func testUsersAndSessions(t *testing.T) {
 	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
 	asset := n.MustUpload(t, n.Token, "a.jpg", nodetest.JPEG(t, 16, 16, 1)).ID
 
@@ -193,7 +195,9 @@ func mergeHeader(hs ...http.Header) http.Header {
 // TestAuditLog: admin actions, sign-ins and downloads of private originals
 // are recorded with who, what, when and from where; the table refuses
 // updates and deletes; only admins read it.
-func TestAuditLog(t *testing.T) {
+func TestAuditLog(t *testing.T) { nodetest.EachBackend(t, testAuditLog) }
+
+func testAuditLog(t *testing.T) {
 	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
 	asset := n.MustUpload(t, n.Token, "a.jpg", nodetest.JPEG(t, 16, 16, 2)).ID
 	n.NewToken(t, []string{"read"}, "")

@@ -41,7 +41,7 @@ func InsertUser(ctx context.Context, q Querier, u *User) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?,?,?,?,?,?,?,?)`,
 		u.ID, u.Username, u.PasswordHash, u.Role, u.Project, micros(now), micros(now), nullMicros(u.DisabledAt))
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE") {
+		if IsUniqueViolation(err) {
 			return fmt.Errorf("user %q exists: %w", u.Username, ErrConflict)
 		}
 		return fmt.Errorf("catalog: insert user: %w", err)
@@ -171,8 +171,11 @@ func ListSessions(ctx context.Context, q Querier, userID string) ([]*Session, er
 
 // RevokeSession ends session id of user (any user when userID is "").
 func RevokeSession(ctx context.Context, q Querier, id, userID string) error {
-	res, err := q.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND (user_id = ? OR ? = '') AND revoked_at IS NULL`,
-		micros(time.Now()), id, userID, userID)
+	query, args := `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, []any{micros(time.Now()), id}
+	if userID != "" {
+		query, args = query+` AND user_id = ?`, append(args, userID)
+	}
+	res, err := q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("catalog: revoke session: %w", err)
 	}
