@@ -92,6 +92,7 @@ type Token struct {
 	CreatedAt  time.Time
 	ExpiresAt  *time.Time
 	RevokedAt  *time.Time
+	UserID     string // empty: a service token
 }
 
 func micros(t time.Time) int64 { return t.UTC().UnixMicro() }

@@ -181,6 +181,27 @@ type Config struct {
 	// S3PresignExpiry is how long such a URL (and a browser upload's part
 	// URL) stays valid. Env STOR_S3_PRESIGN_EXPIRY. Default 5m.
 	S3PresignExpiry time.Duration
+	// SessionTTL is how long a web UI session (sign-in with a username and
+	// password) lasts. Env STOR_SESSION_TTL. Default 12h.
+	SessionTTL time.Duration
+	// SignInRateLimit bounds sign-in attempts (POST /api/v1/session, and
+	// password changes) per client IP and per credentials, per minute;
+	// over it: 429 with Retry-After. 0 turns it off. Env
+	// STOR_SIGNIN_RATE_LIMIT. Default 20.
+	SignInRateLimit int
+	// UploadRateLimit bounds uploads started (POST /api/v1/assets,
+	// from-url, tus creation) per token or session and per client IP, per
+	// minute; 0 turns it off. Env STOR_UPLOAD_RATE_LIMIT. Default 1200.
+	UploadRateLimit int
+	// RateLimit bounds every request per token or session and per client
+	// IP, in requests per second (bursts of two seconds' worth); 0 turns it
+	// off. Env STOR_RATE_LIMIT. Default 0.
+	RateLimit float64
+	// DownloadRate bounds one download of media (original, derivatives,
+	// IIIF, HLS, pages) in bytes per second; a project's download_rate or
+	// a signed URL's max_rate applies when lower. 0 is no limit. Env
+	// STOR_DOWNLOAD_RATE. Default 0.
+	DownloadRate ByteSize
 	// ConfigFile is read for STOR_* lines not given as flags or environment.
 	// Env STOR_CONFIG. Default none.
 	ConfigFile string
@@ -219,6 +240,9 @@ func Default() Config {
 		S3TLS:               true,
 		S3PartSize:          16 << 20,
 		S3PresignExpiry:     5 * time.Minute,
+		SessionTTL:          12 * time.Hour,
+		SignInRateLimit:     20,
+		UploadRateLimit:     1200,
 
 		FixityInterval:       time.Hour,
 		FixityBytesPerSecond: 50e6,
@@ -304,6 +328,11 @@ func fields(c *Config) []field {
 		{"s3-part-size", "STOR_S3_PART_SIZE", "multipart part size of S3 uploads (at least 5MiB)", size(&c.S3PartSize)},
 		{"s3-presign", "STOR_S3_PRESIGN", "redirect authorized downloads to short-lived presigned S3 URLs", boolean(&c.S3Presign)},
 		{"s3-presign-expiry", "STOR_S3_PRESIGN_EXPIRY", "lifetime of presigned S3 URLs", dur(&c.S3PresignExpiry)},
+		{"session-ttl", "STOR_SESSION_TTL", "lifetime of a web UI session", dur(&c.SessionTTL)},
+		{"signin-rate-limit", "STOR_SIGNIN_RATE_LIMIT", "sign-in attempts per minute per client IP and per credentials (0: no limit)", num(&c.SignInRateLimit)},
+		{"upload-rate-limit", "STOR_UPLOAD_RATE_LIMIT", "uploads started per minute per token and per client IP (0: no limit)", num(&c.UploadRateLimit)},
+		{"rate-limit", "STOR_RATE_LIMIT", "requests per second per token and per client IP (0: no limit)", float(&c.RateLimit)},
+		{"download-rate", "STOR_DOWNLOAD_RATE", "bytes per second of one media download (e.g. 2MB; 0: no limit)", size(&c.DownloadRate)},
 		{"config", "STOR_CONFIG", "file of STOR_NAME=value lines", str(&c.ConfigFile)},
 	}
 }
@@ -477,6 +506,21 @@ func (c *Config) Validate() error {
 	}
 	if c.S3Presign && c.S3Bucket == "" {
 		bad("s3-presign (STOR_S3_PRESIGN)", "needs an S3 store (STOR_S3_ENDPOINT and STOR_S3_BUCKET)")
+	}
+	if c.SessionTTL < time.Minute {
+		bad("session-ttl (STOR_SESSION_TTL)", "must be at least 1m")
+	}
+	if c.SignInRateLimit < 0 {
+		bad("signin-rate-limit (STOR_SIGNIN_RATE_LIMIT)", "must not be negative")
+	}
+	if c.UploadRateLimit < 0 {
+		bad("upload-rate-limit (STOR_UPLOAD_RATE_LIMIT)", "must not be negative")
+	}
+	if c.RateLimit < 0 {
+		bad("rate-limit (STOR_RATE_LIMIT)", "must not be negative")
+	}
+	if c.DownloadRate < 0 {
+		bad("download-rate (STOR_DOWNLOAD_RATE)", "must not be negative")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
