@@ -23,8 +23,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
 	"stor/internal/catalog"
@@ -79,6 +77,12 @@ type Config struct {
 	// Periodic is background work run on a schedule by one node of the
 	// cluster (River's elected leader inserts the jobs).
 	Periodic []Periodic
+	// RescueAfter is how long a job may stay running before River hands
+	// it to another worker, presuming its process died (default twice
+	// the longest task timeout plus a minute). On the embedded default a
+	// restart recovers such jobs at once; on PostgreSQL, where other
+	// nodes may still be working them, only this horizon does.
+	RescueAfter time.Duration
 }
 
 // Periodic is background work that runs every Interval, once across the
@@ -100,7 +104,9 @@ type Pipeline struct {
 	log     *slog.Logger
 	tasks   map[string]*Task
 	order   []string
-	client  *river.Client[*sql.Tx]
+	client  jobClient
+	// closeClient releases the job queue's connections (after Stop).
+	closeClient func()
 	metrics *Metrics
 	load    func() (loadPerCPU float64, freeMem int64)
 	// waiting remembers since when a heavy job has been held back by the
@@ -155,15 +161,6 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 		p.order = append(p.order, t.Name)
 	}
 
-	driver := riversqlite.New(db.Writer())
-	migrator, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("pipeline: migrate job queue: %w", err)
-	}
-
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &taskWorker{p: p})
 	river.AddWorker(workers, &alertWorker{p: p})
@@ -180,7 +177,7 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 		Logger:            log.With("component", "river"),
 		// Task timeouts are per task; this is the rescue horizon for jobs
 		// left running by a process that died (see also recoverOrphans).
-		RescueStuckJobsAfter:        2*p.maxTimeout() + time.Minute,
+		RescueStuckJobsAfter:        cfg.RescueAfter,
 		JobTimeout:                  -1,
 		CompletedJobRetentionPeriod: 24 * time.Hour,
 		PeriodicJobs:                periodic,
@@ -195,8 +192,11 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 			rc.Queues[queueMaintenance] = river.QueueConfig{MaxWorkers: 1}
 		}
 	}
-	if p.client, err = river.NewClient(driver, rc); err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+	if rc.RescueStuckJobsAfter <= 0 {
+		rc.RescueStuckJobsAfter = 2*p.maxTimeout() + time.Minute
+	}
+	if p.client, p.closeClient, err = newJobClient(ctx, db, rc); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -207,6 +207,13 @@ func (p *Pipeline) maxTimeout() time.Duration {
 		d = max(d, t.Timeout)
 	}
 	return max(d, 10*time.Minute)
+}
+
+// Close releases the job queue's connections; call it after Stop.
+func (p *Pipeline) Close() {
+	if p.closeClient != nil {
+		p.closeClient()
+	}
 }
 
 // Tasks lists the registered task names in order.
