@@ -253,7 +253,8 @@ func (c *Converter) startWarm(ctx context.Context, in *instance) error {
 	}
 	in.starts++
 	pipe := fmt.Sprintf("stor-%d-%d-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9, in.n, in.starts)
-	cmd, err := c.command(ctx, c.cfg.Python, script, c.cfg.Soffice, pu, pipe)
+	cmd, err := c.command(ctx, c.cfg.Python, script, c.cfg.Soffice, pu, pipe,
+		strconv.Itoa(int(c.cfg.StartTimeout.Seconds())))
 	if err != nil {
 		return err
 	}

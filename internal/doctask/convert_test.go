@@ -21,7 +21,8 @@ import (
 func TestConverterWarm(t *testing.T) {
 	dir := t.TempDir()
 	docx := makeOffice(t, dir, "docx", "Hello warm converter\fSecond page")
-	c, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile"), Timeout: 3 * time.Minute})
+	c, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile"), Timeout: 10 * time.Minute,
+		StartTimeout: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestConverterWarm(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	c.cfg.Timeout = 3 * time.Minute
+	c.cfg.Timeout = 10 * time.Minute
 	if _, err := c.ToPDF(context.Background(), docx, t.TempDir()); err != nil {
 		t.Fatalf("conversion after the restart: %v", err)
 	}
@@ -101,8 +102,8 @@ func TestConverterNoNetwork(t *testing.T) {
 	dir := t.TempDir()
 	doc := linkedDoc(t, dir, "http://"+ln.Addr().String()+"/pic.png")
 
-	c, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile"), Timeout: 5 * time.Minute,
-		StartTimeout: 5 * time.Minute})
+	c, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile"), Timeout: 10 * time.Minute,
+		StartTimeout: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestConverterNoNetwork(t *testing.T) {
 	}
 	// The cold path (soffice --convert-to, which does fetch linked
 	// pictures, see below) is isolated the same way.
-	cold, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile-cold"), Timeout: 5 * time.Minute, Cold: true})
+	cold, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile-cold"), Timeout: 10 * time.Minute, Cold: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func TestConverterNoNetwork(t *testing.T) {
 	}
 
 	// Control: without the namespace LibreOffice does fetch the picture.
-	open, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile-open"), Timeout: 5 * time.Minute,
+	open, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile-open"), Timeout: 10 * time.Minute,
 		Cold: true, withNetwork: true})
 	if err != nil {
 		t.Fatal(err)
@@ -172,8 +173,8 @@ var onePixelPNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x0
 func TestConverterPool(t *testing.T) {
 	dir := t.TempDir()
 	docx := makeOffice(t, dir, "docx", "Pool page one\fPool page two")
-	c, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile"), Pool: 2, Timeout: 5 * time.Minute,
-		StartTimeout: 5 * time.Minute})
+	c, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile"), Pool: 2, Timeout: 10 * time.Minute,
+		StartTimeout: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
