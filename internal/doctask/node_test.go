@@ -420,9 +420,9 @@ func TestIllustratorPostScript(t *testing.T) {
 		t.Errorf("format %q, want ai", a.Format)
 	}
 	pv := checkPages(t, n, a, 1)
-	// 200 × 100 pt at the 300 dpi cap: 833 × 417 pixels.
-	if p := pv.Items[0]; p.Width != 833 || p.Height != 417 {
-		t.Errorf("page rendered %dx%d, want 833x417 (the 200x100 pt bounding box at 300 dpi)", p.Width, p.Height)
+	// 200 × 100 pt at the 300 dpi cap: 834 × 417 pixels (pdftoppm rounds up).
+	if p := pv.Items[0]; p.Width != 834 || p.Height != 417 {
+		t.Errorf("page rendered %dx%d, want 834x417 (the 200x100 pt bounding box at 300 dpi)", p.Width, p.Height)
 	}
 	img := n.Get(t, strings.TrimPrefix(pv.Items[0].Image, n.URL), n.Token, nil)
 	if img.Status != 200 || img.Header.Get("Content-Type") != "image/jpeg" {
