@@ -94,6 +94,10 @@ type ConverterConfig struct {
 	// withNetwork runs soffice without its own network namespace: only the
 	// test that shows what the isolation prevents sets it.
 	withNetwork bool
+	// bareProfile leaves out the hardened registry settings (which also
+	// block remote pictures), so that the test can show what the
+	// namespace alone prevents.
+	bareProfile bool
 }
 
 // NewConverter returns a converter; soffice starts at the first use.
@@ -202,7 +206,7 @@ func (c *Converter) profile(dir string) (string, error) {
 		return "", err
 	}
 	reg := filepath.Join(user, "registrymodifications.xcu")
-	if _, err := os.Stat(reg); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(reg); errors.Is(err, os.ErrNotExist) && !c.cfg.bareProfile {
 		if err := os.WriteFile(reg, []byte(registry), 0o600); err != nil {
 			return "", err
 		}

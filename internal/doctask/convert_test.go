@@ -126,9 +126,12 @@ func TestConverterNoNetwork(t *testing.T) {
 			t.Errorf("the converter sees interface %q", name)
 		}
 	}
-	// The cold path (soffice --convert-to, which does fetch linked
-	// pictures, see below) is isolated the same way.
-	cold, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile-cold"), Timeout: 10 * time.Minute, Cold: true})
+	// The namespace alone stops the fetch: a plain profile (without the
+	// hardened settings, which block remote pictures too) converting
+	// cold (soffice --convert-to, which then does fetch, see below)
+	// makes no request either.
+	cold, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile-cold"), Timeout: 10 * time.Minute, Cold: true,
+		bareProfile: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +142,10 @@ func TestConverterNoNetwork(t *testing.T) {
 		t.Fatalf("the isolated converters made %d requests", n)
 	}
 
-	// Control: without the namespace LibreOffice does fetch the picture.
+	// Control: the same plain profile without the namespace does fetch
+	// the picture.
 	open, err := NewConverter(ConverterConfig{ProfileDir: filepath.Join(dir, "profile-open"), Timeout: 10 * time.Minute,
-		Cold: true, withNetwork: true})
+		Cold: true, withNetwork: true, bareProfile: true})
 	if err != nil {
 		t.Fatal(err)
 	}
