@@ -98,17 +98,17 @@ type Periodic struct {
 
 // Pipeline owns the task registry and the job queue client.
 type Pipeline struct {
-	cfg     Config
-	db      *catalog.DB
-	store   storage.Store
-	log     *slog.Logger
-	tasks   map[string]*Task
-	order   []string
-	client  jobClient
+	cfg    Config
+	db     *catalog.DB
+	store  storage.Store
+	log    *slog.Logger
+	tasks  map[string]*Task
+	order  []string
+	client jobClient
 	// closeClient releases the job queue's connections (after Stop).
 	closeClient func()
-	metrics *Metrics
-	load    func() (loadPerCPU float64, freeMem int64)
+	metrics     *Metrics
+	load        func() (loadPerCPU float64, freeMem int64)
 	// waiting remembers since when a heavy job has been held back by the
 	// load gate (job id → time), for MaxAdmissionWait.
 	waiting sync.Map

@@ -197,7 +197,9 @@ func (e *env) waitState(id string, timeout time.Duration, states ...string) *cat
 
 func always(*catalog.Asset) bool { return true }
 
-func TestTransientFailuresRetryThenSucceed(t *testing.T) { eachBackend(t, testTransientFailuresRetryThenSucceed) }
+func TestTransientFailuresRetryThenSucceed(t *testing.T) {
+	eachBackend(t, testTransientFailuresRetryThenSucceed)
+}
 
 func testTransientFailuresRetryThenSucceed(t *testing.T) {
 	var calls atomic.Int32
@@ -226,7 +228,9 @@ func testTransientFailuresRetryThenSucceed(t *testing.T) {
 	}
 }
 
-func TestPermanentFailureFailsOnceWithReason(t *testing.T) { eachBackend(t, testPermanentFailureFailsOnceWithReason) }
+func TestPermanentFailureFailsOnceWithReason(t *testing.T) {
+	eachBackend(t, testPermanentFailureFailsOnceWithReason)
+}
 
 func testPermanentFailureFailsOnceWithReason(t *testing.T) {
 	var calls atomic.Int32
@@ -349,7 +353,9 @@ func testPauseIngestResume(t *testing.T) {
 	}
 }
 
-func TestHeavyTasksWaitWhileMachineBusy(t *testing.T) { eachBackend(t, testHeavyTasksWaitWhileMachineBusy) }
+func TestHeavyTasksWaitWhileMachineBusy(t *testing.T) {
+	eachBackend(t, testHeavyTasksWaitWhileMachineBusy)
+}
 
 func testHeavyTasksWaitWhileMachineBusy(t *testing.T) {
 	var busy atomic.Bool
@@ -376,7 +382,9 @@ func testHeavyTasksWaitWhileMachineBusy(t *testing.T) {
 	e.waitState(id, 20*time.Second, catalog.StateReady)
 }
 
-func TestBusyCPUDelaysHeavyTasksOnlySoLong(t *testing.T) { eachBackend(t, testBusyCPUDelaysHeavyTasksOnlySoLong) }
+func TestBusyCPUDelaysHeavyTasksOnlySoLong(t *testing.T) {
+	eachBackend(t, testBusyCPUDelaysHeavyTasksOnlySoLong)
+}
 
 func testBusyCPUDelaysHeavyTasksOnlySoLong(t *testing.T) {
 	var ran atomic.Int32
@@ -421,7 +429,9 @@ func testPauseSurvivesRestart(t *testing.T) {
 	e2.waitState(id, 10*time.Second, catalog.StateReady)
 }
 
-func TestAlertWebhookOncePerFinalFailure(t *testing.T) { eachBackend(t, testAlertWebhookOncePerFinalFailure) }
+func TestAlertWebhookOncePerFinalFailure(t *testing.T) {
+	eachBackend(t, testAlertWebhookOncePerFinalFailure)
+}
 
 func testAlertWebhookOncePerFinalFailure(t *testing.T) {
 	var mu sync.Mutex
@@ -515,7 +525,9 @@ func testTxIDInEveryTaskLogLine(t *testing.T) {
 	}
 }
 
-func TestPriorityInteractiveBeforeBulk(t *testing.T) { eachBackend(t, testPriorityInteractiveBeforeBulk) }
+func TestPriorityInteractiveBeforeBulk(t *testing.T) {
+	eachBackend(t, testPriorityInteractiveBeforeBulk)
+}
 
 func testPriorityInteractiveBeforeBulk(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
