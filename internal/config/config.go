@@ -51,6 +51,10 @@ type Config struct {
 	// HeavyWorkers bounds concurrent heavy tasks (transcodes, pyramids)
 	// within Workers. Env STOR_HEAVY_WORKERS. Default max(1, CPUs/2).
 	HeavyWorkers int
+	// OfficeConverters is how many warm LibreOffice instances convert
+	// Office documents at once (each ~150-300 MB resident once started,
+	// started on demand). Env STOR_OFFICE_CONVERTERS. Default 1.
+	OfficeConverters int
 	// MaxLoadPerCPU holds heavy tasks back while the 1-minute load average
 	// per CPU is above it (they wait, without using an attempt); 0 turns
 	// the check off. Env STOR_MAX_LOAD_PER_CPU. Default 4.
@@ -220,6 +224,7 @@ func Default() Config {
 		ShutdownTimeout:     30 * time.Second,
 		Workers:             cpus,
 		HeavyWorkers:        max(1, cpus/2),
+		OfficeConverters:    1,
 		MaxLoadPerCPU:       4,
 		RetryBase:           5 * time.Second,
 		PollInterval:        200 * time.Millisecond,
@@ -292,6 +297,7 @@ func fields(c *Config) []field {
 		{"shutdown-timeout", "STOR_SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests and tasks", dur(&c.ShutdownTimeout)},
 		{"workers", "STOR_WORKERS", "tasks this process runs at once (0: API only)", num(&c.Workers)},
 		{"heavy-workers", "STOR_HEAVY_WORKERS", "heavy tasks (transcodes, pyramids) at once, within --workers", num(&c.HeavyWorkers)},
+		{"office-converters", "STOR_OFFICE_CONVERTERS", "warm LibreOffice instances converting Office documents at once", num(&c.OfficeConverters)},
 		{"max-load-per-cpu", "STOR_MAX_LOAD_PER_CPU", "heavy tasks wait while the load average per CPU is above this (0: never)", float(&c.MaxLoadPerCPU)},
 		{"retry-base", "STOR_RETRY_BASE", "first retry delay of a failed task (doubles each time)", dur(&c.RetryBase)},
 		{"poll-interval", "STOR_POLL_INTERVAL", "how often idle workers look for tasks", dur(&c.PollInterval)},
@@ -414,6 +420,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HeavyWorkers < 1 {
 		bad("heavy-workers (STOR_HEAVY_WORKERS)", "must be at least 1")
+	}
+	if c.OfficeConverters < 1 || c.OfficeConverters > 16 {
+		bad("office-converters (STOR_OFFICE_CONVERTERS)", "must be 1 to 16")
 	}
 	if c.MaxLoadPerCPU < 0 {
 		bad("max-load-per-cpu (STOR_MAX_LOAD_PER_CPU)", "must not be negative")
