@@ -15,6 +15,8 @@ RUNTIME_PKGS=(
   poppler-utils
   tesseract-ocr tesseract-ocr-eng
   libreoffice-core libreoffice-writer libreoffice-calc libreoffice-impress python3-uno
+  util-linux
+  ghostscript
   pkg-config
 )
 # Tests and benchmarks: real peers and tools the test suite uses. The python3

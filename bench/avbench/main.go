@@ -40,15 +40,19 @@ import (
 func main() {
 	secs := flag.Int("secs", 60, "clip length in seconds")
 	preset := flag.String("preset", "veryfast", "x264 preset")
+	size := flag.String("size", "1920x1080", "source picture size")
 	dir := flag.String("dir", "/tmp/stor-avbench", "work directory (the source clip is kept)")
 	skip := flag.String("skip", "", "comma-separated parts to skip: stor,bare,perrung,node")
 	flag.Parse()
 	ctx := context.Background()
 	must(os.MkdirAll(*dir, 0o750))
 	src := filepath.Join(*dir, fmt.Sprintf("src%d.mp4", *secs))
+	if *size != "1920x1080" {
+		src = filepath.Join(*dir, fmt.Sprintf("src%d-%s.mp4", *secs, *size))
+	}
 	if _, err := os.Stat(src); err != nil {
 		t := time.Now()
-		run("ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=duration=%d:size=1920x1080:rate=30", *secs),
+		run("ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=duration=%d:size=%s:rate=30", *secs, *size),
 			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:duration=%d", *secs),
 			"-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "aac", "-shortest", src)
 		log.Printf("generated %s in %v", src, time.Since(t).Round(time.Millisecond))
@@ -61,7 +65,7 @@ func main() {
 		b, _ := os.ReadFile("/proc/loadavg")
 		return strings.Join(strings.Fields(string(b))[:3], " ")
 	}
-	fmt.Printf("clip %d s 1920x1080 30 fps, preset %s, %d CPUs, load before: %s\n", *secs, *preset, numCPU(), load())
+	fmt.Printf("clip %d s %s 30 fps, preset %s, %d CPUs, load before: %s\n", *secs, *size, *preset, numCPU(), load())
 
 	var storT, bareT, rungT, storCPU, storSelf, bareCPU, rungCPU time.Duration
 	if !skipped("stor") {

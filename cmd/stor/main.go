@@ -25,6 +25,7 @@ var commands = map[string]struct {
 	"serve":         {&serveCmd{}, "run the server (API, web UI and workers)"},
 	"ingest":        {&ingestCmd{}, "ingest files and directories"},
 	"token":         {&tokenCmd{}, "create API tokens"},
+	"user":          {&userCmd{}, "manage users: create, list, disable, enable, passwd, role"},
 	"version":       {&versionCmd{}, "print the version"},
 	"fixity":        {&fixityCmd{}, "audit stored copies (audit) and report their state (report)"},
 	"bag":           {&bagCmd{}, "export assets as BagIt bags (export) and check a bag (verify)"},
@@ -34,7 +35,7 @@ var commands = map[string]struct {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: stor COMMAND [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "ingest", "token", "fixity", "bag", "migrate-db", "migrate-store", "version"} {
+	for _, name := range []string{"serve", "ingest", "token", "user", "fixity", "bag", "migrate-db", "migrate-store", "version"} {
 		fmt.Fprintf(os.Stderr, "  %-13s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\n`stor COMMAND --help` lists a command's flags.")

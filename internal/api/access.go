@@ -30,28 +30,32 @@ func (s *Server) now() time.Time {
 // authentication: a ?token= must be a valid signed URL for this path (and
 // nothing else is then looked at); a public asset is served to anyone.
 // It returns nil to fall through to bearer token or session cookie.
-func (s *Server) mediaAccess(r *http.Request, rt Route) (*auth.Principal, error) {
+// It also returns the download rate that applies (the lower of the
+// project's and the signed URL's; 0 is none).
+func (s *Server) mediaAccess(r *http.Request, rt Route) (*auth.Principal, int64, error) {
+	id, _, _ := strings.Cut(r.PathValue("id"), "~p") // an IIIF id of a document page
+	acc, err := catalog.GetAssetAccess(r.Context(), s.DB.Reader(), id)
+	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+		return nil, 0, err
+	}
+	var projectRate int64
+	if acc != nil {
+		projectRate = acc.DownloadRate
+	}
 	if tok := r.URL.Query().Get("token"); tok != "" {
 		if s.Signer == nil {
-			return nil, auth.ErrSignatureInvalid
+			return nil, 0, auth.ErrSignatureInvalid
 		}
-		kid, err := s.Signer.Verify(tok, r.URL.Path, s.now())
+		g, err := s.Signer.VerifyGrant(tok, r.URL.Path, s.now())
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		return auth.SignedPrincipal(kid), nil
+		return auth.SignedPrincipal(g, tok), minRate(projectRate, g.Rate), nil
 	}
-	acc, err := catalog.GetAssetAccess(r.Context(), s.DB.Reader(), r.PathValue("id"))
-	if errors.Is(err, catalog.ErrNotFound) {
-		return nil, nil
+	if acc == nil || acc.Deleted || !acc.Public || (rt.Original && !acc.PublicOriginals) {
+		return nil, projectRate, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	if acc.Deleted || !acc.Public || (rt.Original && !acc.PublicOriginals) {
-		return nil, nil
-	}
-	return &auth.Principal{Name: "public", Scopes: []string{auth.ScopeRead}, Project: acc.Project, Public: true}, nil
+	return &auth.Principal{Name: "public", Scopes: []string{auth.ScopeRead}, Project: acc.Project, Public: true}, projectRate, nil
 }
 
 var derivativeName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
@@ -67,11 +71,13 @@ func signedTarget(id, what string) (prefix, path string, err error) {
 		return p, p, nil
 	case what == "iiif":
 		return "/iiif/3/" + id, "/iiif/3/" + id + "/info.json", nil
+	case what == "manifest", what == "viewer":
+		return auth.AssetScope(id), "/iiif/3/" + id + "/manifest.json", nil
 	case strings.HasPrefix(what, "derivative/") && derivativeName.MatchString(strings.TrimPrefix(what, "derivative/")):
 		p := "/api/v1/assets/" + id + "/derivatives/" + strings.TrimPrefix(what, "derivative/")
 		return p, p, nil
 	}
-	return "", "", badRequest("invalid_what", `what is "hls", "original", "iiif" or "derivative/NAME"`)
+	return "", "", badRequest("invalid_what", `what is "hls", "original", "iiif", "manifest" or "derivative/NAME"`)
 }
 
 func (s *Server) createSignedURL(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -88,6 +94,8 @@ func (s *Server) createSignedURL(w http.ResponseWriter, r *http.Request, p *auth
 	var req struct {
 		ExpiresIn string `json:"expires_in"`
 		What      string `json:"what"`
+		// MaxRate bounds each download the URL opens, bytes per second.
+		MaxRate int64 `json:"max_rate"`
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
@@ -104,12 +112,22 @@ func (s *Server) createSignedURL(w http.ResponseWriter, r *http.Request, p *auth
 	if err != nil {
 		return err
 	}
+	if req.MaxRate < 0 {
+		return badRequest("invalid_max_rate", "max_rate is bytes per second, 0 for no limit of its own")
+	}
 	exp := s.now().Add(life).Truncate(time.Second)
-	tok := s.Signer.Sign(prefix, exp)
-	writeJSON(w, http.StatusOK, map[string]any{
+	tok := s.Signer.SignRate(prefix, exp, req.MaxRate)
+	out := map[string]any{
 		"url": s.BaseURL + path + "?token=" + tok, "token": tok, "path_prefix": prefix,
 		"expires_at": exp.UTC().Format(time.RFC3339),
-	})
+		// The same URL with the token in its path: what to give an IIIF
+		// viewer, whose tile requests drop the query.
+		"path_url": s.BaseURL + PathTokenPrefix + tok + path,
+	}
+	if req.MaxRate > 0 {
+		out["max_rate"] = req.MaxRate
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -185,8 +203,9 @@ func (s *Server) putProject(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return err
 	}
 	var req struct {
-		Public          *bool `json:"public"`
-		PublicOriginals *bool `json:"public_originals"`
+		Public          *bool  `json:"public"`
+		PublicOriginals *bool  `json:"public_originals"`
+		DownloadRate    *int64 `json:"download_rate"`
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
@@ -203,6 +222,12 @@ func (s *Server) putProject(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		}
 		if req.PublicOriginals != nil {
 			pr.PublicOriginals = *req.PublicOriginals
+		}
+		if req.DownloadRate != nil {
+			if *req.DownloadRate < 0 {
+				return badRequest("invalid_download_rate", "download_rate is bytes per second, 0 for none")
+			}
+			pr.DownloadRate = *req.DownloadRate
 		}
 		return catalog.PutProject(r.Context(), tx, pr)
 	})

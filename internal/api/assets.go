@@ -26,27 +26,30 @@ import (
 
 // assetJSON is the asset object of API.md.
 type assetJSON struct {
-	ID              string            `json:"id"`
-	Filename        string            `json:"filename"`
-	Size            int64             `json:"size"`
-	MD5             string            `json:"md5"`
-	SHA256          string            `json:"sha256"`
-	ContentType     string            `json:"content_type"`
-	Kind            string            `json:"kind"`
-	Format          string            `json:"format"`
-	PRONOM          string            `json:"pronom"`
-	State           string            `json:"state"`
-	Error           *string           `json:"error"`
-	Project         string            `json:"project"`
-	Width           *int              `json:"width,omitempty"`
-	Height          *int              `json:"height,omitempty"`
-	DurationSeconds *float64          `json:"duration_seconds,omitempty"`
-	PageCount       *int              `json:"page_count,omitempty"`
-	CreatedAt       string            `json:"created_at"`
-	UpdatedAt       string            `json:"updated_at"`
-	DeletedAt       *string           `json:"deleted_at,omitempty"`
-	Fixity          fixityJSON        `json:"fixity"`
-	Links           map[string]string `json:"links"`
+	ID              string   `json:"id"`
+	Filename        string   `json:"filename"`
+	Size            int64    `json:"size"`
+	MD5             string   `json:"md5"`
+	SHA256          string   `json:"sha256"`
+	ContentType     string   `json:"content_type"`
+	Kind            string   `json:"kind"`
+	Format          string   `json:"format"`
+	PRONOM          string   `json:"pronom"`
+	State           string   `json:"state"`
+	Error           *string  `json:"error"`
+	Project         string   `json:"project"`
+	Width           *int     `json:"width,omitempty"`
+	Height          *int     `json:"height,omitempty"`
+	DurationSeconds *float64 `json:"duration_seconds,omitempty"`
+	PageCount       *int     `json:"page_count,omitempty"`
+	CreatedAt       string   `json:"created_at"`
+	UpdatedAt       string   `json:"updated_at"`
+	DeletedAt       *string  `json:"deleted_at,omitempty"`
+	// PlayableAt: when a video or audio asset first became playable (the
+	// first segment of every rung published), before it is ready.
+	PlayableAt *string           `json:"playable_at,omitempty"`
+	Fixity     fixityJSON        `json:"fixity"`
+	Links      map[string]string `json:"links"`
 	// Progress of an asset still uploading (fetched from a URL).
 	Progress *progressJSON `json:"progress,omitempty"`
 	// Normalised descriptive fields (the metadata task), omitted when
@@ -163,6 +166,10 @@ func (s *Server) assetView(a *catalog.Asset) assetJSON {
 	if a.DeletedAt != nil {
 		d := rfc3339(*a.DeletedAt)
 		v.DeletedAt = &d
+	}
+	if a.PlayableAt != nil {
+		p := rfc3339(*a.PlayableAt)
+		v.PlayableAt = &p
 	}
 	describe(&v, a)
 	return v

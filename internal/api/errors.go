@@ -42,7 +42,12 @@ func badRequest(code, msg string) error {
 func Classify(err error) (status int, code, msg string) {
 	var apiErr *Error
 	var maxErr *http.MaxBytesError
+	var limited *ErrRateLimited
 	switch {
+	case errors.As(err, &limited):
+		return http.StatusTooManyRequests, "rate_limited", err.Error()
+	case errors.Is(err, auth.ErrBadCredentials):
+		return http.StatusUnauthorized, "bad_credentials", err.Error()
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Code, apiErr.Message
 	case errors.Is(err, auth.ErrSignatureExpired):

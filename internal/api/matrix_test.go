@@ -56,6 +56,9 @@ var matrix = map[string]string{
 	"GET /api/v1/uploads/s3/multipart/{upload}": "any", "POST /api/v1/uploads/s3/multipart/{upload}/complete": "any",
 	"DELETE /api/v1/uploads/s3/multipart/{upload}": "any",
 	"POST /api/v1/reprocess":                       "403", "POST /api/v1/processing/pause": "403", "POST /api/v1/processing/resume": "403",
+	"GET /api/v1/sessions": "ok", "DELETE /api/v1/sessions/{id}": "any", "PUT /api/v1/account/password": "any",
+	"POST /api/v1/users": "403", "GET /api/v1/users": "403", "GET /api/v1/users/{id}": "403", "PATCH /api/v1/users/{id}": "403",
+	"GET /api/v1/audit": "403",
 }
 
 var wildcard = regexp.MustCompile(`\{([a-z]+)(\.\.\.)?\}`)
@@ -65,7 +68,7 @@ var wildcard = regexp.MustCompile(`\{([a-z]+)(\.\.\.)?\}`)
 // token, revoked token, valid/tampered/expired signed URL}. A route
 // without an expectation above fails, so no route is forgotten.
 func TestAuthorizationMatrix(t *testing.T) {
-	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
+	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0; c.SignInRateLimit = 0 })
 	ctx := context.Background()
 	asset := n.MustUpload(t, n.Token, "m.jpg", nodetest.JPEG(t, 32, 24, 11)).ID
 	victim := n.MustUpload(t, n.Token, "v.jpg", nodetest.JPEG(t, 32, 24, 12)).ID
@@ -87,6 +90,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Fatalf("revoke: %d", r.Status)
 	}
 
+	// Users signed in with a password: their sessions act as their role
+	// (viewer = read, editor = read+write, admin), a user of another
+	// project is hidden from this one; a disabled user's session and a
+	// signed-out session are dead.
+	_, viewer := n.NewUser(t, "viewer", "viewer", "")
+	_, editor := n.NewUser(t, "editor", "editor", "")
+	_, otherEditor := n.NewUser(t, "other-editor", "editor", "elsewhere")
+	_, adminUser := n.NewUser(t, "admin-user", "admin", "")
+	disabledID, disabled := n.NewUser(t, "disabled", "admin", "")
+	if r := n.Do(t, "PATCH", "/api/v1/users/"+disabledID, n.Token, strings.NewReader(`{"disabled":true}`), nil); r.Status != 200 {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	_, signedOut := n.NewUser(t, "signed-out", "admin", "")
+	if r := n.Do(t, "DELETE", "/api/v1/session", "", nil, nodetest.SessionHeader(signedOut)); r.Status != 204 {
+		t.Fatalf("sign out: %d %s", r.Status, r.Body)
+	}
+
 	values := map[string]string{"project": "default", "name": "thumb-400", "path": "master.m3u8", "file": "app.js",
 		"region": "full", "size": "max", "rotation": "0", "qf": "default.jpg", "upload": "no-such-upload", "part": "1"}
 	routes := n.API.Routes()
@@ -100,11 +120,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 	type call struct {
-		who, token, query string
+		who, token, session string
 	}
 	// Admin last: some admin calls change state (DELETE of the victim).
 	callers := []call{{"anonymous", "", ""}, {"expired", expired, ""}, {"revoked", revoked, ""},
-		{"other project", other, ""}, {"read", read, ""}, {"write", write, ""}}
+		{"disabled user", "", disabled}, {"signed-out session", "", signedOut},
+		{"other project", other, ""}, {"other project", "", otherEditor},
+		{"read", read, ""}, {"read", "", viewer}, {"write", write, ""}, {"write", "", editor}, {"admin", "", adminUser}}
 	class := func(s int) string {
 		switch s {
 		case 401, 403, 404:
@@ -138,9 +160,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if strings.HasPrefix(path, "/api/v1/projects/") {
 			path = "/api/v1/projects/default"
 		}
-		do := func(token, query string) *nodetest.Response {
+		do := func(token, session, query string) *nodetest.Response {
 			var body *bytes.Reader
 			h := http.Header{}
+			if session != "" {
+				h = nodetest.SessionHeader(session)
+			}
 			if rt.Method == "POST" || rt.Method == "PUT" || rt.Method == "PATCH" {
 				body = bytes.NewReader([]byte(`{}`))
 				h.Set("Content-Type", "application/json")
@@ -155,20 +180,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return n.Do(t, rt.Method, p, token, body, h)
 		}
 		for _, c := range append(callers, call{"admin", n.Token, ""}) {
-			got := do(c.token, "").Status
+			if c.session != "" && key == "DELETE /api/v1/session" {
+				continue // signing out: tested on its own (it would end the session)
+			}
+			got := do(c.token, c.session, "").Status
 			var exp []string // acceptable classes
 			switch {
 			case want == "public":
 				exp = []string{"ok", "404"}
 			case want == "signin": // the body {} holds no token: refused whoever asks
 				exp = []string{"401"}
-			case want == "self" && (c.who == "anonymous" || c.who == "expired" || c.who == "revoked"):
+			case want == "self" && (c.who == "anonymous" || c.who == "expired" || c.who == "revoked" || c.who == "disabled user" || c.who == "signed-out session"):
 				exp = []string{"401"}
 			case want == "self" && c.who == "read": // uploads need write
 				exp = []string{"403"}
 			case want == "self":
 				exp = []string{"ok", "404"}
-			case c.who == "anonymous" || c.who == "expired" || c.who == "revoked":
+			case c.who == "anonymous" || c.who == "expired" || c.who == "revoked" || c.who == "disabled user" || c.who == "signed-out session":
 				exp = []string{"401"}
 			case c.who == "other project":
 				switch want {
@@ -205,7 +233,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"valid signed URL", valid, "ok", ""}, {"tampered signed URL", tampered, "401", "signature_invalid"},
 			{"expired signed URL", old, "401", "signature_expired"},
 		} {
-			r := do("", url.Values{"token": {s.tok}}.Encode())
+			r := do("", "", url.Values{"token": {s.tok}}.Encode())
 			switch {
 			case rt.Signed && rt.Scope == auth.ScopeRead:
 				if class(r.Status) != s.status && !(s.status == "ok" && r.Status == 404) || (s.code != "" && r.ErrorCode(t) != s.code) {

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -70,6 +71,14 @@ type Server struct {
 	// S3PartURLExpiry is the lifetime of the part URLs of direct uploads
 	// (/api/v1/uploads/s3); 0 is 15 minutes.
 	S3PartURLExpiry time.Duration
+	// Limits are the rate limits (sign-in, uploads, every request) and
+	// the default download rate; the zero value limits nothing.
+	Limits Limits
+	// SessionTTL is how long a web session lasts; 0 is 12h.
+	SessionTTL time.Duration
+	// limiters holds the rate limiters' state (made on first use).
+	limiters *limiterSet
+	limOnce  sync.Once
 }
 
 // Emitter queues webhook deliveries of an event in tx.
@@ -91,6 +100,15 @@ type Route struct {
 	// Original: with Signed, the asset's original bytes, public only when
 	// its project also has public_originals.
 	Original bool
+	// Limit names the rate limit the route counts against besides the
+	// general one: LimitSignIn or LimitUpload.
+	Limit string
+	// Audit, when set, is the audit-log action of a call of this route;
+	// non-GET routes with Scope admin are audited even without it.
+	Audit string
+	// OpenCORS: any origin may read the route's responses, errors
+	// included (IIIF, HLS, manifests: viewers on other sites).
+	OpenCORS bool
 }
 
 func rt(method, pattern, scope string, h func(http.ResponseWriter, *http.Request, *auth.Principal) error) Route {
@@ -112,10 +130,10 @@ func (s *Server) Routes() []Route {
 		rt("POST", "/api/v1/uploads/s3/multipart/{upload}/complete", auth.ScopeWrite, s.completeS3Upload),
 		rt("DELETE", "/api/v1/uploads/s3/multipart/{upload}", auth.ScopeWrite, s.abortS3Upload),
 		rt("GET", "/api/openapi.json", "", s.openapi),
-		rt("POST", "/api/v1/assets", auth.ScopeWrite, s.createAsset),
+		{Method: "POST", Pattern: "/api/v1/assets", Scope: auth.ScopeWrite, Handle: s.createAsset, Limit: LimitUpload},
 		rt("GET", "/api/v1/assets", auth.ScopeRead, s.listAssets),
 		rt("GET", "/api/v1/assets/{id}", auth.ScopeRead, s.getAsset),
-		rt("DELETE", "/api/v1/assets/{id}", auth.ScopeWrite, s.deleteAsset),
+		{Method: "DELETE", Pattern: "/api/v1/assets/{id}", Scope: auth.ScopeWrite, Handle: s.deleteAsset, Audit: "asset.delete"},
 		rt("PATCH", "/api/v1/assets/{id}", auth.ScopeWrite, s.patchAsset),
 		rt("POST", "/api/v1/assets/{id}/tags", auth.ScopeWrite, s.postAssetTags),
 		rt("POST", "/api/v1/tags", auth.ScopeWrite, s.postTags),
@@ -130,7 +148,7 @@ func (s *Server) Routes() []Route {
 		rt("PUT", "/api/v1/projects/{project}/fields", auth.ScopeAdmin, s.putProjectFields),
 		{Method: "GET", Pattern: "/api/v1/assets/{id}/original", Scope: auth.ScopeRead, Handle: s.getOriginal, Signed: true, Original: true},
 		rt("POST", "/api/v1/assets/{id}/signed-url", auth.ScopeRead, s.createSignedURL),
-		rt("PUT", "/api/v1/assets/{id}/visibility", auth.ScopeWrite, s.putVisibility),
+		{Method: "PUT", Pattern: "/api/v1/assets/{id}/visibility", Scope: auth.ScopeWrite, Handle: s.putVisibility, Audit: "asset.visibility"},
 		rt("GET", "/api/v1/projects/{name}", auth.ScopeRead, s.getProject),
 		rt("PUT", "/api/v1/projects/{name}", auth.ScopeAdmin, s.putProject),
 		rt("GET", "/api/v1/assets/{id}/events", auth.ScopeRead, s.listEvents),
@@ -138,9 +156,17 @@ func (s *Server) Routes() []Route {
 		rt("GET", "/api/v1/assets/{id}/metadata", auth.ScopeRead, s.getMetadata),
 		rt("GET", "/api/v1/assets/{id}/metadata.xmp", auth.ScopeRead, s.getXMP),
 		rt("GET", "/api/v1/assets/{id}/text", auth.ScopeRead, s.getText),
-		rt("POST", "/api/v1/session", "", s.createSession),
+		{Method: "POST", Pattern: "/api/v1/session", Handle: s.createSession, Limit: LimitSignIn},
 		rt("DELETE", "/api/v1/session", "", s.deleteSession),
 		rt("GET", "/api/v1/session", auth.ScopeRead, s.whoami),
+		rt("GET", "/api/v1/sessions", auth.ScopeRead, s.listSessions),
+		rt("DELETE", "/api/v1/sessions/{id}", auth.ScopeRead, s.revokeSession),
+		{Method: "PUT", Pattern: "/api/v1/account/password", Scope: auth.ScopeRead, Handle: s.changePassword, Limit: LimitSignIn, Audit: "account.password"},
+		rt("POST", "/api/v1/users", auth.ScopeAdmin, s.createUser),
+		rt("GET", "/api/v1/users", auth.ScopeAdmin, s.listUsers),
+		rt("GET", "/api/v1/users/{id}", auth.ScopeAdmin, s.getUser),
+		rt("PATCH", "/api/v1/users/{id}", auth.ScopeAdmin, s.patchUser),
+		rt("GET", "/api/v1/audit", auth.ScopeAdmin, s.listAudit),
 		rt("POST", "/api/v1/tokens", auth.ScopeAdmin, s.createToken),
 		rt("GET", "/api/v1/tokens", auth.ScopeAdmin, s.listTokens),
 		rt("DELETE", "/api/v1/tokens/{id}", auth.ScopeAdmin, s.revokeToken),
@@ -174,11 +200,23 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) wrap(rt Route) http.Handler {
+	audit := rt.Audit
+	if audit == "" && rt.Scope == auth.ScopeAdmin && rt.Method != http.MethodGet {
+		audit = rt.Method + " " + rt.Pattern
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.OpenCORS {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+		}
+		if err := s.rateLimit(w, r, rt); err != nil {
+			writeError(w, r, s.Log, err)
+			return
+		}
 		var p *auth.Principal
+		var rate int64
 		if rt.Signed && rt.Scope == auth.ScopeRead {
 			var err error
-			if p, err = s.mediaAccess(r, rt); err != nil {
+			if p, rate, err = s.mediaAccess(r, rt); err != nil {
 				writeError(w, r, s.Log, err)
 				return
 			}
@@ -194,8 +232,20 @@ func (s *Server) wrap(rt Route) http.Handler {
 				return
 			}
 		}
-		if err := rt.Handle(w, r, p); err != nil {
-			writeError(w, r, s.Log, err)
+		if rt.Signed {
+			if rate = minRate(rate, s.Limits.DownloadRate); rate > 0 {
+				w = newThrottledWriter(r.Context(), w, rate)
+			}
+		}
+		rec := &statusWriter{ResponseWriter: w}
+		if err := rt.Handle(rec, r, p); err != nil {
+			writeError(rec, r, s.Log, err)
+		}
+		switch {
+		case audit != "":
+			s.audit(r, p, audit, auditTarget(r), rec.status, nil)
+		case rt.Original && p != nil && !p.Public && rec.status < 400 && rec.status != 0:
+			s.audit(r, p, "original.download", r.PathValue("id"), rec.status, nil)
 		}
 	})
 }
@@ -237,8 +287,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		h := w.Header()
 		h.Set("X-Request-ID", rid)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
+		securityHeaders(h, r)
+		r = s.pathToken(r)
 		if s.cors(w, r) {
 			return // a preflight, answered
 		}

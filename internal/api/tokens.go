@@ -17,11 +17,12 @@ type tokenJSON struct {
 	CreatedAt string   `json:"created_at"`
 	ExpiresAt *string  `json:"expires_at"`
 	RevokedAt *string  `json:"revoked_at,omitempty"`
+	UserID    string   `json:"user_id,omitempty"`
 	Token     string   `json:"token,omitempty"` // the secret, only when created
 }
 
 func tokenView(t *catalog.Token) tokenJSON {
-	v := tokenJSON{ID: t.ID, Name: t.Name, Scopes: t.Scopes, Project: t.Project, CreatedAt: rfc3339(t.CreatedAt)}
+	v := tokenJSON{ID: t.ID, Name: t.Name, Scopes: t.Scopes, Project: t.Project, CreatedAt: rfc3339(t.CreatedAt), UserID: t.UserID}
 	if t.ExpiresAt != nil {
 		s := rfc3339(*t.ExpiresAt)
 		v.ExpiresAt = &s
@@ -73,7 +74,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		t := time.Now().Add(d)
 		expires = &t
 	}
-	secret, t, err := auth.CreateToken(r.Context(), s.DB.Writer(), req.Name, req.Scopes, req.Project, expires, "")
+	secret, t, err := auth.CreateUserToken(r.Context(), s.DB.Writer(), req.Name, req.Scopes, req.Project, expires, "", p.UserID)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,15 @@ type Principal struct {
 	Signed bool
 	// Public: no credentials; the asset asked for is public.
 	Public bool
+	// SignedToken is the signed URL token of a Signed principal, so that
+	// responses can carry it into the URLs they link (IIIF tiles).
+	SignedToken string
+	// SignedPrefix is the path prefix the signed token covers.
+	SignedPrefix string
+	// UserID, Username and Role: a user's session or a token of a user.
+	UserID, Username, Role string
+	// SessionID: signed in through a web session.
+	SessionID string
 }
 
 // Has reports whether p holds scope; admin holds every scope.
@@ -68,6 +77,10 @@ func (p *Principal) Actor() string {
 		return "anonymous"
 	case p.Signed:
 		return p.TokenID
+	case p.SessionID != "":
+		return "user:" + p.Username
+	case p.UserID != "":
+		return "user:" + p.Username + " token:" + p.TokenID
 	}
 	return "token:" + p.TokenID
 }
@@ -88,6 +101,12 @@ func HashSecret(secret string) string {
 // CreateToken stores a new token and returns its secret, which is shown
 // once. A non-empty secret is used instead of a random one.
 func CreateToken(ctx context.Context, q catalog.Querier, name string, scopes []string, project string, expires *time.Time, secret string) (string, *catalog.Token, error) {
+	return CreateUserToken(ctx, q, name, scopes, project, expires, secret, "")
+}
+
+// CreateUserToken is CreateToken for a token owned by user userID ("" for
+// a service token).
+func CreateUserToken(ctx context.Context, q catalog.Querier, name string, scopes []string, project string, expires *time.Time, secret, userID string) (string, *catalog.Token, error) {
 	if len(scopes) == 0 {
 		return "", nil, fmt.Errorf("auth: a token needs at least one scope")
 	}
@@ -101,7 +120,7 @@ func CreateToken(ctx context.Context, q catalog.Querier, name string, scopes []s
 	}
 	t := &catalog.Token{
 		ID: uuid.NewString(), Name: name, SecretHash: HashSecret(secret),
-		Scopes: scopes, Project: project, ExpiresAt: expires,
+		Scopes: scopes, Project: project, ExpiresAt: expires, UserID: userID,
 	}
 	if err := catalog.InsertToken(ctx, q, t); err != nil {
 		return "", nil, err
@@ -130,14 +149,26 @@ func Bootstrap(ctx context.Context, db *sql.DB, secret string) (string, error) {
 	return s, err
 }
 
-// Authenticator checks the bearer token of requests.
+// Authenticator checks the bearer token or session cookie of requests.
 type Authenticator struct {
 	DB catalog.Querier
+	// Writer, when set, records when a session was last used (at most
+	// once a minute per session).
+	Writer catalog.Querier
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
 }
 
-// SessionCookie carries a token secret for the web UI (HttpOnly,
-// SameSite=Strict). Until user accounts exist, signing in to the UI means
-// handing it a token.
+func (a *Authenticator) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// SessionCookie carries the web UI's session (HttpOnly, SameSite=Strict,
+// Secure over HTTPS): a session secret (SessionPrefix...) made by signing
+// in with a username and password, or a token secret handed to the UI.
 const SessionCookie = "stor_session"
 
 // CSRFHeader must accompany unsafe requests authenticated by the cookie: a
@@ -166,7 +197,42 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 			return nil, ErrForbidden
 		}
 	}
+	if strings.HasPrefix(c.Value, SessionPrefix) {
+		return a.LookupSession(r.Context(), c.Value)
+	}
 	return a.Lookup(r.Context(), c.Value)
+}
+
+// LookupSession finds the live session with this secret and its user.
+func (a *Authenticator) LookupSession(ctx context.Context, secret string) (*Principal, error) {
+	s, err := catalog.SessionByHash(ctx, a.DB, HashSecret(secret))
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	if s.RevokedAt != nil || !now.Before(s.ExpiresAt) {
+		return nil, ErrUnauthenticated
+	}
+	u, err := catalog.GetUser(ctx, a.DB, s.UserID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.DisabledAt != nil {
+		return nil, ErrUnauthenticated
+	}
+	if a.Writer != nil && now.Sub(s.LastSeenAt) > time.Minute {
+		catalog.TouchSession(ctx, a.Writer, s.ID, now) // best effort: a failure does not refuse the request
+	}
+	p := userPrincipal(u)
+	p.SessionID = s.ID
+	p.TokenID = "session:" + s.ID
+	return p, nil
 }
 
 // Lookup finds the live token with this secret.
@@ -183,9 +249,44 @@ func (a *Authenticator) Lookup(ctx context.Context, secret string) (*Principal, 
 	if subtle.ConstantTimeCompare([]byte(t.SecretHash), []byte(hash)) != 1 {
 		return nil, ErrUnauthenticated
 	}
-	now := time.Now()
+	now := a.now()
 	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) {
 		return nil, ErrUnauthenticated
 	}
-	return &Principal{TokenID: t.ID, Name: t.Name, Scopes: t.Scopes, Project: t.Project}, nil
+	p := &Principal{TokenID: t.ID, Name: t.Name, Scopes: t.Scopes, Project: t.Project}
+	if t.UserID != "" {
+		// A user's token: never more than the user's role, and dead
+		// while the user is disabled.
+		u, err := catalog.GetUser(ctx, a.DB, t.UserID)
+		if errors.Is(err, catalog.ErrNotFound) {
+			return nil, ErrUnauthenticated
+		}
+		if err != nil {
+			return nil, err
+		}
+		if u.DisabledAt != nil {
+			return nil, ErrUnauthenticated
+		}
+		role, _ := RoleScopes(u.Role)
+		p.Scopes = capScopes(t.Scopes, role)
+		if u.Project != "" {
+			p.Project = u.Project
+		}
+		p.UserID, p.Username, p.Role = u.ID, u.Username, u.Role
+	}
+	return p, nil
+}
+
+// capScopes keeps the scopes of want that role grants.
+func capScopes(want, role []string) []string {
+	if slices.Contains(role, ScopeAdmin) {
+		return want
+	}
+	var out []string
+	for _, s := range want {
+		if slices.Contains(role, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

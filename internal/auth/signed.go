@@ -141,43 +141,83 @@ func LoadOrCreateSigningKeys(config, dataDir string) ([]SigningKey, error) {
 
 // Token format: "v1.KID.EXPIRY.PREFIX.SIG", PREFIX base64url of the path
 // prefix the token covers, SIG base64url of
-// HMAC-SHA256(key, "stor-url-v1\nKID\nEXPIRY\nPREFIX-as-text").
+// HMAC-SHA256(key, "stor-url-v1\nKID\nEXPIRY\nPREFIX-as-text"). A token
+// with a download rate is "v2.KID.EXPIRY.PREFIX.RATE.SIG", RATE in bytes
+// per second, SIG over "stor-url-v2\nKID\nEXPIRY\nPREFIX\nRATE".
 const tokenVersion = "v1"
 
-func mac(key SigningKey, exp int64, prefix string) []byte {
+func mac(key SigningKey, exp int64, prefix string, rate int64) []byte {
 	m := hmac.New(sha256.New, key.Secret)
-	fmt.Fprintf(m, "stor-url-v1\n%s\n%d\n%s", key.ID, exp, prefix)
+	if rate > 0 {
+		fmt.Fprintf(m, "stor-url-v2\n%s\n%d\n%s\n%d", key.ID, exp, prefix, rate)
+	} else {
+		fmt.Fprintf(m, "stor-url-v1\n%s\n%d\n%s", key.ID, exp, prefix)
+	}
 	return m.Sum(nil)
 }
 
 // Sign returns a token that grants read access to the paths under prefix
 // until exp. A prefix ending in "/" covers everything below it; any other
-// covers that exact path and the paths below it ("prefix/...").
+// covers that exact path and the paths below it ("prefix/..."); an
+// AssetScope prefix covers an asset's viewable media (see Covers).
 func (s *Signer) Sign(prefix string, exp time.Time) string {
+	return s.SignRate(prefix, exp, 0)
+}
+
+// SignRate is Sign with a download rate limit (bytes per second, 0: none)
+// that the server applies to what the token opens.
+func (s *Signer) SignRate(prefix string, exp time.Time, rate int64) string {
 	k := s.Keys[0]
 	e := exp.Unix()
 	enc := base64.RawURLEncoding
-	return strings.Join([]string{tokenVersion, k.ID, strconv.FormatInt(e, 10),
-		enc.EncodeToString([]byte(prefix)), enc.EncodeToString(mac(k, e, prefix))}, ".")
+	parts := []string{tokenVersion, k.ID, strconv.FormatInt(e, 10), enc.EncodeToString([]byte(prefix))}
+	if rate > 0 {
+		parts[0] = "v2"
+		parts = append(parts, strconv.FormatInt(rate, 10))
+	}
+	return strings.Join(append(parts, enc.EncodeToString(mac(k, e, prefix, rate))), ".")
+}
+
+// Grant is what a verified token allows.
+type Grant struct {
+	KID    string
+	Prefix string
+	Rate   int64 // bytes per second, 0: no limit of its own
 }
 
 // Verify checks token for a request of path at now. It returns the key id
 // that signed it.
 func (s *Signer) Verify(token, path string, now time.Time) (string, error) {
+	g, err := s.VerifyGrant(token, path, now)
+	return g.KID, err
+}
+
+// VerifyGrant is Verify returning the whole grant.
+func (s *Signer) VerifyGrant(token, path string, now time.Time) (Grant, error) {
 	parts := strings.Split(token, ".")
-	if len(parts) != 5 || parts[0] != tokenVersion {
-		return "", ErrSignatureInvalid
+	var rate int64
+	switch {
+	case len(parts) == 5 && parts[0] == tokenVersion:
+	case len(parts) == 6 && parts[0] == "v2":
+		r, err := strconv.ParseInt(parts[4], 10, 64)
+		if err != nil || r <= 0 || strconv.FormatInt(r, 10) != parts[4] {
+			return Grant{}, ErrSignatureInvalid
+		}
+		rate = r
+		parts = append(parts[:4], parts[5])
+	default:
+		return Grant{}, ErrSignatureInvalid
 	}
 	kid := parts[1]
 	exp, err := strconv.ParseInt(parts[2], 10, 64)
 	if err != nil {
-		return "", ErrSignatureInvalid
+		return Grant{}, ErrSignatureInvalid
 	}
 	enc := base64.RawURLEncoding
 	prefix, err1 := enc.DecodeString(parts[3])
 	sig, err2 := enc.DecodeString(parts[4])
 	if err1 != nil || err2 != nil {
-		return "", ErrSignatureInvalid
+		return Grant{}, ErrSignatureInvalid
 	}
 	var key *SigningKey
 	for i := range s.Keys {
@@ -185,31 +225,61 @@ func (s *Signer) Verify(token, path string, now time.Time) (string, error) {
 			key = &s.Keys[i]
 		}
 	}
-	if key == nil || !hmac.Equal(sig, mac(*key, exp, string(prefix))) {
-		return "", ErrSignatureInvalid
+	if key == nil || !hmac.Equal(sig, mac(*key, exp, string(prefix), rate)) {
+		return Grant{}, ErrSignatureInvalid
 	}
+	g := Grant{KID: kid, Prefix: string(prefix), Rate: rate}
 	if !now.Before(time.Unix(exp, 0)) {
-		return kid, ErrSignatureExpired
+		return g, ErrSignatureExpired
 	}
 	if !Covers(string(prefix), path) {
-		return kid, ErrSignatureWrongPath
+		return g, ErrSignatureWrongPath
 	}
-	return kid, nil
+	return g, nil
 }
 
-// Covers reports whether a token for prefix grants path.
+// AssetScope is the prefix of a token for everything a viewer of one
+// asset loads: "asset:ID" covers /iiif/3/ID and /iiif/2/ID (info.json,
+// tiles, the manifest, and document pages ID~pN), /media/ID/hls/,
+// /api/v1/assets/ID/derivatives/ and /api/v1/assets/ID/pages; never the
+// original.
+func AssetScope(id string) string { return "asset:" + id }
+
+// Covers reports whether a token for prefix grants path. A prefix without
+// a trailing "/" also covers the document pages of an IIIF identifier
+// ("/iiif/3/ID" covers "/iiif/3/ID~p2/info.json").
 func Covers(prefix, path string) bool {
-	if prefix == "" || strings.Contains(path, "/../") || strings.HasSuffix(path, "/..") {
+	if prefix == "" || strings.Contains(path, "/../") || strings.HasSuffix(path, "/..") || strings.Contains(path, "//") {
+		return false
+	}
+	if id, ok := strings.CutPrefix(prefix, "asset:"); ok {
+		if id == "" || strings.ContainsAny(id, "/~") {
+			return false
+		}
+		for _, p := range []string{"/iiif/3/" + id, "/iiif/2/" + id, "/media/" + id + "/hls/",
+			"/api/v1/assets/" + id + "/derivatives/", "/api/v1/assets/" + id + "/pages"} {
+			if Covers(p, path) {
+				return true
+			}
+		}
 		return false
 	}
 	if strings.HasSuffix(prefix, "/") {
 		return strings.HasPrefix(path, prefix)
 	}
-	return path == prefix || strings.HasPrefix(path, prefix+"/")
+	if path == prefix || strings.HasPrefix(path, prefix+"/") {
+		return true
+	}
+	if rest, ok := strings.CutPrefix(path, prefix+"~p"); ok {
+		n, _, _ := strings.Cut(rest, "/")
+		return n != "" && strings.Trim(n, "0123456789") == ""
+	}
+	return false
 }
 
 // SignedPrincipal is the caller of a request authorised by a signed URL:
 // read access, and (checked by the API) only to the paths of the token.
-func SignedPrincipal(kid string) *Principal {
-	return &Principal{TokenID: "signed:" + kid, Name: "signed URL", Scopes: []string{ScopeRead}, Signed: true}
+func SignedPrincipal(g Grant, token string) *Principal {
+	return &Principal{TokenID: "signed:" + g.KID, Name: "signed URL", Scopes: []string{ScopeRead}, Signed: true,
+		SignedToken: token, SignedPrefix: g.Prefix}
 }

@@ -66,3 +66,54 @@ func TestSigningKeysPersistAndRotate(t *testing.T) {
 		}
 	}
 }
+
+func TestCoversPagesAndAssetScope(t *testing.T) {
+	for _, c := range []struct {
+		prefix, path string
+		want         bool
+	}{
+		{"/iiif/3/A", "/iiif/3/A~p2/info.json", true},
+		{"/iiif/3/A", "/iiif/3/A~p12/full/max/0/default.jpg", true},
+		{"/iiif/3/A", "/iiif/3/A~px/info.json", false},
+		{"/iiif/3/A", "/iiif/3/AB/info.json", false},
+		{"asset:A", "/iiif/3/A/info.json", true},
+		{"asset:A", "/iiif/2/A~p3/info.json", true},
+		{"asset:A", "/iiif/3/A/manifest.json", true},
+		{"asset:A", "/media/A/hls/master.m3u8", true},
+		{"asset:A", "/api/v1/assets/A/derivatives/thumb-400", true},
+		{"asset:A", "/api/v1/assets/A/pages", true},
+		{"asset:A", "/api/v1/assets/A/original", false},
+		{"asset:A", "/api/v1/assets/A", false},
+		{"asset:A", "/iiif/3/B/info.json", false},
+		{"asset:", "/iiif/3//info.json", false},
+		{"asset:A", "/iiif/3/A/../B/info.json", false},
+	} {
+		if got := Covers(c.prefix, c.path); got != c.want {
+			t.Errorf("Covers(%q, %q) = %v, want %v", c.prefix, c.path, got, c.want)
+		}
+	}
+}
+
+func TestSignRate(t *testing.T) {
+	s := &Signer{Keys: []SigningKey{{ID: "k1", Secret: []byte("0123456789abcdef0123")}}}
+	now := time.Now()
+	tok := s.SignRate("/x", now.Add(time.Hour), 5000)
+	g, err := s.VerifyGrant(tok, "/x/y", now)
+	if err != nil || g.Rate != 5000 || g.KID != "k1" || g.Prefix != "/x" {
+		t.Fatalf("grant %+v, %v", g, err)
+	}
+	// The rate is signed: raising it breaks the token.
+	parts := strings.Split(tok, ".")
+	parts[4] = "9999999"
+	if _, err := s.VerifyGrant(strings.Join(parts, "."), "/x", now); !errors.Is(err, ErrSignatureInvalid) {
+		t.Errorf("raised rate: %v", err)
+	}
+	// Dropping it (a v1 token of the same signature) too.
+	v1 := strings.Join([]string{"v1", parts[1], parts[2], parts[3], parts[5]}, ".")
+	if _, err := s.VerifyGrant(v1, "/x", now); !errors.Is(err, ErrSignatureInvalid) {
+		t.Errorf("rate dropped: %v", err)
+	}
+	if g, err := s.VerifyGrant(s.Sign("/x", now.Add(time.Hour)), "/x", now); err != nil || g.Rate != 0 {
+		t.Errorf("v1: %+v %v", g, err)
+	}
+}

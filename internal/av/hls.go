@@ -88,9 +88,16 @@ func (t *Transcode) Run(ctx context.Context) (res *Result, err error) {
 	}
 	defer func() {
 		if err != nil {
-			// Withdraw the live master so nothing points at a dead run.
+			// Withdraw the live master so nothing points at a dead run,
+			// and, unless an earlier run's final master uses them, the
+			// unfinished rung playlists (a retry publishes them again).
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			t.Store.Delete(dctx, t.Key(LiveName))
+			if _, serr := t.Store.Stat(dctx, t.Key(MasterName)); errors.Is(serr, storage.ErrNotExist) {
+				for i := range n {
+					t.Store.Delete(dctx, t.Key("hls/v"+strconv.Itoa(i)+"/index.m3u8"))
+				}
+			}
 			cancel()
 		}
 	}()

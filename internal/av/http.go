@@ -28,7 +28,7 @@ type Server struct {
 // Routes are added to the API through api.Server.Extra.
 func (s *Server) Routes() []api.Route {
 	return []api.Route{
-		{Method: "GET", Pattern: "/media/{id}/hls/{path...}", Scope: auth.ScopeRead, Handle: s.hls, Signed: true},
+		{Method: "GET", Pattern: "/media/{id}/hls/{path...}", Scope: auth.ScopeRead, Handle: s.hls, Signed: true, OpenCORS: true},
 		{Method: "GET", Pattern: "/api/v1/assets/{id}/av", Scope: auth.ScopeRead, Handle: s.analysis},
 	}
 }

@@ -114,23 +114,35 @@ func BuildPlan(src string, a *Analysis, outDir, mp4 string, e Encoding) *Plan {
 		p.Rungs = Ladder(a.Video.DisplayWidth, a.Video.DisplayHeight)
 		fpsExpr, fps := outputFPS(a.Video, e)
 		p.FPS = fps
-		n := len(p.Rungs)
 		if mp4 != "" {
 			p.MP4, p.MP4Rung = mp4, p.Rungs[len(p.Rungs)-1]
-			n++
 		}
-		// One decode: fps (VFR → CFR) and pixel format once, then split.
-		// ffmpeg applies the display rotation (autorotate) before this graph.
-		var g strings.Builder
-		fmt.Fprintf(&g, "[0:v:0]fps=%s,format=yuv420p,split=%d", fpsExpr, n)
-		for i := range n {
-			fmt.Fprintf(&g, "[s%d]", i)
-		}
-		for i, r := range p.Rungs {
-			fmt.Fprintf(&g, ";[s%d]scale=%d:%d,setsar=1[v%d]", i, r.Width, r.Height, i)
-		}
-		if p.MP4 != "" {
-			fmt.Fprintf(&g, ";[s%d]scale=%d:%d,setsar=1[vm]", len(p.Rungs), p.MP4Rung.Width, p.MP4Rung.Height)
+		// One decode: fps (VFR → CFR) and pixel format once, then a
+		// cascade: the top rung is scaled from the source, each smaller
+		// rung from the next larger one (not every rung from the full
+		// picture: measured 12% less CPU for a 1080p ladder, see
+		// docs/benchmarks.md). The progressive MP4 shares the top rung's
+		// scaled picture. ffmpeg applies the display rotation (autorotate)
+		// before this graph.
+		g := &strings.Builder{}
+		fmt.Fprintf(g, "[0:v:0]fps=%s,format=yuv420p,", fpsExpr)
+		for i := len(p.Rungs) - 1; i >= 0; i-- {
+			r := p.Rungs[i]
+			if i < len(p.Rungs)-1 {
+				fmt.Fprintf(g, ";[c%d]", i+1)
+			}
+			fmt.Fprintf(g, "scale=%d:%d,setsar=1", r.Width, r.Height)
+			outs := []string{fmt.Sprintf("[v%d]", i)}
+			if i == len(p.Rungs)-1 && p.MP4 != "" {
+				outs = append(outs, "[vm]")
+			}
+			if i > 0 {
+				outs = append(outs, fmt.Sprintf("[c%d]", i))
+			}
+			if len(outs) > 1 {
+				fmt.Fprintf(g, ",split=%d", len(outs))
+			}
+			g.WriteString(strings.Join(outs, ""))
 		}
 		args = append(args, "-filter_complex", g.String())
 		gop := strconv.Itoa(max(1, int(math.Round(fps*float64(e.SegmentSec)))))

@@ -35,6 +35,8 @@ type assetView struct {
 	Height   int               `json:"height"`
 	Duration float64           `json:"duration_seconds"`
 	Links    map[string]string `json:"links"`
+	// PlayableAt is set once the stream is playable.
+	PlayableAt *string `json:"playable_at"`
 }
 
 // waitDone polls an asset until it is ready or failed.
@@ -169,6 +171,9 @@ func TestVideoOverHTTP(t *testing.T) {
 	a := waitDone(t, n, id, 2*time.Minute)
 	if a.State != "ready" {
 		t.Fatalf("state %s %v", a.State, *a.Error)
+	}
+	if a.PlayableAt == nil {
+		t.Error("asset has no playable_at")
 	}
 	if a.Links["hls"] != n.URL+"/media/"+id+"/hls/master.m3u8" || a.Links["thumbnail"] != n.URL+"/api/v1/assets/"+id+"/derivatives/thumb-400" ||
 		a.Links["poster"] == "" {

@@ -18,10 +18,13 @@ const (
 // Project is a project's access settings. A project with no row is
 // private.
 type Project struct {
-	Name            string    `json:"name"`
-	Public          bool      `json:"public"`
-	PublicOriginals bool      `json:"public_originals"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	Name            string `json:"name"`
+	Public          bool   `json:"public"`
+	PublicOriginals bool   `json:"public_originals"`
+	// DownloadRate bounds one download of the project's media, in bytes
+	// per second (0: the server's default).
+	DownloadRate int64     `json:"download_rate"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // GetProject returns the settings of name (private defaults when unset).
@@ -29,8 +32,8 @@ func GetProject(ctx context.Context, q Querier, name string) (*Project, error) {
 	p := &Project{Name: name}
 	var pub, orig int
 	var upd int64
-	err := q.QueryRowContext(ctx, `SELECT public, public_originals, updated_at FROM projects WHERE name = ?`, name).
-		Scan(&pub, &orig, &upd)
+	err := q.QueryRowContext(ctx, `SELECT public, public_originals, download_rate, updated_at FROM projects WHERE name = ?`, name).
+		Scan(&pub, &orig, &p.DownloadRate, &upd)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, nil
 	}
@@ -44,9 +47,10 @@ func GetProject(ctx context.Context, q Querier, name string) (*Project, error) {
 // PutProject stores a project's settings.
 func PutProject(ctx context.Context, q Querier, p *Project) error {
 	p.UpdatedAt = time.Now().UTC()
-	_, err := q.ExecContext(ctx, `INSERT INTO projects (name, public, public_originals, updated_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET public = excluded.public, public_originals = excluded.public_originals, updated_at = excluded.updated_at`,
-		p.Name, b2i(p.Public), b2i(p.PublicOriginals), micros(p.UpdatedAt))
+	_, err := q.ExecContext(ctx, `INSERT INTO projects (name, public, public_originals, download_rate, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET public = excluded.public, public_originals = excluded.public_originals,
+		download_rate = excluded.download_rate, updated_at = excluded.updated_at`,
+		p.Name, b2i(p.Public), b2i(p.PublicOriginals), p.DownloadRate, micros(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put project %s: %w", p.Name, err)
 	}
@@ -65,18 +69,19 @@ type AssetAccess struct {
 	Project         string
 	Visibility      string // project, public or private
 	Deleted         bool
-	Public          bool // the effective answer for media
-	PublicOriginals bool // the effective answer for the original
+	Public          bool  // the effective answer for media
+	PublicOriginals bool  // the effective answer for the original
+	DownloadRate    int64 // the project's download rate (0: default)
 }
 
 // GetAssetAccess resolves an asset's visibility against its project.
 func GetAssetAccess(ctx context.Context, q Querier, id string) (*AssetAccess, error) {
 	a := &AssetAccess{}
 	var state string
-	var pub, orig sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT a.project, a.visibility, a.state, p.public, p.public_originals
+	var pub, orig, rate sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT a.project, a.visibility, a.state, p.public, p.public_originals, p.download_rate
 		FROM assets a LEFT JOIN projects p ON p.name = a.project WHERE a.id = ?`, id).
-		Scan(&a.Project, &a.Visibility, &state, &pub, &orig)
+		Scan(&a.Project, &a.Visibility, &state, &pub, &orig, &rate)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("asset %s: %w", id, ErrNotFound)
 	}
@@ -84,6 +89,7 @@ func GetAssetAccess(ctx context.Context, q Querier, id string) (*AssetAccess, er
 		return nil, fmt.Errorf("asset access %s: %w", id, err)
 	}
 	a.Deleted = state == StateDeleted
+	a.DownloadRate = rate.Int64
 	switch a.Visibility {
 	case VisibilityPublic:
 		a.Public = true

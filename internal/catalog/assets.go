@@ -12,7 +12,7 @@ import (
 const assetCols = `seq, id, filename, size, md5, sha256, blob_key, content_type, kind, format, pronom,
 	state, error, project, width, height, duration_seconds, page_count, txid, created_at, updated_at, deleted_at,
 	title, description, creator, rights, keywords, capture_date, camera_make, camera_model, lens,
-	gps_lat, gps_lon, orientation, pronom_signature, warnings`
+	gps_lat, gps_lon, orientation, pronom_signature, warnings, playable_at`
 
 func scanAsset(row interface{ Scan(...any) error }) (*Asset, error) {
 	var (
@@ -21,13 +21,13 @@ func scanAsset(row interface{ Scan(...any) error }) (*Asset, error) {
 		w, h, pages      sql.NullInt64
 		dur              sql.NullFloat64
 		created, updated int64
-		deleted          sql.NullInt64
+		deleted, play    sql.NullInt64
 		d                descriptiveCols
 	)
 	err := row.Scan(&a.Seq, &a.ID, &a.Filename, &a.Size, &a.MD5, &a.SHA256, &a.BlobKey, &a.ContentType,
 		&a.Kind, &a.Format, &a.PRONOM, &a.State, &errText, &a.Project, &w, &h, &dur, &pages, &a.TxID,
 		&created, &updated, &deleted, &d.title, &d.description, &d.creator, &d.rights, &d.keywords,
-		&d.captureDate, &d.make, &d.model, &d.lens, &d.lat, &d.lon, &d.orientation, &d.signature, &d.warnings)
+		&d.captureDate, &d.make, &d.model, &d.lens, &d.lat, &d.lon, &d.orientation, &d.signature, &d.warnings, &play)
 	if err != nil {
 		return nil, err
 	}
@@ -36,6 +36,7 @@ func scanAsset(row interface{ Scan(...any) error }) (*Asset, error) {
 	a.DurationSeconds = dur.Float64
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
 	a.DeletedAt = timePtr(deleted)
+	a.PlayableAt = timePtr(play)
 	d.fill(&a)
 	return &a, nil
 }

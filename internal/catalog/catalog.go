@@ -63,6 +63,9 @@ type Asset struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	DeletedAt       *time.Time
+	// PlayableAt is when a video or audio asset's stream first became
+	// playable (its live HLS master published); nil before that.
+	PlayableAt *time.Time
 	// Meta holds the descriptive fields the metadata task reconciled.
 	Meta Descriptive
 	// PRONOMSignature names the signature file of the PRONOM id.
@@ -92,6 +95,7 @@ type Token struct {
 	CreatedAt  time.Time
 	ExpiresAt  *time.Time
 	RevokedAt  *time.Time
+	UserID     string // empty: a service token
 }
 
 func micros(t time.Time) int64 { return t.UTC().UnixMicro() }

@@ -9,14 +9,14 @@ import (
 	"time"
 )
 
-const tokenCols = `id, name, secret_hash, scopes, project, created_at, expires_at, revoked_at`
+const tokenCols = `id, name, secret_hash, scopes, project, created_at, expires_at, revoked_at, user_id`
 
 func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
 	var t Token
 	var scopes string
 	var created int64
 	var expires, revoked sql.NullInt64
-	if err := row.Scan(&t.ID, &t.Name, &t.SecretHash, &scopes, &t.Project, &created, &expires, &revoked); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &t.SecretHash, &scopes, &t.Project, &created, &expires, &revoked, &t.UserID); err != nil {
 		return nil, err
 	}
 	t.Scopes = strings.Split(scopes, ",")
@@ -30,9 +30,9 @@ func InsertToken(ctx context.Context, q Querier, t *Token) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now()
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?,?,?,?,?,?,?,?)`,
+	_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
 		t.ID, t.Name, t.SecretHash, strings.Join(t.Scopes, ","), t.Project, micros(t.CreatedAt),
-		nullMicros(t.ExpiresAt), nullMicros(t.RevokedAt))
+		nullMicros(t.ExpiresAt), nullMicros(t.RevokedAt), t.UserID)
 	if err != nil {
 		return fmt.Errorf("catalog: insert token: %w", err)
 	}
@@ -90,4 +90,14 @@ func CountTokens(ctx context.Context, q Querier) (int, error) {
 		return 0, fmt.Errorf("catalog: count tokens: %w", err)
 	}
 	return n, nil
+}
+
+// RevokeUserTokens revokes every live token of a user.
+func RevokeUserTokens(ctx context.Context, q Querier, userID string) error {
+	_, err := q.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`,
+		micros(time.Now()), userID)
+	if err != nil {
+		return fmt.Errorf("catalog: revoke tokens of user %s: %w", userID, err)
+	}
+	return nil
 }

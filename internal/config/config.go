@@ -51,6 +51,10 @@ type Config struct {
 	// HeavyWorkers bounds concurrent heavy tasks (transcodes, pyramids)
 	// within Workers. Env STOR_HEAVY_WORKERS. Default max(1, CPUs/2).
 	HeavyWorkers int
+	// OfficeConverters is how many warm LibreOffice instances convert
+	// Office documents at once (each ~150-300 MB resident once started,
+	// started on demand). Env STOR_OFFICE_CONVERTERS. Default 1.
+	OfficeConverters int
 	// MaxLoadPerCPU holds heavy tasks back while the 1-minute load average
 	// per CPU is above it (they wait, without using an attempt); 0 turns
 	// the check off. Env STOR_MAX_LOAD_PER_CPU. Default 4.
@@ -181,6 +185,27 @@ type Config struct {
 	// S3PresignExpiry is how long such a URL (and a browser upload's part
 	// URL) stays valid. Env STOR_S3_PRESIGN_EXPIRY. Default 5m.
 	S3PresignExpiry time.Duration
+	// SessionTTL is how long a web UI session (sign-in with a username and
+	// password) lasts. Env STOR_SESSION_TTL. Default 12h.
+	SessionTTL time.Duration
+	// SignInRateLimit bounds sign-in attempts (POST /api/v1/session, and
+	// password changes) per client IP and per credentials, per minute;
+	// over it: 429 with Retry-After. 0 turns it off. Env
+	// STOR_SIGNIN_RATE_LIMIT. Default 20.
+	SignInRateLimit int
+	// UploadRateLimit bounds uploads started (POST /api/v1/assets,
+	// from-url, tus creation) per token or session and per client IP, per
+	// minute; 0 turns it off. Env STOR_UPLOAD_RATE_LIMIT. Default 1200.
+	UploadRateLimit int
+	// RateLimit bounds every request per token or session and per client
+	// IP, in requests per second (bursts of two seconds' worth); 0 turns it
+	// off. Env STOR_RATE_LIMIT. Default 0.
+	RateLimit float64
+	// DownloadRate bounds one download of media (original, derivatives,
+	// IIIF, HLS, pages) in bytes per second; a project's download_rate or
+	// a signed URL's max_rate applies when lower. 0 is no limit. Env
+	// STOR_DOWNLOAD_RATE. Default 0.
+	DownloadRate ByteSize
 	// ConfigFile is read for STOR_* lines not given as flags or environment.
 	// Env STOR_CONFIG. Default none.
 	ConfigFile string
@@ -199,6 +224,7 @@ func Default() Config {
 		ShutdownTimeout:     30 * time.Second,
 		Workers:             cpus,
 		HeavyWorkers:        max(1, cpus/2),
+		OfficeConverters:    1,
 		MaxLoadPerCPU:       4,
 		RetryBase:           5 * time.Second,
 		PollInterval:        200 * time.Millisecond,
@@ -219,6 +245,9 @@ func Default() Config {
 		S3TLS:               true,
 		S3PartSize:          16 << 20,
 		S3PresignExpiry:     5 * time.Minute,
+		SessionTTL:          12 * time.Hour,
+		SignInRateLimit:     20,
+		UploadRateLimit:     1200,
 
 		FixityInterval:       time.Hour,
 		FixityBytesPerSecond: 50e6,
@@ -268,6 +297,7 @@ func fields(c *Config) []field {
 		{"shutdown-timeout", "STOR_SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests and tasks", dur(&c.ShutdownTimeout)},
 		{"workers", "STOR_WORKERS", "tasks this process runs at once (0: API only)", num(&c.Workers)},
 		{"heavy-workers", "STOR_HEAVY_WORKERS", "heavy tasks (transcodes, pyramids) at once, within --workers", num(&c.HeavyWorkers)},
+		{"office-converters", "STOR_OFFICE_CONVERTERS", "warm LibreOffice instances converting Office documents at once", num(&c.OfficeConverters)},
 		{"max-load-per-cpu", "STOR_MAX_LOAD_PER_CPU", "heavy tasks wait while the load average per CPU is above this (0: never)", float(&c.MaxLoadPerCPU)},
 		{"retry-base", "STOR_RETRY_BASE", "first retry delay of a failed task (doubles each time)", dur(&c.RetryBase)},
 		{"poll-interval", "STOR_POLL_INTERVAL", "how often idle workers look for tasks", dur(&c.PollInterval)},
@@ -304,6 +334,11 @@ func fields(c *Config) []field {
 		{"s3-part-size", "STOR_S3_PART_SIZE", "multipart part size of S3 uploads (at least 5MiB)", size(&c.S3PartSize)},
 		{"s3-presign", "STOR_S3_PRESIGN", "redirect authorized downloads to short-lived presigned S3 URLs", boolean(&c.S3Presign)},
 		{"s3-presign-expiry", "STOR_S3_PRESIGN_EXPIRY", "lifetime of presigned S3 URLs", dur(&c.S3PresignExpiry)},
+		{"session-ttl", "STOR_SESSION_TTL", "lifetime of a web UI session", dur(&c.SessionTTL)},
+		{"signin-rate-limit", "STOR_SIGNIN_RATE_LIMIT", "sign-in attempts per minute per client IP and per credentials (0: no limit)", num(&c.SignInRateLimit)},
+		{"upload-rate-limit", "STOR_UPLOAD_RATE_LIMIT", "uploads started per minute per token and per client IP (0: no limit)", num(&c.UploadRateLimit)},
+		{"rate-limit", "STOR_RATE_LIMIT", "requests per second per token and per client IP (0: no limit)", float(&c.RateLimit)},
+		{"download-rate", "STOR_DOWNLOAD_RATE", "bytes per second of one media download (e.g. 2MB; 0: no limit)", size(&c.DownloadRate)},
 		{"config", "STOR_CONFIG", "file of STOR_NAME=value lines", str(&c.ConfigFile)},
 	}
 }
@@ -385,6 +420,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HeavyWorkers < 1 {
 		bad("heavy-workers (STOR_HEAVY_WORKERS)", "must be at least 1")
+	}
+	if c.OfficeConverters < 1 || c.OfficeConverters > 16 {
+		bad("office-converters (STOR_OFFICE_CONVERTERS)", "must be 1 to 16")
 	}
 	if c.MaxLoadPerCPU < 0 {
 		bad("max-load-per-cpu (STOR_MAX_LOAD_PER_CPU)", "must not be negative")
@@ -477,6 +515,21 @@ func (c *Config) Validate() error {
 	}
 	if c.S3Presign && c.S3Bucket == "" {
 		bad("s3-presign (STOR_S3_PRESIGN)", "needs an S3 store (STOR_S3_ENDPOINT and STOR_S3_BUCKET)")
+	}
+	if c.SessionTTL < time.Minute {
+		bad("session-ttl (STOR_SESSION_TTL)", "must be at least 1m")
+	}
+	if c.SignInRateLimit < 0 {
+		bad("signin-rate-limit (STOR_SIGNIN_RATE_LIMIT)", "must not be negative")
+	}
+	if c.UploadRateLimit < 0 {
+		bad("upload-rate-limit (STOR_UPLOAD_RATE_LIMIT)", "must not be negative")
+	}
+	if c.RateLimit < 0 {
+		bad("rate-limit (STOR_RATE_LIMIT)", "must not be negative")
+	}
+	if c.DownloadRate < 0 {
+		bad("download-rate (STOR_DOWNLOAD_RATE)", "must not be negative")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

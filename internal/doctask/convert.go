@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,30 +22,46 @@ import (
 )
 
 // Converter turns Office documents into PDF with LibreOffice headless. It
-// keeps one soffice process running (warm) on its own profile directory,
-// driven over UNO by a small Python bridge (unobridge.py, python3-uno):
-// each conversion loads the document hidden, read-only, with macros never
-// executed and links not updated, and exports it with the PDF filter of its
-// type — no conversion pays for starting the office suite. (A second
-// `soffice --convert-to` on the running instance's profile would hand its
-// request over LibreOffice's own IPC, but the instance then exits after
-// the conversion: measured with LibreOffice 7.4.)
+// keeps a small pool of soffice processes running (warm), each on its own
+// profile directory, each driven over UNO by a small Python bridge
+// (unobridge.py, python3-uno): each conversion loads the document hidden,
+// read-only, with macros never executed and links not updated, and exports
+// it with the PDF filter of its type — no conversion pays for starting the
+// office suite. (A second `soffice --convert-to` on the running instance's
+// profile would hand its request over LibreOffice's own IPC, but the
+// instance then exits after the conversion: measured with LibreOffice 7.4.)
 //
-// Conversions are serialised (one instance converts one document at a
-// time). A conversion that passes its timeout kills the bridge and the
-// instance (a hung document may have wedged it); the next conversion
-// starts a fresh one.
+// Each instance converts one document at a time; ConverterConfig.Pool
+// instances (default 1) convert in parallel, started on demand. A
+// conversion that passes its timeout kills its bridge and instance (a hung
+// document may have wedged it); the next conversion on that slot starts a
+// fresh one.
 //
-// Safety: the profile is private to the converter (never the user's),
-// macro execution is disabled in it and macro security set to "very
-// high", and the update check and crash reporter are off; soffice gets a
-// HOME and TMPDIR inside the profile and no proxy settings. It is not
-// network-isolated (no namespaces here): remote links are not updated on
-// load, which is what would fetch.
+// Safety: the profile is private to the instance (never the user's), macro
+// execution is disabled in it and macro security set to "very high", and
+// the update check and crash reporter are off; soffice gets a HOME and
+// TMPDIR inside the profile and no proxy settings. It runs in a network
+// namespace of its own (`unshare --net`, with `--map-root-user` when stor
+// is not root): no interface but a loopback that is down, so a document's
+// remote links, images or OLE sources cannot fetch anything, whatever
+// LibreOffice decides. Where namespaces are not available the converter
+// fails closed: every conversion fails with the reason, nothing runs
+// with network access.
 type Converter struct {
 	cfg ConverterConfig
 
-	mu     sync.Mutex
+	slots chan *instance
+	all   []*instance
+
+	isoOnce sync.Once
+	isoErr  error
+	isoArgs []string
+}
+
+// instance is one warm soffice and its bridge; owned by whoever took it
+// from Converter.slots.
+type instance struct {
+	n      int
 	warm   *exec.Cmd
 	stdin  io.WriteCloser
 	lines  *bufio.Reader
@@ -58,15 +75,29 @@ type ConverterConfig struct {
 	Soffice string
 	// Python is a python3 with the uno module. Default "/usr/bin/python3".
 	Python string
-	// ProfileDir is the converter's private LibreOffice profile (created).
+	// Unshare is util-linux's unshare, which puts soffice in a network
+	// namespace of its own. Default "unshare".
+	Unshare string
+	// ProfileDir holds the instances' private LibreOffice profiles
+	// (created).
 	ProfileDir string
+	// Pool is how many warm instances convert at once. Default 1.
+	Pool int
 	// Timeout bounds one conversion. Default 2 minutes.
 	Timeout time.Duration
-	// StartTimeout bounds starting the warm instance. Default 2 minutes.
+	// StartTimeout bounds starting a warm instance. Default 2 minutes.
 	StartTimeout time.Duration
 	// Cold converts every document with `soffice --convert-to` and a fresh
 	// profile (no warm instance): the benchmark's baseline.
 	Cold bool
+
+	// withNetwork runs soffice without its own network namespace: only the
+	// test that shows what the isolation prevents sets it.
+	withNetwork bool
+	// bareProfile leaves out the hardened registry settings (which also
+	// block remote pictures), so that the test can show what the
+	// namespace alone prevents.
+	bareProfile bool
 }
 
 // NewConverter returns a converter; soffice starts at the first use.
@@ -76,6 +107,12 @@ func NewConverter(cfg ConverterConfig) (*Converter, error) {
 	}
 	if cfg.Python == "" {
 		cfg.Python = "/usr/bin/python3"
+	}
+	if cfg.Unshare == "" {
+		cfg.Unshare = "unshare"
+	}
+	if cfg.Pool <= 0 {
+		cfg.Pool = 1
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Minute
@@ -89,7 +126,62 @@ func NewConverter(cfg ConverterConfig) (*Converter, error) {
 	if err := os.MkdirAll(cfg.ProfileDir, 0o700); err != nil {
 		return nil, fmt.Errorf("doctask: converter profile: %w", err)
 	}
-	return &Converter{cfg: cfg}, nil
+	c := &Converter{cfg: cfg, slots: make(chan *instance, cfg.Pool)}
+	for i := range cfg.Pool {
+		in := &instance{n: i}
+		c.all = append(c.all, in)
+		c.slots <- in
+	}
+	return c, nil
+}
+
+// ErrNoIsolation is wrapped by conversions refused because soffice cannot
+// be started without network access on this machine.
+var ErrNoIsolation = errors.New("office: cannot isolate LibreOffice from the network")
+
+// isolation returns the command prefix that runs a program in a network
+// namespace of its own, checking once that it works (fail closed).
+func (c *Converter) isolation(ctx context.Context) ([]string, error) {
+	if c.cfg.withNetwork {
+		return nil, nil
+	}
+	c.isoOnce.Do(func() {
+		args := []string{c.cfg.Unshare, "--net"}
+		if os.Geteuid() != 0 {
+			args = append(args, "--map-root-user") // a user namespace grants the netns
+		}
+		args = append(args, "--")
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		// The probe must see no interface up: only a down loopback.
+		out, err := proc.Command(pctx, args[0], append(args[1:], "cat", "/proc/net/dev")...).CombinedOutput()
+		if err != nil {
+			c.isoErr = fmt.Errorf("%w: %s %v: %v: %s", ErrNoIsolation, strings.Join(args, " "), "cat /proc/net/dev", err,
+				strings.TrimSpace(string(out)))
+			return
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			name, _, ok := strings.Cut(strings.TrimSpace(line), ":")
+			if ok && !strings.Contains(name, "|") && name != "lo" {
+				c.isoErr = fmt.Errorf("%w: the new namespace has interface %q", ErrNoIsolation, name)
+				return
+			}
+		}
+		c.isoArgs = args
+	})
+	return c.isoArgs, c.isoErr
+}
+
+// command builds an exec.Cmd for name args, isolated.
+func (c *Converter) command(ctx context.Context, name string, args ...string) (*exec.Cmd, error) {
+	pre, err := c.isolation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	full := append(append(append([]string{}, pre...), name), args...)
+	cmd := exec.Command(full[0], full[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd, nil
 }
 
 //go:embed unobridge.py
@@ -114,7 +206,7 @@ func (c *Converter) profile(dir string) (string, error) {
 		return "", err
 	}
 	reg := filepath.Join(user, "registrymodifications.xcu")
-	if _, err := os.Stat(reg); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(reg); errors.Is(err, os.ErrNotExist) && !c.cfg.bareProfile {
 		if err := os.WriteFile(reg, []byte(registry), 0o600); err != nil {
 			return "", err
 		}
@@ -144,18 +236,17 @@ func env(dir string) []string {
 	return append(out, "HOME="+dir, "TMPDIR="+tmp, "SAL_USE_VCLPLUGIN=svp")
 }
 
-// startWarm starts the bridge and its soffice if they are not running.
-// c.mu held.
-func (c *Converter) startWarm(ctx context.Context) error {
-	if c.warm != nil {
+// startWarm starts in's bridge and its soffice if they are not running.
+func (c *Converter) startWarm(ctx context.Context, in *instance) error {
+	if in.warm != nil {
 		select {
-		case <-c.done:
-			c.stopWarm()
+		case <-in.done:
+			in.stop()
 		default:
 			return nil
 		}
 	}
-	dir := filepath.Join(c.cfg.ProfileDir, "warm")
+	dir := filepath.Join(c.cfg.ProfileDir, "warm-"+strconv.Itoa(in.n))
 	pu, err := c.profile(dir)
 	if err != nil {
 		return fmt.Errorf("office: profile: %w", err)
@@ -164,12 +255,15 @@ func (c *Converter) startWarm(ctx context.Context) error {
 	if err := os.WriteFile(script, bridgePy, 0o600); err != nil {
 		return fmt.Errorf("office: %w", err)
 	}
-	c.starts++
-	pipe := fmt.Sprintf("stor-%d-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9, c.starts)
-	cmd := exec.Command(c.cfg.Python, script, c.cfg.Soffice, pu, pipe)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	in.starts++
+	pipe := fmt.Sprintf("stor-%d-%d-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9, in.n, in.starts)
+	cmd, err := c.command(ctx, c.cfg.Python, script, c.cfg.Soffice, pu, pipe,
+		strconv.Itoa(int(c.cfg.StartTimeout.Seconds())))
+	if err != nil {
+		return err
+	}
 	cmd.Env = env(dir)
-	in, err := cmd.StdinPipe()
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return fmt.Errorf("office: %w", err)
 	}
@@ -184,12 +278,12 @@ func (c *Converter) startWarm(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	c.warm, c.stdin, c.lines, c.done = cmd, in, bufio.NewReader(out), done
+	in.warm, in.stdin, in.lines, in.done = cmd, stdin, bufio.NewReader(out), done
 	sctx, cancel := context.WithTimeout(ctx, c.cfg.StartTimeout)
 	defer cancel()
-	line, err := c.readLine(sctx)
+	line, err := in.readLine(sctx)
 	if err != nil || line != "ready" {
-		c.stopWarm()
+		in.stop()
 		msg := strings.TrimSpace(stderr.String())
 		if len(msg) > 500 {
 			msg = msg[len(msg)-500:]
@@ -200,13 +294,13 @@ func (c *Converter) startWarm(ctx context.Context) error {
 }
 
 // readLine reads the bridge's next answer, or gives up with ctx.
-func (c *Converter) readLine(ctx context.Context) (string, error) {
+func (in *instance) readLine(ctx context.Context) (string, error) {
 	type res struct {
 		s   string
 		err error
 	}
 	ch := make(chan res, 1)
-	lines := c.lines
+	lines := in.lines
 	go func() {
 		s, err := lines.ReadString('\n')
 		ch <- res{strings.TrimRight(s, "\n"), err}
@@ -215,27 +309,33 @@ func (c *Converter) readLine(ctx context.Context) (string, error) {
 	case r := <-ch:
 		return r.s, r.err
 	case <-ctx.Done():
-		c.stopWarm() // unblocks the reader
+		in.stop() // unblocks the reader
 		return "", ctx.Err()
 	}
 }
 
-// stopWarm kills the bridge's process group (soffice included). c.mu held.
-func (c *Converter) stopWarm() {
-	if c.warm == nil {
+// stop kills the bridge's process group (soffice included).
+func (in *instance) stop() {
+	if in.warm == nil {
 		return
 	}
-	c.stdin.Close()
-	syscall.Kill(-c.warm.Process.Pid, syscall.SIGKILL)
-	<-c.done
-	c.warm = nil
+	in.stdin.Close()
+	syscall.Kill(-in.warm.Process.Pid, syscall.SIGKILL)
+	<-in.done
+	in.warm = nil
 }
 
-// Close stops the warm instance.
+// Close stops the warm instances, waiting for running conversions.
 func (c *Converter) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.stopWarm()
+	taken := make([]*instance, 0, len(c.all))
+	for range c.all {
+		in := <-c.slots
+		in.stop()
+		taken = append(taken, in)
+	}
+	for _, in := range taken {
+		c.slots <- in
+	}
 	return nil
 }
 
@@ -252,21 +352,26 @@ func (c *Converter) ToPDF(ctx context.Context, src, outDir string) (string, erro
 		return "", fmt.Errorf("office: %w", err)
 	}
 	want := filepath.Join(outDir, "in.pdf")
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	var inst *instance
+	select {
+	case inst = <-c.slots:
+	case <-ctx.Done():
+		return "", fmt.Errorf("office: waiting for a converter: %w", ctx.Err())
+	}
+	defer func() { c.slots <- inst }()
 	if c.cfg.Cold {
 		return want, c.cold(ctx, in, outDir)
 	}
-	if err := c.startWarm(ctx); err != nil {
+	if err := c.startWarm(ctx, inst); err != nil {
 		return "", err
 	}
 	cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	if _, err := io.WriteString(c.stdin, in+"\t"+want+"\n"); err != nil {
-		c.stopWarm()
+	if _, err := io.WriteString(inst.stdin, in+"\t"+want+"\n"); err != nil {
+		inst.stop()
 		return "", fmt.Errorf("office: converter gone: %w", err)
 	}
-	line, err := c.readLine(cctx)
+	line, err := inst.readLine(cctx)
 	if err != nil {
 		if cctx.Err() != nil && ctx.Err() == nil {
 			return "", fmt.Errorf("office: conversion did not finish within %s: %w", c.cfg.Timeout, cctx.Err())
@@ -298,11 +403,19 @@ func (c *Converter) cold(ctx context.Context, in, outDir string) error {
 	if err != nil {
 		return fmt.Errorf("office: profile: %w", err)
 	}
-	cmd := proc.Command(ctx, c.cfg.Soffice, append(baseArgs(pu), "--convert-to", "pdf", "--outdir", outDir, in)...)
+	cmd, err := c.command(ctx, c.cfg.Soffice, append(baseArgs(pu), "--convert-to", "pdf", "--outdir", outDir, in)...)
+	if err != nil {
+		return err
+	}
 	cmd.Env = env(dir)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("office: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	err = cmd.Wait()
+	stop()
 	if ctx.Err() != nil {
 		return fmt.Errorf("office: conversion did not finish within %s: %w", c.cfg.Timeout, ctx.Err())
 	}

@@ -15,8 +15,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -85,8 +87,9 @@ type Config struct {
 	// Quality of page JPEGs. Default 85.
 	Quality int
 	// Pdfinfo and Pdftoppm are the poppler tools, Vips the libvips
-	// command (TIFF pages). Defaults by name.
-	Pdfinfo, Pdftoppm, Vips string
+	// command (TIFF pages), Gs Ghostscript (PostScript-era Illustrator
+	// files). Defaults by name.
+	Pdfinfo, Pdftoppm, Vips, Gs string
 	// MaxPages bounds the pages rendered (a page count above fails the
 	// task). Default 5000.
 	MaxPages int
@@ -95,7 +98,7 @@ type Config struct {
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{PageEdge: 2400, MaxDPI: 300, PageThumb: 400, ThumbSizes: []int{150, 400, 1024}, Quality: 85,
-		Pdfinfo: "pdfinfo", Pdftoppm: "pdftoppm", Vips: "vips", MaxPages: 5000}
+		Pdfinfo: "pdfinfo", Pdftoppm: "pdftoppm", Vips: "vips", Gs: "gs", MaxPages: 5000}
 }
 
 func (c Config) withDefaults() Config {
@@ -123,6 +126,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Vips == "" {
 		c.Vips = d.Vips
+	}
+	if c.Gs == "" {
+		c.Gs = d.Gs
 	}
 	if c.MaxPages <= 0 {
 		c.MaxPages = d.MaxPages
@@ -191,7 +197,11 @@ func (r *runner) officePDF(ctx context.Context, tc *pipeline.TaskContext) error 
 // source is the PDF to render: the original, or the Office rendition.
 func (r *runner) source(ctx context.Context, tc *pipeline.TaskContext) (string, error) {
 	if IsPDF(tc.Asset) {
-		return tc.OriginalFile(ctx)
+		src, err := tc.OriginalFile(ctx)
+		if err != nil || tc.Asset.Format != "ai" {
+			return src, err
+		}
+		return r.illustrator(ctx, tc, src)
 	}
 	d, err := catalog.GetDerivative(ctx, tc.DB().Reader(), tc.Asset.ID, DerivPDF)
 	if errors.Is(err, catalog.ErrNotFound) {
@@ -219,6 +229,44 @@ func (r *runner) source(ctx context.Context, tc *pipeline.TaskContext) (string, 
 		return "", fmt.Errorf("pdf rendition: %w", err)
 	}
 	return p, f.Close()
+}
+
+// illustrator returns an Illustrator file as a PDF: files since
+// Illustrator 9 are PDFs already; older ones are PostScript (EPS with
+// Illustrator's prolog), which Ghostscript turns into a PDF (-dSAFER: no
+// file access beyond the input and output, -dEPSCrop: the artwork's
+// bounding box as the page).
+func (r *runner) illustrator(ctx context.Context, tc *pipeline.TaskContext, src string) (string, error) {
+	head := make([]byte, 1024)
+	f, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	n, _ := io.ReadFull(f, head)
+	f.Close()
+	head = head[:n]
+	if bytes.Contains(head, []byte("%PDF-")) {
+		return src, nil
+	}
+	if !bytes.HasPrefix(head, []byte("%!PS")) && !bytes.HasPrefix(head, []byte("\xc5\xd0\xd3\xc6")) {
+		return "", pipeline.Permanentf("ai: neither a PDF-based nor a PostScript-based Illustrator file")
+	}
+	dir, err := tc.TempDir()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "ai.pdf")
+	if _, err := proc.Run(ctx, r.cfg.Gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dEPSCrop",
+		"-sDEVICE=pdfwrite", "-o", out, src); err != nil {
+		if ctx.Err() != nil {
+			return "", err
+		}
+		if errors.Is(err, exec.ErrNotFound) {
+			return "", fmt.Errorf("ai: a PostScript-based Illustrator file needs Ghostscript (%s): %w", r.cfg.Gs, err)
+		}
+		return "", pipeline.Permanentf("ai: Ghostscript could not convert this PostScript-based Illustrator file: %w", err)
+	}
+	return out, nil
 }
 
 // Page is one page's size in PDF points (1/72 inch), as displayed (the

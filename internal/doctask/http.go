@@ -24,7 +24,9 @@ type Server struct {
 // Routes are the document routes.
 func (s *Server) Routes() []api.Route {
 	return []api.Route{
-		{Method: "GET", Pattern: "/api/v1/assets/{id}/pages", Scope: auth.ScopeRead, Handle: s.pages},
+		// Signed: a public document's pages are public, and a signed URL
+		// of the asset (what "viewer") opens them.
+		{Method: "GET", Pattern: "/api/v1/assets/{id}/pages", Scope: auth.ScopeRead, Handle: s.pages, Signed: true},
 	}
 }
 
@@ -73,7 +75,9 @@ func (s *Server) pages(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	for _, d := range ds {
 		thumbs[d.Name] = true
 	}
-	base := s.BaseURL + "/api/v1/assets/" + a.ID + "/derivatives/"
+	// A signed request gets links that carry its token (in their path).
+	root := api.SignedBase(s.BaseURL, p)
+	base := root + "/api/v1/assets/" + a.ID + "/derivatives/"
 	items := []pageItem{}
 	for _, d := range ds {
 		n, ok := PageOf(d.Name)
@@ -81,7 +85,7 @@ func (s *Server) pages(w http.ResponseWriter, r *http.Request, p *auth.Principal
 			continue
 		}
 		it := pageItem{Page: n, Width: d.Width, Height: d.Height, Image: base + d.Name,
-			IIIF: s.BaseURL + "/iiif/3/" + PageIIIFID(a.ID, n) + "/info.json"}
+			IIIF: root + "/iiif/3/" + PageIIIFID(a.ID, n) + "/info.json"}
 		if thumbs[PageThumbName(n)] {
 			it.Thumbnail = base + PageThumbName(n)
 		}

@@ -402,3 +402,35 @@ func TestPDFs(t *testing.T) {
 		t.Errorf("letter page rendered %dx%d, want 1855x2400", p.Width, p.Height)
 	}
 }
+
+// Illustrator files from before Illustrator 9 are PostScript, not PDF:
+// Ghostscript turns them into a PDF (the artwork's bounding box as the
+// page), then the usual page path; one Ghostscript cannot run fails
+// with that reason.
+func TestIllustratorPostScript(t *testing.T) {
+	old := "%!PS-Adobe-3.0 EPSF-3.0\n%%Creator: Adobe Illustrator(R) 8.0\n%%BoundingBox: 0 0 200 100\n%%EndComments\n" +
+		"/Helvetica findfont 20 scalefont setfont\n20 40 moveto (Hello Illustrator) show\nshowpage\n%%EOF\n"
+	bad := "%!PS-Adobe-3.0\n%%Creator: Adobe Illustrator(R) 8.0\n%%EndComments\n/foo bar undefinedop\n"
+	n := startNode(t)
+	idOld := n.MustUpload(t, n.Token, "logo.ai", []byte(old)).ID
+	idBad := n.MustUpload(t, n.Token, "broken.ai", []byte(bad)).ID
+
+	a := waitDone(t, n, idOld, 3*time.Minute)
+	if a.Format != "ai" {
+		t.Errorf("format %q, want ai", a.Format)
+	}
+	pv := checkPages(t, n, a, 1)
+	// 200 × 100 pt at the 300 dpi cap: 834 × 417 pixels (pdftoppm rounds up).
+	if p := pv.Items[0]; p.Width != 834 || p.Height != 417 {
+		t.Errorf("page rendered %dx%d, want 834x417 (the 200x100 pt bounding box at 300 dpi)", p.Width, p.Height)
+	}
+	img := n.Get(t, strings.TrimPrefix(pv.Items[0].Image, n.URL), n.Token, nil)
+	if img.Status != 200 || img.Header.Get("Content-Type") != "image/jpeg" {
+		t.Errorf("page image: %d %s", img.Status, img.Header.Get("Content-Type"))
+	}
+
+	b := waitDone(t, n, idBad, 3*time.Minute)
+	if b.State != "failed" || b.Error == nil || !strings.Contains(*b.Error, "Ghostscript could not convert") {
+		t.Errorf("broken PostScript .ai: state %s, error %v", b.State, b.Error)
+	}
+}

@@ -22,6 +22,7 @@ def props(**kw):
 
 def main():
     soffice, profile, pipe = sys.argv[1], sys.argv[2], sys.argv[3]
+    start_timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 120
     office = subprocess.Popen([soffice, "-env:UserInstallation=" + profile, "--headless", "--invisible",
                                "--nologo", "--norestore", "--nodefault", "--nolockcheck", "--nofirststartwizard",
                                "--accept=pipe,name=%s;urp;StarOffice.ComponentContext" % pipe],
@@ -29,7 +30,7 @@ def main():
     local = uno.getComponentContext()
     resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
     ctx = None
-    deadline = time.time() + 120
+    deadline = time.time() + start_timeout
     while ctx is None:
         try:
             ctx = resolver.resolve("uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"strconv"
@@ -143,7 +142,7 @@ func (s *Server) Routes() []api.Route {
 			{p + "/{region}/{size}/{rotation}/{qf}", s.image(v)},
 		} {
 			rs = append(rs,
-				api.Route{Method: "GET", Pattern: r.pattern, Scope: auth.ScopeRead, Handle: r.handle, Signed: true},
+				api.Route{Method: "GET", Pattern: r.pattern, Scope: auth.ScopeRead, Handle: r.handle, Signed: true, OpenCORS: true},
 				// Exactly the same paths, so that any other path stays a 404.
 				api.Route{Method: "OPTIONS", Pattern: r.pattern, Scope: "", Handle: s.preflight})
 		}
@@ -173,8 +172,8 @@ func profileLink(v iiif.Version) string {
 	return `<` + iiif.Level2V2URI + `>;rel="profile"`
 }
 
-func (s *Server) base(v iiif.Version, id string) string {
-	return s.cfg.BaseURL + "/iiif/" + strconv.Itoa(int(v)) + "/" + id
+func (s *Server) base(v iiif.Version, id string, p *auth.Principal) string {
+	return api.SignedBase(s.cfg.BaseURL, p) + "/iiif/" + strconv.Itoa(int(v)) + "/" + id
 }
 
 // asset loads the asset the principal may see; anything else is a 404.
@@ -264,10 +263,8 @@ func (s *Server) redirect(v iiif.Version) func(http.ResponseWriter, *http.Reques
 		if err != nil {
 			return err
 		}
-		to := s.base(v, r.PathValue("id")) + "/info.json"
-		if tok := r.URL.Query().Get("token"); tok != "" {
-			to += "?" + url.Values{"token": {tok}}.Encode() // a signed URL of /iiif/3/{id} covers info.json too
-		}
+		// A signed request is sent on with its token in the path.
+		to := s.base(v, r.PathValue("id"), p) + "/info.json"
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
 	}
@@ -275,8 +272,8 @@ func (s *Server) redirect(v iiif.Version) func(http.ResponseWriter, *http.Reques
 
 // service describes the source for info.json: exactly the pyramid's tiles
 // and scale factors, or on-demand tiles for other sources.
-func (s *Server) service(v iiif.Version, id string, si *sourceInfo) iiif.Service {
-	svc := iiif.Service{ID: s.base(v, id), Width: si.width, Height: si.height, Limits: s.cfg.Limits}
+func (s *Server) service(base string, si *sourceInfo) iiif.Service {
+	svc := iiif.Service{ID: base, Width: si.width, Height: si.height, Limits: s.cfg.Limits}
 	if p := si.pyramid; p != nil {
 		svc.TileWidth, svc.TileHeight, svc.ScaleFactors = p.TileWidth, p.TileHeight, p.ScaleFactors()
 	} else {
@@ -295,7 +292,10 @@ func (s *Server) infoJSON(v iiif.Version) func(http.ResponseWriter, *http.Reques
 			return err
 		}
 		defer src.release()
-		svc := s.service(v, r.PathValue("id"), src.info)
+		// Reached through a signed URL, the id carries the token in its
+		// path (/s/TOKEN/iiif/3/ID), so that the tiles a viewer builds
+		// from it carry it too: deep zoom works on private images.
+		svc := s.service(s.base(v, r.PathValue("id"), p), src.info)
 		var doc any
 		ld := iiif.MediaTypeV3LD
 		if v == iiif.V3 {
@@ -379,7 +379,7 @@ func (s *Server) image(v iiif.Version) func(http.ResponseWriter, *http.Request, 
 		canon := res.Canonical()
 		key := hashHex("image", src.ref.version, strconv.Itoa(int(v)), canon)
 		etag := `"` + key[:32] + `"`
-		h.Set("Link", `<`+s.base(v, r.PathValue("id"))+"/"+canon+`>;rel="canonical", `+profileLink(v))
+		h.Set("Link", `<`+s.base(v, r.PathValue("id"), p)+"/"+canon+`>;rel="canonical", `+profileLink(v))
 		h.Set("ETag", etag)
 		h.Set("Cache-Control", s.cfg.CacheControl)
 		h.Set("Content-Type", res.Format.MediaType())

@@ -189,7 +189,10 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	}
 	n.API = &api.Server{
 		Signer: &auth.Signer{Keys: keys}, Events: n.Pipe, CORSOrigins: cfg.CORSList(),
-		DB: db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader()},
+		DB: db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader(), Writer: db.Writer()},
+		SessionTTL: cfg.SessionTTL,
+		Limits: api.Limits{SignInPerMinute: cfg.SignInRateLimit, UploadsPerMinute: cfg.UploadRateLimit,
+			RequestsPerSecond: cfg.RateLimit, DownloadRate: int64(cfg.DownloadRate)},
 		Log: log, BaseURL: cfg.BaseURL(), MaxBody: int64(cfg.MaxUploadSize), Version: Version,
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
 		HTTPDuration: api.NewHTTPDuration(n.Reg),

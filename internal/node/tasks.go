@@ -88,7 +88,8 @@ func openTools(cfg config.Config) (Tools, error) {
 		t.Close()
 		return t, fmt.Errorf("identification: %w", err)
 	}
-	t.Office, err = doctask.NewConverter(doctask.ConverterConfig{ProfileDir: filepath.Join(cfg.DataDir, "tmp", "office-profile")})
+	t.Office, err = doctask.NewConverter(doctask.ConverterConfig{ProfileDir: filepath.Join(cfg.DataDir, "tmp", "office-profile"),
+		Pool: cfg.OfficeConverters})
 	if err != nil {
 		t.Close()
 		return t, fmt.Errorf("office: %w", err)

@@ -37,7 +37,10 @@ type Server struct {
 // Routes are the manifest endpoints, for api.Server.Extra.
 func (s *Server) Routes() []api.Route {
 	return []api.Route{
-		{Method: "GET", Pattern: "/iiif/3/{id}/manifest.json", Scope: auth.ScopeRead, Handle: s.assetManifest},
+		// Signed: public assets' manifests are public, and a signed URL of
+		// the asset (what "manifest") opens it with every link carrying
+		// the token.
+		{Method: "GET", Pattern: "/iiif/3/{id}/manifest.json", Scope: auth.ScopeRead, Handle: s.assetManifest, Signed: true, OpenCORS: true},
 		{Method: "GET", Pattern: "/iiif/3/collections/{id}/manifest.json", Scope: auth.ScopeRead, Handle: s.collectionManifest},
 		{Method: "GET", Pattern: "/iiif/3/collections/{id}/collection.json", Scope: auth.ScopeRead, Handle: s.collection},
 	}
@@ -106,6 +109,16 @@ func (s *Server) assetManifest(w http.ResponseWriter, r *http.Request, p *auth.P
 	}
 	if err != nil {
 		return err
+	}
+	if p.Signed {
+		// Every link of ours that the token covers carries it in its
+		// path, so that a viewer given the manifest can open them.
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		send(w, json.RawMessage(api.SignLinks(b, s.BaseURL, p)))
+		return nil
 	}
 	send(w, m)
 	return nil

@@ -49,7 +49,7 @@ type Fetcher struct {
 
 // Route is the API route, for api.Server.Extra.
 func (f *Fetcher) Route() api.Route {
-	return api.Route{Method: "POST", Pattern: "/api/v1/assets/from-url", Scope: auth.ScopeWrite, Handle: f.handle}
+	return api.Route{Method: "POST", Pattern: "/api/v1/assets/from-url", Scope: auth.ScopeWrite, Handle: f.handle, Limit: api.LimitUpload}
 }
 
 // Start lets downloads run until Stop, and fetches again those a stopped

@@ -146,11 +146,15 @@ var validID = regexp.MustCompile(`^[0-9a-f]{16,64}$`)
 func (s *Service) Routes() []api.Route {
 	var out []api.Route
 	for _, m := range []string{"OPTIONS", "POST", "HEAD", "PATCH", "DELETE"} {
-		out = append(out, api.Route{Method: m, Pattern: BasePath, Scope: "",
+		rt := api.Route{Method: m, Pattern: BasePath, Scope: "",
 			Handle: func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
 				s.ServeHTTP(w, r)
 				return nil
-			}})
+			}}
+		if m == "POST" { // creating an upload counts against the upload rate limit
+			rt.Limit = api.LimitUpload
+		}
+		out = append(out, rt)
 	}
 	return out
 }

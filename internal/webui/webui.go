@@ -27,7 +27,8 @@ var dist embed.FS
 
 // CSP is the Content-Security-Policy of every UI response.
 const CSP = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; " +
-	"style-src 'self' 'unsafe-inline'; connect-src 'self'"
+	"style-src 'self' 'unsafe-inline'; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
+	"form-action 'self'; frame-ancestors 'none'"
 
 // Patterns are the GET routes the UI answers (net/http ServeMux syntax).
 // The app routes itself by the URL fragment, so nothing else is needed.

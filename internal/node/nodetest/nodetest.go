@@ -283,6 +283,46 @@ func (n *Node) NewToken(t testing.TB, scopes []string, project string) string {
 	return tok.Token
 }
 
+// TestPassword is the password of the users NewUser makes.
+const TestPassword = "correct horse battery staple"
+
+// NewUser creates a user through the API with the admin token and signs
+// them in; it returns the user's id and the session cookie's value.
+func (n *Node) NewUser(t testing.TB, username, role, project string) (id, session string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"username": username, "password": TestPassword, "role": role, "project": project})
+	r := n.Do(t, "POST", "/api/v1/users", n.Token, bytes.NewReader(body), http.Header{"Content-Type": {"application/json"}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create user: %d %s", r.Status, r.Body)
+	}
+	var u struct{ ID string }
+	r.JSON(t, &u)
+	return u.ID, n.SignIn(t, username, TestPassword)
+}
+
+// SignIn signs a user in and returns the session cookie's value.
+func (n *Node) SignIn(t testing.TB, username, password string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"username": username, "password": password})
+	r := n.Do(t, "POST", "/api/v1/session", "", bytes.NewReader(body), http.Header{"Content-Type": {"application/json"}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("sign in %s: %d %s", username, r.Status, r.Body)
+	}
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == "stor_session" && c.Value != "" {
+			return c.Value
+		}
+	}
+	t.Fatalf("sign in %s: no session cookie in %v", username, r.Header)
+	return ""
+}
+
+// SessionHeader is what a browser signed in with session sends: the
+// cookie and the CSRF header.
+func SessionHeader(session string) http.Header {
+	return http.Header{"Cookie": {"stor_session=" + session}, "X-Stor-Csrf": {"1"}}
+}
+
 // Originals lists the files stored under DATA/blobs/originals (any temp
 // files included), relative to it.
 func (n *Node) Originals(t testing.TB) []string {
