@@ -22,7 +22,8 @@ var commands = map[string]struct {
 	cmd  command
 	help string
 }{
-	"serve":   {&serveCmd{}, "run the server (API, web UI and workers)"},
+	"serve":   {&serveCmd{}, "run the server (API, web UI and workers; --workers=0: API only)"},
+	"worker":  {&workerCmd{}, "run tasks only, beside API nodes on one database"},
 	"ingest":  {&ingestCmd{}, "ingest files and directories"},
 	"token":   {&tokenCmd{}, "create API tokens"},
 	"version": {&versionCmd{}, "print the version"},
@@ -32,7 +33,7 @@ var commands = map[string]struct {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: stor COMMAND [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "ingest", "token", "fixity", "bag", "version"} {
+	for _, name := range []string{"serve", "worker", "ingest", "token", "fixity", "bag", "version"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\n`stor COMMAND --help` lists a command's flags.")

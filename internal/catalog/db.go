@@ -140,6 +140,12 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("catalog: migrate: %w", err)
 		}
 		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			// Processes starting together on one database: the check again
+			// inside the write transaction, so one of them applies it.
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM stor_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
