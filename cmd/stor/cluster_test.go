@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -212,6 +214,21 @@ func genMedia(t *testing.T, images, videos, audios, pdfs int) (files []genFile, 
 	var mu sync.Mutex
 	sem := make(chan struct{}, 2)
 	add := func(f genFile) { mu.Lock(); files = append(files, f); mu.Unlock() }
+	// Videos: a few encodes, then distinct files by remuxing them with a
+	// different comment (cheap: no encode per file).
+	bases := 3
+	for i := range bases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ff(fmt.Sprintf("base-%d.mp4", i), "-f", "lavfi", "-i", fmt.Sprintf("testsrc=size=64x48:rate=10:duration=1,hue=h=%d", i*90),
+				"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:duration=1", 300+100*i), "-c:v", "libx264", "-preset", "ultrafast",
+				"-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest")
+		}()
+	}
+	wg.Wait()
 	for i := range videos {
 		wg.Add(1)
 		go func() {
@@ -219,21 +236,22 @@ func genMedia(t *testing.T, images, videos, audios, pdfs int) (files []genFile, 
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			name := fmt.Sprintf("vid-%03d.mp4", i)
-			add(genFile{name, "video", ff(name, "-f", "lavfi", "-i", fmt.Sprintf("testsrc=size=64x48:rate=10:duration=1,hue=h=%d", i*9),
-				"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:duration=1", 300+i), "-c:v", "libx264", "-preset", "ultrafast",
-				"-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest")})
+			add(genFile{name, "video", ff(name, "-i", filepath.Join(dir, fmt.Sprintf("base-%d.mp4", i%bases)),
+				"-c", "copy", "-metadata", fmt.Sprintf("comment=cluster video %d", i))})
 		}()
 	}
+	// Audio: WAV written here, a few MP3s by ffmpeg.
 	for i := range audios {
+		if i%5 != 4 {
+			add(genFile{fmt.Sprintf("aud-%03d.wav", i), "audio", sineWAV(200+7*i, 8000, 8000)})
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			name := fmt.Sprintf("aud-%03d.wav", i)
-			if i%2 == 1 {
-				name = fmt.Sprintf("aud-%03d.mp3", i)
-			}
+			name := fmt.Sprintf("aud-%03d.mp3", i)
 			add(genFile{name, "audio", ff(name, "-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:duration=1", 200+7*i))})
 		}()
 	}
@@ -247,6 +265,28 @@ func genMedia(t *testing.T, images, videos, audios, pdfs int) (files []genFile, 
 		"-f", "lavfi", "-i", "sine=frequency=440:duration=20", "-c:v", "libx264", "-preset", "ultrafast",
 		"-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest")}
 	return files, long
+}
+
+// sineWAV is a mono 16-bit WAV of n samples of a sine at freq Hz.
+func sineWAV(freq, rate, n int) []byte {
+	var b bytes.Buffer
+	le := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
+	b.WriteString("RIFF")
+	le(uint32(36 + 2*n))
+	b.WriteString("WAVEfmt ")
+	le(uint32(16))
+	le(uint16(1))
+	le(uint16(1))
+	le(uint32(rate))
+	le(uint32(2 * rate))
+	le(uint16(2))
+	le(uint16(16))
+	b.WriteString("data")
+	le(uint32(2 * n))
+	for i := range n {
+		le(int16(8000 * math.Sin(2*math.Pi*float64(freq)*float64(i)/float64(rate))))
+	}
+	return b.Bytes()
 }
 
 // pdfDoc writes a PDF by hand: one page per size (points), text on each.
@@ -502,7 +542,7 @@ func checkClusterAssets(t *testing.T, c api, be clusterBackend, files []genFile,
 	}
 	// Derivative name sets, per kind of generated file: all alike.
 	shapes := map[string]map[string]string{} // kind → derivative names → first file
-	wantKeys := map[string]int64{}            // store key → size
+	wantKeys := map[string]int64{}           // store key → size
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
