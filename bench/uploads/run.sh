@@ -21,23 +21,34 @@ src=$work/src.bin
 chunk=$((64 << 20))
 token=bench-token-0123456789abcdef
 
-echo "== dd (bs=4M conv=fdatasync)"
+# waitfor URL: until the server answers (a busy machine starts slowly).
+waitfor() { for _ in $(seq 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+runs=${RUNS:-3}
+for run in $(seq "$runs"); do
+echo "== run $run: dd (bs=4M conv=fdatasync)"
 dd if="$src" of="$work/dd.out" bs=4M conv=fdatasync 2>&1 | tail -1
 rm -f "$work/dd.out"
 
-echo "== tusd v2.8.0 (filestore, 64 MiB PATCHes)"
+for sync in nosync fsync; do
+echo "== run $run: tusd v2.8.0 (filestore, 64 MiB PATCHes, $sync)"
 "$bin/tusd" -host 127.0.0.1 -port 18990 -upload-dir "$work/tusd-data" -base-path /files/ -verbose=false >/dev/null 2>&1 &
 tpid=$!
-sleep 1
-"$bin/tusput" http://127.0.0.1:18990/files/ - "$src" $chunk
+waitfor http://127.0.0.1:18990/files/
+if [ $sync = fsync ]; then
+  "$bin/tusput" http://127.0.0.1:18990/files/ - "$src" $chunk "$work/tusd-data"
+else
+  "$bin/tusput" http://127.0.0.1:18990/files/ - "$src" $chunk
+fi
 kill $tpid; wait $tpid 2>/dev/null || true
 rm -rf "$work/tusd-data"
+done
 
-echo "== stor tus (SHA-256 + MD5 as bytes arrive, fsync per checkpoint, commit by rename; 64 MiB PATCHes)"
+echo "== run $run: stor tus (SHA-256 + MD5 as bytes arrive, fsync per checkpoint, commit by rename; 64 MiB PATCHes)"
 STOR_DATA_DIR=$work/stor-data STOR_ADDR=127.0.0.1:18991 STOR_BOOTSTRAP_TOKEN=$token STOR_WORKERS=0 \
   STOR_LOG_LEVEL=error "$bin/stor" serve >/dev/null 2>&1 &
 spid=$!
-sleep 2
+waitfor http://127.0.0.1:18991/healthz
 "$bin/tusput" http://127.0.0.1:18991/uploads/ $token "$src" $chunk
 kill $spid; wait $spid 2>/dev/null || true
 rm -rf "$work/stor-data"
+done

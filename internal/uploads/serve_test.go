@@ -216,3 +216,64 @@ func offsetWhenSettled(t *testing.T, c *tusclient.Client, loc string) int64 {
 	t.Fatalf("offset of %s never settled", loc)
 	return 0
 }
+
+// The server dies after an upload's last byte is stored and before the
+// commit made it an asset. On restart the upload is committed (once) and
+// its files are gone: the client, which saw offset == length, gets its
+// asset, and no complete upload sits there until it expires.
+func TestCompleteUploadCommittedAfterCrash(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir)
+	path, sum := randomFile(t, t.TempDir(), 3<<20+17, 41)
+	data, _ := os.ReadFile(path)
+	c := s.client()
+	ctx := context.Background()
+	loc, err := c.Create(ctx, int64(len(data)), fileMeta("late.bin"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(path)
+	defer f.Close()
+	// Everything but the last byte through tus, then the crash.
+	if _, err := c.Upload(ctx, loc, f, 0, int64(len(data))-1, 1<<20, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.kill()
+	// The last byte reached the data file before the crash (past the
+	// last checkpoint: the hash state must catch up from the file).
+	id := loc[strings.LastIndex(loc, "/")+1:]
+	bin := filepath.Join(dataDir, "uploads", id)
+	df, err := os.OpenFile(bin, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatalf("the upload's data file: %v", err)
+	}
+	df.Write(data[len(data)-1:])
+	df.Close()
+
+	s.start()
+	deadline := time.Now().Add(20 * time.Second)
+	var items []assetResp
+	for {
+		req, _ := http.NewRequest("GET", s.url()+"/api/v1/assets?limit=10", nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l struct{ Items []assetResp }
+		json.NewDecoder(resp.Body).Decode(&l)
+		resp.Body.Close()
+		if items = l.Items; len(items) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(items) != 1 || items[0].SHA256 != sum || items[0].Size != int64(len(data)) || items[0].Filename != "late.bin" {
+		t.Fatalf("after the restart: %+v, want one late.bin with sha256 %s", items, sum)
+	}
+	for _, suffix := range []string{"", ".info", ".state"} {
+		if _, err := os.Stat(bin + suffix); !os.IsNotExist(err) {
+			t.Errorf("%s%s is still there after the commit (%v)", id, suffix, err)
+		}
+	}
+}

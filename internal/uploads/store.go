@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/tus/tusd/v2/pkg/filestore"
 	"github.com/tus/tusd/v2/pkg/handler"
@@ -26,7 +25,7 @@ import (
 // most this much is hashed again from the file.
 const checkpointEvery = 64 << 20
 
-// bufSize is the unit of reading, writing and hashing.
+// bufSize is the unit of copying parts into a concatenated upload.
 const bufSize = 1 << 20
 
 // state is what is kept beside an upload in ID.state: who made it and the
@@ -248,10 +247,9 @@ func (u *upload) load() error {
 	return st.save(u.s.statePath(u.id), sh, mh, from+n)
 }
 
-// WriteChunk appends src to the data file while hashing it. Reading the
-// next buffer overlaps with writing and hashing the current one, and
-// SHA-256, MD5 and the write run side by side. Every checkpointEvery bytes
-// and at the end the file is fsynced and then the state saved.
+// WriteChunk appends src to the data file while hashing it (ingest.Copier:
+// the write, SHA-256 and MD5 run side by side). Every checkpointEvery
+// bytes and at the end the file is fsynced and then the state saved.
 func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
 	if err := u.load(); err != nil {
 		return 0, err
@@ -261,98 +259,46 @@ func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (i
 		return 0, fmt.Errorf("uploads: %w", err)
 	}
 	hashing := !u.st.Partial
-	pos := offset
-	sinceCkpt := int64(0)
-	var written int64
-	checkpoint := func() error {
+	checkpoint := func(written int64) error {
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("uploads: %w", err)
 		}
-		sinceCkpt = 0
 		if !hashing {
 			return nil
 		}
-		return u.st.save(u.s.statePath(u.id), u.sh, u.mh, pos)
+		return u.st.save(u.s.statePath(u.id), u.sh, u.mh, offset+written)
 	}
-
-	type chunk struct {
-		buf []byte
-		n   int
+	cp := ingest.Copier{File: f, Every: checkpointEvery, Checkpoint: checkpoint}
+	if hashing {
+		cp.Sinks = []io.Writer{u.sh, u.mh}
 	}
-	free := make(chan []byte, 3)
-	for range 3 {
-		free <- make([]byte, bufSize)
-	}
-	full := make(chan chunk, 2)
-	readErr := make(chan error, 1)
-	stop := make(chan struct{})
-	go func() {
-		defer close(full)
-		for {
-			var buf []byte
-			select {
-			case buf = <-free:
-			case <-stop:
-				readErr <- nil
-				return
-			}
-			n, err := io.ReadFull(src, buf)
-			if n > 0 {
-				full <- chunk{buf, n}
-			}
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				readErr <- nil
-				return
-			}
-			if err != nil {
-				readErr <- err
-				return
-			}
-		}
-	}()
-	var werr error
-	var wg sync.WaitGroup
-	hashInto := func(h hash.Hash, p []byte) { h.Write(p); wg.Done() }
-	for c := range full {
-		if werr == nil {
-			p := c.buf[:c.n]
-			if hashing {
-				wg.Add(2)
-				go hashInto(u.sh, p)
-				go hashInto(u.mh, p)
-			}
-			n, err := f.Write(p)
-			wg.Wait()
-			if err != nil {
-				// The hashes took all of p but the file only n bytes:
-				// checkpoint nothing more; load rehashes from the file.
-				werr = fmt.Errorf("uploads: write: %w", err)
-				written += int64(n)
-				u.sh = nil
-			} else {
-				written += int64(n)
-				pos += int64(n)
-				sinceCkpt += int64(n)
-				if sinceCkpt >= checkpointEvery {
-					werr = checkpoint()
-				}
-			}
-			if werr != nil {
-				close(stop)
-			}
-		}
-		free <- c.buf
-	}
-	if err := <-readErr; err != nil && werr == nil {
-		werr = err
-	}
-	if werr == nil && u.sh != nil {
-		werr = checkpoint()
+	written, werr := cp.Copy(eofReader{src})
+	switch {
+	case errors.Is(werr, ingest.ErrWrite):
+		// The hashes took more than the file holds: checkpoint nothing
+		// more; load rehashes from the file.
+		u.sh = nil
+		werr = fmt.Errorf("uploads: %w", werr)
+	case werr == nil && u.sh != nil:
+		werr = checkpoint(written)
 	}
 	if cerr := f.Close(); werr == nil && cerr != nil {
 		werr = fmt.Errorf("uploads: %w", cerr)
 	}
 	return written, werr
+}
+
+// eofReader ends a PATCH body that was cut short (io.ErrUnexpectedEOF)
+// like one that ended: what arrived is kept, and the client resumes from
+// the offset it asks for next.
+type eofReader struct{ r io.Reader }
+
+func (e eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // Terminate removes the data, info and state files.

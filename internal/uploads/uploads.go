@@ -351,19 +351,35 @@ func (s *Service) preFinish(ev handler.HookEvent) (handler.HTTPResponse, error) 
 		return handler.HTTPResponse{}, nil
 	}
 	ctx := ev.Context
-	p := principalFrom(ctx)
+	actor := ""
+	if p := principalFrom(ctx); p != nil {
+		actor = p.Actor()
+	}
+	assetID, err := s.commit(ctx, info, actor)
+	if err != nil {
+		return handler.HTTPResponse{}, err
+	}
+	url := s.cfg.BaseURL + "/api/v1/assets/" + assetID
+	return handler.HTTPResponse{Header: handler.HTTPHeader{AssetIDHeader: assetID, AssetURLHeader: url}}, nil
+}
+
+// commit makes a complete upload an asset through Ingester.Commit, then
+// removes the upload and its concatenated parts. The idempotency key is
+// the upload's id, so committing again (after a crash between the commit
+// and the removal) answers with the same asset. Errors are tus errors.
+func (s *Service) commit(ctx context.Context, info handler.FileInfo, actor string) (string, error) {
 	sp, st, err := s.store.finished(info.ID)
 	if err != nil {
 		s.cfg.Log.ErrorContext(ctx, "tus finish", "upload", info.ID, "err", err)
-		return handler.HTTPResponse{}, tusError(http.StatusInternalServerError, "internal_error", "internal error")
+		return "", tusError(http.StatusInternalServerError, "internal_error", "internal error")
 	}
 	md := info.MetaData
 	meta := ingest.Meta{
 		Filename: md["filename"], Project: st.Project, IgnoreUnsupported: truthy(md["ignore_unsupported"]),
 		IdempotencyKey: "tus:" + info.ID, TokenID: st.TokenID, Actor: st.Actor, TxID: "tus-" + info.ID,
 	}
-	if p != nil {
-		meta.Actor = p.Actor()
+	if actor != "" {
+		meta.Actor = actor
 	}
 	if meta.Filename == "" {
 		meta.Filename = "upload-" + info.ID
@@ -388,10 +404,9 @@ func (s *Service) preFinish(ev handler.HookEvent) (handler.HTTPResponse, error) 
 		if status >= 500 {
 			s.cfg.Log.ErrorContext(ctx, "tus commit", "upload", info.ID, "err", err)
 		}
-		return handler.HTTPResponse{}, tusError(status, code, msg)
+		return "", tusError(status, code, msg)
 	}
-	url := s.cfg.BaseURL + "/api/v1/assets/" + res.Asset.ID
-	return handler.HTTPResponse{Header: handler.HTTPHeader{AssetIDHeader: res.Asset.ID, AssetURLHeader: url}}, nil
+	return res.Asset.ID, nil
 }
 
 func truthy(s string) bool {
