@@ -375,10 +375,8 @@ func (p *Pipeline) requeueOrphans(ctx context.Context) error {
 	}
 	requeued := 0
 	for _, o := range orphans {
+		// ? placeholders: the catalog's PostgreSQL connections rebind them.
 		q := `UPDATE river_job SET state = 'available' WHERE id = ? AND state = 'running' AND coalesce(` + owner + `, '') = ?`
-		if p.db.Dialect() == "postgres" {
-			q = `UPDATE river_job SET state = 'available' WHERE id = $1 AND state = 'running' AND coalesce(` + owner + `, '') = $2`
-		}
 		res, err := p.db.Writer().ExecContext(ctx, q, o.id, o.owner)
 		if err != nil {
 			return fmt.Errorf("pipeline: requeue job %d: %w", o.id, err)
