@@ -517,6 +517,25 @@ func runCluster(t *testing.T, be clusterBackend) {
 	}
 	t.Logf("all %d assets ready %v after the ingest began", len(files), time.Since(ingestStart).Round(time.Millisecond))
 
+	// Optional tasks (OCR, posters, waveforms) may still run: wait for an
+	// empty queue.
+	for idle, since := 0, time.Now(); ; {
+		var st struct{ Queued, Running int }
+		if err := c.get(0, "/api/v1/processing", &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Queued == 0 && st.Running == 0 {
+			break
+		}
+		if st.Queued+st.Running != idle {
+			idle, since = st.Queued+st.Running, time.Now()
+		}
+		if time.Since(since) > 3*time.Minute {
+			t.Fatalf("optional tasks stuck: %d queued, %d running", st.Queued, st.Running)
+		}
+		time.Sleep(time.Second)
+	}
+
 	// The killed transcode was requeued by a live worker and ran again.
 	orphans := 0
 	for _, w := range workers {
