@@ -38,6 +38,7 @@ import (
 	"testing"
 	"time"
 
+	"stor/internal/pgtest"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
 )
@@ -68,7 +69,22 @@ func embeddedBackend(t *testing.T) clusterBackend {
 	}
 }
 
+// postgresBackend: PostgreSQL (pgtest: a server on loopback, a fresh
+// database) and the local disk shared by every process through one data
+// dir. The S3 store plugs in here (each process then gets its own data
+// dir) once it is on main.
+func postgresBackend(t *testing.T) clusterBackend {
+	be := embeddedBackend(t)
+	url := pgtest.URL(t)
+	disk := be.env
+	be.name = "postgres+disk"
+	be.env = func(t *testing.T, i int) []string { return append(disk(t, i), "STOR_DATABASE_URL="+url) }
+	return be
+}
+
 func TestClusterEmbedded(t *testing.T) { runCluster(t, embeddedBackend(t)) }
+
+func TestClusterPostgres(t *testing.T) { runCluster(t, postgresBackend(t)) }
 
 // proc is one stor child process of a cluster.
 type proc struct {

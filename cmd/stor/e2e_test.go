@@ -25,6 +25,7 @@ import (
 
 	"stor/internal/config"
 	"stor/internal/node/nodetest"
+	"stor/internal/pgtest"
 )
 
 var storBin string
@@ -43,6 +44,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pgtest.Stop() // the PostgreSQL server of the cluster tests, if started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

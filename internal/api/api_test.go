@@ -94,7 +94,9 @@ func assertNothingKept(t *testing.T, n *nodetest.Node, wantAssets int) {
 	}
 }
 
-func TestIngestJPEGAndServeOriginal(t *testing.T) {
+func TestIngestJPEGAndServeOriginal(t *testing.T) { nodetest.EachBackend(t, testIngestJPEGAndServeOriginal) }
+
+func testIngestJPEGAndServeOriginal(t *testing.T) {
 	n := nodetest.Start(t)
 	data := nodetest.JPEG(t, 320, 240, 1)
 	wantMD5, wantSHA := sums(data)
@@ -308,7 +310,9 @@ func TestChecksumMismatch(t *testing.T) {
 	}
 }
 
-func TestAuth(t *testing.T) {
+func TestAuth(t *testing.T) { nodetest.EachBackend(t, testAuth) }
+
+func testAuth(t *testing.T) {
 	n := nodetest.Start(t)
 	data := nodetest.JPEG(t, 32, 32, 4)
 	a := n.MustUpload(t, n.Token, "a.jpg", data)
@@ -456,7 +460,9 @@ func TestProjectToken(t *testing.T) {
 	}
 }
 
-func TestIdempotencyKey(t *testing.T) {
+func TestIdempotencyKey(t *testing.T) { nodetest.EachBackend(t, testIdempotencyKey) }
+
+func testIdempotencyKey(t *testing.T) {
 	n := nodetest.Start(t)
 	data := nodetest.JPEG(t, 50, 50, 5)
 	key := http.Header{"Idempotency-Key": {"upload-42"}}
@@ -503,7 +509,9 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 }
 
-func TestConcurrentSameBytes(t *testing.T) {
+func TestConcurrentSameBytes(t *testing.T) { nodetest.EachBackend(t, testConcurrentSameBytes) }
+
+func testConcurrentSameBytes(t *testing.T) {
 	n := nodetest.Start(t)
 	data := nodetest.JPEG(t, 400, 300, 6)
 	_, sha := sums(data)
@@ -724,7 +732,9 @@ func TestFormats(t *testing.T) {
 	}
 }
 
-func TestListPaging(t *testing.T) {
+func TestListPaging(t *testing.T) { nodetest.EachBackend(t, testListPaging) }
+
+func testListPaging(t *testing.T) {
 	n := nodetest.Start(t)
 	var want []string
 	for i := range 120 {
@@ -781,7 +791,9 @@ func TestListPaging(t *testing.T) {
 	}
 }
 
-func TestListFilters(t *testing.T) {
+func TestListFilters(t *testing.T) { nodetest.EachBackend(t, testListFilters) }
+
+func testListFilters(t *testing.T) {
 	// An API-only node (no workers): the assets stay "stored", so the state
 	// filter is tested without racing the processing tasks.
 	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
@@ -830,7 +842,9 @@ func TestListFilters(t *testing.T) {
 	}
 }
 
-func TestSoftDelete(t *testing.T) {
+func TestSoftDelete(t *testing.T) { nodetest.EachBackend(t, testSoftDelete) }
+
+func testSoftDelete(t *testing.T) {
 	// No workers: the history holds exactly what the API did.
 	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
 	data := nodetest.JPEG(t, 30, 30, 7)

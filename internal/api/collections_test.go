@@ -18,7 +18,9 @@ type collection struct {
 
 // TestCollections: create, rename, nest (no cycles), order members, an
 // asset in several, the collection filter, delete.
-func TestCollections(t *testing.T) {
+func TestCollections(t *testing.T) { nodetest.EachBackend(t, testCollections) }
+
+func testCollections(t *testing.T) {
 	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
 	a := n.MustUpload(t, n.Token, "a.jpg", nodetest.JPEG(t, 8, 8, 1))
 	b := n.MustUpload(t, n.Token, "b.png", nodetest.PNG(t, 8, 8, 2))

@@ -31,7 +31,9 @@ type editedAsset struct {
 // them against the project's schema (errors name the field), records an
 // "edited" event per change, is searchable, and wins over a re-run of
 // the metadata extraction.
-func TestEditAsset(t *testing.T) {
+func TestEditAsset(t *testing.T) { nodetest.EachBackend(t, testEditAsset) }
+
+func testEditAsset(t *testing.T) {
 	ctx := context.Background()
 	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
 	a := n.MustUpload(t, n.Token, "photo.jpg", nodetest.JPEG(t, 8, 8, 1))

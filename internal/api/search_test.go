@@ -43,7 +43,9 @@ func (l searchList) ids() []string {
 // TestSearchAPI: q finds words in filename, metadata, tags and text,
 // ranked (a page-text hit below field hits); filters and facets; ranked paging; project tokens see only
 // their project.
-func TestSearchAPI(t *testing.T) {
+func TestSearchAPI(t *testing.T) { nodetest.EachBackend(t, testSearchAPI) }
+
+func testSearchAPI(t *testing.T) {
 	ctx := context.Background()
 	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
 	harbour := n.MustUpload(t, n.Token, "harbour-view.jpg", nodetest.JPEG(t, 8, 8, 1))

@@ -12,7 +12,9 @@ import (
 
 // TestTags: tags on one asset, in bulk by ids and by a search query,
 // found by search and the tag filter, with "tagged" events.
-func TestTags(t *testing.T) {
+func TestTags(t *testing.T) { nodetest.EachBackend(t, testTags) }
+
+func testTags(t *testing.T) {
 	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
 	a := n.MustUpload(t, n.Token, "boat-one.jpg", nodetest.JPEG(t, 8, 8, 1))
 	b := n.MustUpload(t, n.Token, "boat-two.png", nodetest.PNG(t, 8, 8, 2))

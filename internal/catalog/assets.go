@@ -50,17 +50,14 @@ func InsertAsset(ctx context.Context, q Querier, a *Asset) error {
 		a.CreatedAt = now
 	}
 	a.UpdatedAt = a.CreatedAt
-	res, err := q.ExecContext(ctx, `INSERT INTO assets (id, filename, size, md5, sha256, blob_key, content_type,
+	err := q.QueryRowContext(ctx, `INSERT INTO assets (id, filename, size, md5, sha256, blob_key, content_type,
 		kind, format, pronom, state, error, project, width, height, duration_seconds, page_count, txid,
-		created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING seq`,
 		a.ID, a.Filename, a.Size, a.MD5, a.SHA256, a.BlobKey, a.ContentType, a.Kind, a.Format, a.PRONOM,
 		a.State, nullStr(a.Error), a.Project, nullInt(a.Width), nullInt(a.Height),
 		sql.NullFloat64{Float64: a.DurationSeconds, Valid: a.DurationSeconds != 0}, nullInt(a.PageCount),
-		a.TxID, micros(a.CreatedAt), micros(a.UpdatedAt))
+		a.TxID, micros(a.CreatedAt), micros(a.UpdatedAt)).Scan(&a.Seq)
 	if err != nil {
-		return fmt.Errorf("catalog: insert asset: %w", err)
-	}
-	if a.Seq, err = res.LastInsertId(); err != nil {
 		return fmt.Errorf("catalog: insert asset: %w", err)
 	}
 	return nil

@@ -21,9 +21,12 @@ var migrations embed.FS
 // DB is the catalog on its database. On SQLite it keeps two pools: a
 // single-connection writer (SQLite allows one writer at a time; River wants
 // the same) and a read-only pool for concurrent readers under WAL.
+//
+// On PostgreSQL both are the same pool.
 type DB struct {
 	dialect string
 	w, r    *sql.DB
+	dsn     string // PostgreSQL's URL
 }
 
 // OpenSQLite opens (creating if needed) the SQLite catalog at path and
@@ -75,6 +78,9 @@ func (db *DB) Dialect() string { return db.dialect }
 // Close closes both pools.
 func (db *DB) Close() error {
 	err := db.w.Close()
+	if db.r == db.w {
+		return err
+	}
 	if rerr := db.r.Close(); err == nil {
 		err = rerr
 	}
@@ -93,8 +99,15 @@ func (db *DB) Ping(ctx context.Context) error {
 // InTx runs fn in one write transaction: committed when fn returns nil,
 // rolled back otherwise.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
+	var tx *sql.Tx
+	var err error
+	if db.dialect == "postgres" {
+		var done func()
+		if tx, done, err = db.beginPG(ctx); err != nil {
+			return err
+		}
+		defer done()
+	} else if tx, err = db.w.BeginTx(ctx, nil); err != nil {
 		return fmt.Errorf("catalog: begin: %w", err)
 	}
 	if err := fn(tx); err != nil {

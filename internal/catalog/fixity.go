@@ -50,14 +50,14 @@ func AddFixityCheck(ctx context.Context, q Querier, c *FixityCheck) error {
 	if c.CheckedAt.IsZero() {
 		c.CheckedAt = time.Now()
 	}
-	res, err := q.ExecContext(ctx, `INSERT INTO fixity_checks (asset_id, object, blob_key, copy, algorithm,
-		expected, actual, outcome, bytes, duration_us, error, txid, checked_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	err := q.QueryRowContext(ctx, `INSERT INTO fixity_checks (asset_id, object, blob_key, copy, algorithm,
+		expected, actual, outcome, bytes, duration_us, error, txid, checked_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+		RETURNING seq`,
 		c.AssetID, c.Object, c.BlobKey, c.Copy, c.Algorithm, c.Expected, c.Actual, c.Outcome, c.Bytes,
-		c.Duration.Microseconds(), nullStr(c.Error), c.TxID, micros(c.CheckedAt))
+		c.Duration.Microseconds(), nullStr(c.Error), c.TxID, micros(c.CheckedAt)).Scan(&c.Seq)
 	if err != nil {
 		return fmt.Errorf("catalog: add fixity check: %w", err)
 	}
-	c.Seq, _ = res.LastInsertId()
 	return nil
 }
 
@@ -220,8 +220,8 @@ func AuditCandidates(ctx context.Context, q Querier, afterChecked int64, afterSe
 // (content-addressed) blobs once.
 func LiveBytes(ctx context.Context, q Querier) (int64, error) {
 	var n sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT sum(size) FROM (SELECT DISTINCT blob_key, size FROM assets
-		WHERE state NOT IN (?, ?))`, StateDeleted, StateUploading).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT CAST(sum(size) AS BIGINT) FROM (SELECT DISTINCT blob_key, size FROM assets
+		WHERE state NOT IN (?, ?)) live`, StateDeleted, StateUploading).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("catalog: live bytes: %w", err)
 	}

@@ -163,16 +163,26 @@ func Identification(ctx context.Context, q Querier, id string) (string, error) {
 // an asset; none removes them. Other sources' warnings are kept.
 func SetWarnings(ctx context.Context, q Querier, id, source string, msgs []string) error {
 	var err error
-	if len(msgs) == 0 {
+	pg := Dialect(q) == "postgres"
+	switch {
+	case len(msgs) == 0 && pg:
+		_, err = q.ExecContext(ctx, `UPDATE assets SET warnings = (warnings::jsonb - ?::text)::text
+			WHERE id = ? AND warnings IS NOT NULL`, source, id)
+	case len(msgs) == 0:
 		_, err = q.ExecContext(ctx, `UPDATE assets SET warnings = json_remove(warnings, '$.' || json_quote(?))
 			WHERE id = ? AND warnings IS NOT NULL`, source, id)
-	} else {
+	default:
 		b, merr := json.Marshal(msgs)
 		if merr != nil {
 			return fmt.Errorf("catalog: warnings: %w", merr)
 		}
-		_, err = q.ExecContext(ctx, `UPDATE assets SET warnings = json_set(COALESCE(warnings, '{}'),
-			'$.' || json_quote(?), json(?)) WHERE id = ?`, source, string(b), id)
+		if pg {
+			_, err = q.ExecContext(ctx, `UPDATE assets SET warnings = (COALESCE(warnings, '{}')::jsonb ||
+				jsonb_build_object(?::text, ?::jsonb))::text WHERE id = ?`, source, string(b), id)
+		} else {
+			_, err = q.ExecContext(ctx, `UPDATE assets SET warnings = json_set(COALESCE(warnings, '{}'),
+				'$.' || json_quote(?), json(?)) WHERE id = ?`, source, string(b), id)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("catalog: set warnings: %w", err)

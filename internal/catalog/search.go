@@ -59,12 +59,20 @@ type Searcher interface {
 var FacetFields = []string{"kind", "format", "state", "project", "tag"}
 
 // Search is the catalog's Searcher.
-func (db *DB) Search() Searcher { return SQLiteSearch{} }
+func (db *DB) Search() Searcher {
+	if db.dialect == "postgres" {
+		return PostgresSearch{}
+	}
+	return SQLiteSearch{}
+}
 
-// ListAssets is Find of the SQLite search: newest first unless f asks for
-// ranked search. Deleted assets appear only when f asks for state
+// ListAssets is Find of q's database's search: newest first unless f asks
+// for ranked search. Deleted assets appear only when f asks for state
 // "deleted".
 func ListAssets(ctx context.Context, q Querier, f AssetFilter) ([]*Asset, error) {
+	if Dialect(q) == "postgres" {
+		return PostgresSearch{}.Find(ctx, q, f)
+	}
 	return SQLiteSearch{}.Find(ctx, q, f)
 }
 
@@ -149,7 +157,7 @@ func matchSQL(terms []string, ranked bool) (string, []any) {
 }
 
 // where is f's conditions on the assets table (named assets).
-func (f AssetFilter) where() (string, []any, bool) {
+func (f AssetFilter) where(pg bool) (string, []any, bool) {
 	if strings.TrimSpace(f.Query) != "" && len(queryTerms(f.Query)) == 0 {
 		return "", nil, false // a query of no words matches nothing
 	}
@@ -185,7 +193,9 @@ func (f AssetFilter) where() (string, []any, bool) {
 	if f.CapturedBefore != "" {
 		add("assets.capture_date < ?", f.CapturedBefore)
 	}
-	if f.Camera != "" {
+	if f.Camera != "" && pg {
+		add("(lower(assets.camera_make) = lower(?) OR assets.camera_model ILIKE ? ESCAPE '\\')", f.Camera, "%"+escapeLike(f.Camera)+"%")
+	} else if f.Camera != "" {
 		add("(assets.camera_make = ? COLLATE NOCASE OR assets.camera_model LIKE ? ESCAPE '\\')", f.Camera, "%"+escapeLike(f.Camera)+"%")
 	}
 	if f.Projects != nil {
@@ -210,7 +220,7 @@ func (f AssetFilter) from(ranked bool) (string, []any) {
 
 // Find implements Searcher.
 func (SQLiteSearch) Find(ctx context.Context, q Querier, f AssetFilter) ([]*Asset, error) {
-	where, wargs, ok := f.where()
+	where, wargs, ok := f.where(false)
 	if !ok {
 		return nil, nil
 	}
@@ -271,15 +281,22 @@ func findRows(ctx context.Context, q Querier, query string, args ...any) ([]*Ass
 
 // Facets implements Searcher.
 func (SQLiteSearch) Facets(ctx context.Context, q Querier, f AssetFilter, fields []string) (map[string]map[string]int, error) {
+	return facets(ctx, q, f, fields, false, f.from)
+}
+
+// facets counts by each field, the assets from from(false) (the FROM
+// clause of the dialect, unranked) that f's where selects.
+func facets(ctx context.Context, q Querier, f AssetFilter, fields []string, pg bool,
+	from func(ranked bool) (string, []any)) (map[string]map[string]int, error) {
 	out := map[string]map[string]int{}
-	where, wargs, ok := f.where()
+	where, wargs, ok := f.where(pg)
 	for _, field := range fields {
 		counts := map[string]int{}
 		out[field] = counts
 		if !ok {
 			continue
 		}
-		from, args := f.from(false)
+		from, args := from(false)
 		args = append(args, wargs...)
 		var query string
 		switch field {

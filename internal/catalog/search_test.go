@@ -4,16 +4,36 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"stor/internal/catalog"
+	"stor/internal/pgtest"
 )
 
-func openDB(t *testing.T) *catalog.DB {
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// backends are the databases every shared test runs on.
+var backends = []string{"sqlite", "postgres"}
+
+// eachDB runs fn as a subtest on a fresh catalog of each backend.
+func eachDB(t *testing.T, fn func(t *testing.T, db *catalog.DB)) {
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) { fn(t, openDB(t, b)) })
+	}
+}
+
+func openDB(t *testing.T, backend string) *catalog.DB {
 	t.Helper()
-	db, err := catalog.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "cat.db"))
+	var db *catalog.DB
+	var err error
+	if backend == "postgres" {
+		db, err = catalog.OpenPostgres(context.Background(), pgtest.URL(t))
+	} else {
+		db, err = catalog.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "cat.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,9 +71,10 @@ func find(t *testing.T, db *catalog.DB, f catalog.AssetFilter) []string {
 
 // TestSearchSources finds assets by words in each place the index reads,
 // follows every write path, and ranks a title hit above a text hit.
-func TestSearchSources(t *testing.T) {
+func TestSearchSources(t *testing.T) { eachDB(t, testSearchSources) }
+
+func testSearchSources(t *testing.T, db *catalog.DB) {
 	ctx := context.Background()
-	db := openDB(t)
 	w := db.Writer()
 	addAsset(t, db, "a1", "IMG_4711_harbour.jpg", "image", "jpeg", "p1")
 	addAsset(t, db, "a2", "scan.pdf", "document", "pdf", "p1")
@@ -155,6 +176,16 @@ func TestSearchSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
+	if db.Dialect() == "postgres" {
+		if err := w.QueryRowContext(ctx, `SELECT count(*) FROM asset_search WHERE doc @@ to_tsquery('stor', 'ferry')`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("purged asset left %d index rows (%v)", n, err)
+		}
+		if err := w.QueryRowContext(ctx, `SELECT count(*) FROM asset_search s WHERE NOT EXISTS
+			(SELECT 1 FROM assets a WHERE a.seq = s.asset_seq)`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("index rows without an asset: %d (%v)", n, err)
+		}
+		return
+	}
 	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM asset_fts WHERE asset_fts MATCH 'ferry'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("purged asset left %d index rows (%v)", n, err)
 	}
@@ -165,9 +196,10 @@ func TestSearchSources(t *testing.T) {
 
 // TestSearchFiltersFacets checks each filter and that facets count the
 // selection.
-func TestSearchFiltersFacets(t *testing.T) {
+func TestSearchFiltersFacets(t *testing.T) { eachDB(t, testSearchFiltersFacets) }
+
+func testSearchFiltersFacets(t *testing.T, db *catalog.DB) {
 	ctx := context.Background()
-	db := openDB(t)
 	w := db.Writer()
 	for i := range 12 {
 		kind, format := "image", "jpeg"

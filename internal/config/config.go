@@ -30,6 +30,10 @@ type Config struct {
 	// DataDir holds the SQLite database and, on the embedded default, the
 	// stored bytes. Env STOR_DATA_DIR. Default ./stor-data.
 	DataDir string
+	// DatabaseURL, when set, is the PostgreSQL database of the catalog and
+	// the job queue (a postgres:// DSN); unset means SQLite in DataDir.
+	// Env STOR_DATABASE_URL.
+	DatabaseURL string
 	// BootstrapToken, when set, is the secret of the first admin token
 	// instead of a random one. Env STOR_BOOTSTRAP_TOKEN.
 	BootstrapToken string
@@ -229,6 +233,7 @@ func fields(c *Config) []field {
 	return []field{
 		{"addr", "STOR_ADDR", "listen address", str(&c.Addr)},
 		{"data-dir", "STOR_DATA_DIR", "data directory (database and, on the embedded default, stored bytes)", str(&c.DataDir)},
+		{"database-url", "STOR_DATABASE_URL", "PostgreSQL DSN (postgres://...) of the catalog and job queue; unset: SQLite in the data dir", str(&c.DatabaseURL)},
 		{"bootstrap-token", "STOR_BOOTSTRAP_TOKEN", "secret of the first admin token (default: a random one, printed once)", str(&c.BootstrapToken)},
 		{"public-url", "STOR_PUBLIC_URL", "externally visible base URL (default http://ADDR)", str(&c.PublicURL)},
 		{"max-upload-size", "STOR_MAX_UPLOAD_SIZE", "largest accepted upload (e.g. 50GiB, 500MB)", size(&c.MaxUploadSize)},
@@ -323,6 +328,9 @@ func (c *Config) Validate() error {
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("data-dir (STOR_DATA_DIR)", "must not be empty")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("database-url (STOR_DATABASE_URL)", "must be a postgres:// URL")
 	}
 	if c.BootstrapToken != "" && len(c.BootstrapToken) < 16 {
 		bad("bootstrap-token (STOR_BOOTSTRAP_TOKEN)", "must be at least 16 characters")

@@ -83,6 +83,7 @@ type Node struct {
 	shut        bool // Shutdown was called
 	lock        *os.File
 	stopSweeper context.CancelFunc
+	tusLocker   *uploads.PGLocker // on PostgreSQL
 }
 
 // Open connects to the database and the store and applies migrations.
@@ -121,7 +122,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	db, err := catalog.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "stor.db"))
+	db, err := catalog.Open(ctx, cfg.DatabaseURL, filepath.Join(cfg.DataDir, "stor.db"))
 	if err != nil {
 		return nil, err
 	}
@@ -189,11 +190,23 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		Metadata: &metatask.Writer{Pool: tools.Exif}, TempDir: filepath.Join(cfg.DataDir, "tmp"),
 	}
 	// DATA/uploads sits beside DATA/blobs, so a finished upload lands by rename.
-	n.Uploads, err = uploads.New(uploads.Config{
+	ucfg := uploads.Config{
 		Dir: filepath.Join(cfg.DataDir, "uploads"), MaxSize: int64(cfg.MaxUploadSize),
 		Expiry: cfg.UploadExpiry, BaseURL: cfg.BaseURL(), Ingest: n.Ingest, Auth: n.API.Auth, Log: log,
-	})
+	}
+	if db.Dialect() == "postgres" {
+		// tus locks shared by every node of the database.
+		if n.tusLocker, err = uploads.NewPGLocker(ctx, cfg.DatabaseURL, 0); err != nil {
+			db.Close()
+			return nil, err
+		}
+		ucfg.Locker = n.tusLocker
+	}
+	n.Uploads, err = uploads.New(ucfg)
 	if err != nil {
+		if n.tusLocker != nil {
+			n.tusLocker.Close()
+		}
 		db.Close()
 		return nil, err
 	}
@@ -257,6 +270,12 @@ func (n *Node) Close() error {
 		n.IIIF.Close()
 	}
 	terr := n.Tools.Close()
+	if n.Pipe != nil {
+		n.Pipe.Close()
+	}
+	if n.tusLocker != nil {
+		n.tusLocker.Close()
+	}
 	if err := n.DB.Close(); err != nil {
 		return err
 	}

@@ -16,6 +16,10 @@ import (
 // attempt (MaxAttempts 1 here: had it used one, the task would have failed
 // for good), and runs again at the next start.
 func TestDrainRequeuesWithoutAnAttempt(t *testing.T) {
+	eachBackend(t, testDrainRequeuesWithoutAnAttempt)
+}
+
+func testDrainRequeuesWithoutAnAttempt(t *testing.T) {
 	dir := t.TempDir()
 	var calls atomic.Int32
 	started := make(chan struct{}, 1)
@@ -30,7 +34,7 @@ func TestDrainRequeuesWithoutAnAttempt(t *testing.T) {
 			return ctx.Err()
 		},
 	}
-	e := start(t, testConfig(dir), task)
+	e := start(t, testConfig(t, dir), task)
 	id := e.upload("drain.png", nil)
 	select {
 	case <-started:
@@ -50,7 +54,7 @@ func TestDrainRequeuesWithoutAnAttempt(t *testing.T) {
 		t.Error("the drain's requeue is not logged")
 	}
 
-	e2 := start(t, testConfig(dir), task)
+	e2 := start(t, testConfig(t, dir), task)
 	if a := e2.waitState(id, 30*time.Second, catalog.StateReady, catalog.StateFailed); a.State != catalog.StateReady {
 		t.Fatalf("after a restart the asset is %s (%s), want ready", a.State, a.Error)
 	}
@@ -62,11 +66,13 @@ func TestDrainRequeuesWithoutAnAttempt(t *testing.T) {
 // TestDeadOwnersTasksRequeued: a running job whose River client (the last
 // id in attempted_by) is not a live node is made available again by a
 // worker's heartbeat; a live node's jobs are left alone.
-func TestDeadOwnersTasksRequeued(t *testing.T) {
+func TestDeadOwnersTasksRequeued(t *testing.T) { eachBackend(t, testDeadOwnersTasksRequeued) }
+
+func testDeadOwnersTasksRequeued(t *testing.T) {
 	var calls atomic.Int32
 	started := make(chan struct{}, 1)
 	release := make(chan struct{})
-	e := startPipelineCfg(t, testConfig(t.TempDir()),
+	e := startPipelineCfg(t, testConfig(t, t.TempDir()),
 		pipeline.Config{Heartbeat: 100 * time.Millisecond, NodeTimeout: time.Second},
 		pipeline.Task{
 			Name: "stuck", Applies: always, Required: true, MaxAttempts: 3, Timeout: time.Minute,
@@ -96,7 +102,11 @@ func TestDeadOwnersTasksRequeued(t *testing.T) {
 	}
 	// Now it belongs to a process that died (as if it had fetched it).
 	ctx := context.Background()
-	res, err := e.n.DB.Writer().ExecContext(ctx, `UPDATE river_job SET attempted_by = json_array('dead-node-1') WHERE state = 'running'`)
+	q := `UPDATE river_job SET attempted_by = json_array('dead-node-1') WHERE state = 'running'`
+	if onPostgres(t) {
+		q = `UPDATE river_job SET attempted_by = ARRAY['dead-node-1'] WHERE state = 'running'`
+	}
+	res, err := e.n.DB.Writer().ExecContext(ctx, q)
 	if err != nil {
 		t.Fatal(err)
 	}

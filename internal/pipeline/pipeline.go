@@ -25,8 +25,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
 	"stor/internal/catalog"
@@ -90,6 +88,12 @@ type Config struct {
 	// (default 5s); NodeTimeout is how long without a beat makes a process
 	// dead, its running tasks requeued by a live worker (default 30s).
 	Heartbeat, NodeTimeout time.Duration
+	// RescueAfter is how long a job may stay running before River hands
+	// it to another worker, presuming its process died (default the
+	// longest attempt any task may make plus 10 minutes). A process that
+	// died is noticed much sooner by its missing heartbeat
+	// (requeueOrphans); this is the last resort.
+	RescueAfter time.Duration
 }
 
 // Periodic is background work that runs every Interval, once across the
@@ -105,15 +109,17 @@ type Periodic struct {
 
 // Pipeline owns the task registry and the job queue client.
 type Pipeline struct {
-	cfg     Config
-	db      *catalog.DB
-	store   storage.Store
-	log     *slog.Logger
-	tasks   map[string]*Task
-	order   []string
-	client  *river.Client[*sql.Tx]
-	metrics *Metrics
-	load    func() (loadPerCPU float64, freeMem int64)
+	cfg    Config
+	db     *catalog.DB
+	store  storage.Store
+	log    *slog.Logger
+	tasks  map[string]*Task
+	order  []string
+	client jobClient
+	// closeClient releases the job queue's connections (after Stop).
+	closeClient func()
+	metrics     *Metrics
+	load        func() (loadPerCPU float64, freeMem int64)
 	// waiting remembers since when a heavy job has been held back by the
 	// load gate (job id → time), for MaxAdmissionWait.
 	waiting sync.Map
@@ -186,15 +192,6 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 		p.order = append(p.order, t.Name)
 	}
 
-	driver := riversqlite.New(db.Writer())
-	migrator, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("pipeline: migrate job queue: %w", err)
-	}
-
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &taskWorker{p: p})
 	river.AddWorker(workers, &alertWorker{p: p})
@@ -204,16 +201,13 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 		return nil, err
 	}
 	rc := &river.Config{
-		ID:                cfg.NodeID,
-		Workers:           workers,
-		RetryPolicy:       p,
-		FetchPollInterval: cfg.PollInterval,
-		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
-		Logger:            log.With("component", "river"),
-		// River's rescuer requeues a job that has been running longer than
-		// any attempt may last. A process that died is noticed much sooner
-		// by its missing heartbeat (requeueOrphans); this is the last resort.
-		RescueStuckJobsAfter:        p.maxTimeout() + 10*time.Minute,
+		ID:                          cfg.NodeID,
+		Workers:                     workers,
+		RetryPolicy:                 p,
+		FetchPollInterval:           cfg.PollInterval,
+		FetchCooldown:               min(cfg.PollInterval, 100*time.Millisecond),
+		Logger:                      log.With("component", "river"),
+		RescueStuckJobsAfter:        cfg.RescueAfter,
 		JobTimeout:                  -1,
 		CompletedJobRetentionPeriod: 24 * time.Hour,
 		PeriodicJobs:                periodic,
@@ -228,8 +222,13 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 			rc.Queues[queueMaintenance] = river.QueueConfig{MaxWorkers: 1}
 		}
 	}
-	if p.client, err = river.NewClient(driver, rc); err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+	if rc.RescueStuckJobsAfter <= 0 {
+		// River's rescuer requeues a job running longer than any attempt
+		// may last.
+		rc.RescueStuckJobsAfter = p.maxTimeout() + 10*time.Minute
+	}
+	if p.client, p.closeClient, err = newJobClient(ctx, db, rc); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -246,6 +245,13 @@ func (p *Pipeline) maxTimeout() time.Duration {
 		d = max(d, t.Timeout)
 	}
 	return min(d, MaxTaskTimeout)
+}
+
+// Close releases the job queue's connections; call it after Stop.
+func (p *Pipeline) Close() {
+	if p.closeClient != nil {
+		p.closeClient()
+	}
 }
 
 // Tasks lists the registered task names in order.

@@ -24,6 +24,7 @@ import (
 	"stor/internal/config"
 	"stor/internal/logging"
 	"stor/internal/node"
+	"stor/internal/pgtest"
 	"stor/internal/pipeline"
 )
 
@@ -55,9 +56,25 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func testConfig(dir string) config.Config {
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// eachBackend runs fn as a subtest per database: SQLite and PostgreSQL.
+func eachBackend(t *testing.T, fn func(t *testing.T)) {
+	for _, b := range []string{"sqlite", "postgres"} {
+		t.Run(b, fn)
+	}
+}
+
+// onPostgres reports whether t is the PostgreSQL subtest of eachBackend.
+func onPostgres(t *testing.T) bool { return strings.HasSuffix(t.Name(), "/postgres") }
+
+// testConfig is a node config on a fresh database of t's backend.
+func testConfig(t *testing.T, dir string) config.Config {
 	cfg := config.Default()
 	cfg.DataDir = dir
+	if onPostgres(t) {
+		cfg.DatabaseURL = pgtest.URL(t)
+	}
 	cfg.Addr = "127.0.0.1:0"
 	cfg.RetryBase = 50 * time.Millisecond
 	cfg.PollInterval = 20 * time.Millisecond
@@ -181,8 +198,12 @@ func (e *env) waitState(id string, timeout time.Duration, states ...string) *cat
 func always(*catalog.Asset) bool { return true }
 
 func TestTransientFailuresRetryThenSucceed(t *testing.T) {
+	eachBackend(t, testTransientFailuresRetryThenSucceed)
+}
+
+func testTransientFailuresRetryThenSucceed(t *testing.T) {
 	var calls atomic.Int32
-	e := start(t, testConfig(t.TempDir()), pipeline.Task{
+	e := start(t, testConfig(t, t.TempDir()), pipeline.Task{
 		Name: "flaky", Applies: always, Required: true, MaxAttempts: 5, Timeout: 10 * time.Second,
 		Run: func(ctx context.Context, tc *pipeline.TaskContext) error {
 			if calls.Add(1) <= 2 {
@@ -208,8 +229,12 @@ func TestTransientFailuresRetryThenSucceed(t *testing.T) {
 }
 
 func TestPermanentFailureFailsOnceWithReason(t *testing.T) {
+	eachBackend(t, testPermanentFailureFailsOnceWithReason)
+}
+
+func testPermanentFailureFailsOnceWithReason(t *testing.T) {
 	var calls atomic.Int32
-	e := start(t, testConfig(t.TempDir()), pipeline.Task{
+	e := start(t, testConfig(t, t.TempDir()), pipeline.Task{
 		Name: "broken", Applies: always, Required: true, MaxAttempts: 5,
 		Run: func(ctx context.Context, tc *pipeline.TaskContext) error {
 			calls.Add(1)
@@ -251,10 +276,12 @@ func TestPermanentFailureFailsOnceWithReason(t *testing.T) {
 	e.waitState(id, 5*time.Second, catalog.StateFailed)
 }
 
-func TestTimeoutKillsChildProcesses(t *testing.T) {
+func TestTimeoutKillsChildProcesses(t *testing.T) { eachBackend(t, testTimeoutKillsChildProcesses) }
+
+func testTimeoutKillsChildProcesses(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "grandchild.pid")
-	e := start(t, testConfig(dir), pipeline.Task{
+	e := start(t, testConfig(t, dir), pipeline.Task{
 		Name: "hangs", Applies: always, Required: true, MaxAttempts: 1, Timeout: 700 * time.Millisecond,
 		Run: func(ctx context.Context, tc *pipeline.TaskContext) error {
 			// A shell that starts a grandchild and waits: both must die.
@@ -286,12 +313,14 @@ func TestTimeoutKillsChildProcesses(t *testing.T) {
 	}
 }
 
-func TestPauseIngestResume(t *testing.T) {
+func TestPauseIngestResume(t *testing.T) { eachBackend(t, testPauseIngestResume) }
+
+func testPauseIngestResume(t *testing.T) {
 	dir := t.TempDir()
 	var ran atomic.Int32
 	tk := pipeline.Task{Name: "work", Applies: always, Required: true,
 		Run: func(ctx context.Context, tc *pipeline.TaskContext) error { ran.Add(1); return nil }}
-	e := start(t, testConfig(dir), tk)
+	e := start(t, testConfig(t, dir), tk)
 	if code, body := e.do("POST", "/api/v1/processing/pause", nil, nil); code != 200 || !strings.Contains(string(body), `"paused":true`) {
 		t.Fatalf("pause: %d %s", code, body)
 	}
@@ -325,10 +354,14 @@ func TestPauseIngestResume(t *testing.T) {
 }
 
 func TestHeavyTasksWaitWhileMachineBusy(t *testing.T) {
+	eachBackend(t, testHeavyTasksWaitWhileMachineBusy)
+}
+
+func testHeavyTasksWaitWhileMachineBusy(t *testing.T) {
 	var busy atomic.Bool
 	busy.Store(true)
 	var ran atomic.Int32
-	cfg := testConfig(t.TempDir())
+	cfg := testConfig(t, t.TempDir())
 	// A pipeline whose machine reports memory exhausted until told not to.
 	e := startPipelineCfg(t, cfg, pipeline.Config{Load: func() (float64, int64) {
 		if busy.Load() {
@@ -350,8 +383,12 @@ func TestHeavyTasksWaitWhileMachineBusy(t *testing.T) {
 }
 
 func TestBusyCPUDelaysHeavyTasksOnlySoLong(t *testing.T) {
+	eachBackend(t, testBusyCPUDelaysHeavyTasksOnlySoLong)
+}
+
+func testBusyCPUDelaysHeavyTasksOnlySoLong(t *testing.T) {
 	var ran atomic.Int32
-	e := startPipelineCfg(t, testConfig(t.TempDir()), pipeline.Config{MaxLoadPerCPU: 2, MaxAdmissionWait: 2 * time.Second,
+	e := startPipelineCfg(t, testConfig(t, t.TempDir()), pipeline.Config{MaxLoadPerCPU: 2, MaxAdmissionWait: 2 * time.Second,
 		Load: func() (float64, int64) { return 50, 8 << 30 }}, // a machine that never calms down
 		pipeline.Task{Name: "transcode", Class: pipeline.Heavy, Applies: always, Required: true,
 			Run: func(ctx context.Context, tc *pipeline.TaskContext) error { ran.Add(1); return nil }})
@@ -367,9 +404,11 @@ func TestBusyCPUDelaysHeavyTasksOnlySoLong(t *testing.T) {
 	}
 }
 
-func TestPauseSurvivesRestart(t *testing.T) {
+func TestPauseSurvivesRestart(t *testing.T) { eachBackend(t, testPauseSurvivesRestart) }
+
+func testPauseSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	cfg := testConfig(dir)
+	cfg := testConfig(t, dir)
 	e := start(t, cfg)
 	if code, _ := e.do("POST", "/api/v1/processing/pause", nil, nil); code != 200 {
 		t.Fatal("pause failed")
@@ -391,6 +430,10 @@ func TestPauseSurvivesRestart(t *testing.T) {
 }
 
 func TestAlertWebhookOncePerFinalFailure(t *testing.T) {
+	eachBackend(t, testAlertWebhookOncePerFinalFailure)
+}
+
+func testAlertWebhookOncePerFinalFailure(t *testing.T) {
 	var mu sync.Mutex
 	var got []map[string]any
 	var hits atomic.Int32
@@ -407,7 +450,7 @@ func TestAlertWebhookOncePerFinalFailure(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hook.Close()
-	cfg := testConfig(t.TempDir())
+	cfg := testConfig(t, t.TempDir())
 	cfg.AlertWebhookURL = hook.URL
 	e := start(t, cfg, pipeline.Task{
 		Name: "transient-then-dead", Applies: always, Required: true, MaxAttempts: 2,
@@ -451,8 +494,10 @@ func TestAlertWebhookOncePerFinalFailure(t *testing.T) {
 	}
 }
 
-func TestTxIDInEveryTaskLogLine(t *testing.T) {
-	e := start(t, testConfig(t.TempDir()), pipeline.Task{
+func TestTxIDInEveryTaskLogLine(t *testing.T) { eachBackend(t, testTxIDInEveryTaskLogLine) }
+
+func testTxIDInEveryTaskLogLine(t *testing.T) {
+	e := start(t, testConfig(t, t.TempDir()), pipeline.Task{
 		Name: "logs", Applies: always, Required: true,
 		Run: func(ctx context.Context, tc *pipeline.TaskContext) error {
 			tc.Log.InfoContext(ctx, "doing the work")
@@ -481,7 +526,11 @@ func TestTxIDInEveryTaskLogLine(t *testing.T) {
 }
 
 func TestPriorityInteractiveBeforeBulk(t *testing.T) {
-	cfg := testConfig(t.TempDir())
+	eachBackend(t, testPriorityInteractiveBeforeBulk)
+}
+
+func testPriorityInteractiveBeforeBulk(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
 	cfg.Workers = 1
 	var order []string
 	var mu sync.Mutex
@@ -518,9 +567,11 @@ func TestPriorityInteractiveBeforeBulk(t *testing.T) {
 	}
 }
 
-func TestReprocessMatchingAndMetrics(t *testing.T) {
+func TestReprocessMatchingAndMetrics(t *testing.T) { eachBackend(t, testReprocessMatchingAndMetrics) }
+
+func testReprocessMatchingAndMetrics(t *testing.T) {
 	var runs atomic.Int32
-	e := start(t, testConfig(t.TempDir()), pipeline.Task{
+	e := start(t, testConfig(t, t.TempDir()), pipeline.Task{
 		Name: "count", Applies: always, Required: true,
 		Run: func(ctx context.Context, tc *pipeline.TaskContext) error { runs.Add(1); return nil },
 	})
@@ -561,19 +612,31 @@ func TestReprocessMatchingAndMetrics(t *testing.T) {
 
 // TestCrashRecovery kills a stor process (SIGKILL) while 50 tasks run,
 // restarts it, and checks every task completes with uncorrupted output.
-func TestCrashRecovery(t *testing.T) {
+func TestCrashRecovery(t *testing.T) { eachBackend(t, testCrashRecovery) }
+
+func testCrashRecovery(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "crashnode")
 	build := exec.Command("go", "build", "-o", bin, "./testdata/crashnode")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	dir := t.TempDir()
+	dbURL := ""
+	if onPostgres(t) {
+		dbURL = pgtest.URL(t)
+	}
 	addr := freeAddr(t)
 	run := func() *exec.Cmd {
 		cmd := exec.Command(bin)
 		cmd.Env = append(os.Environ(), "STOR_DATA_DIR="+dir, "STOR_ADDR="+addr, "STOR_BOOTSTRAP_TOKEN="+token,
 			"STOR_WORKERS=8", "STOR_HEAVY_WORKERS=8", "STOR_POLL_INTERVAL=20ms", "STOR_RETRY_BASE=50ms")
-		cmd.Stderr = io.Discard
+		if dbURL != "" {
+			// Other nodes may share a PostgreSQL database, so jobs a dead
+			// process left running come back after River's rescue horizon,
+			// not at restart: keep it short here.
+			cmd.Env = append(cmd.Env, "STOR_DATABASE_URL="+dbURL, "CRASHNODE_RESCUE_AFTER=3s")
+		}
+		cmd.Stderr = crashLog(t)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -627,8 +690,9 @@ func freeAddr(t *testing.T) string {
 
 func waitHTTP(t *testing.T, url string) {
 	deadline := time.Now().Add(30 * time.Second)
+	c := &http.Client{Timeout: 2 * time.Second}
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
+		if resp, err := c.Get(url); err == nil {
 			resp.Body.Close()
 			return
 		}
@@ -683,4 +747,19 @@ func uploadTo(t *testing.T, base, name string) string {
 		t.Fatalf("upload: %s", resp.Status)
 	}
 	return a.ID
+}
+
+// crashLog is where crashnode logs: discarded unless STOR_TEST_CRASHLOG
+// names a file to append to.
+func crashLog(t *testing.T) io.Writer {
+	p := os.Getenv("STOR_TEST_CRASHLOG")
+	if p == "" {
+		return io.Discard
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

@@ -9,8 +9,9 @@
 // ingest.Ingester.Commit like POST /api/v1/assets; the data file is moved
 // into the store by rename.
 //
-// Locking is tusd's filelocker (one node per data dir). Several nodes on a
-// shared database will need a PostgreSQL advisory-lock handler.Locker.
+// Locking is tusd's filelocker (one node per data dir) on the embedded
+// default, and PGLocker (PostgreSQL advisory locks, shared by every node)
+// when the catalog is on PostgreSQL.
 package uploads
 
 import (
@@ -55,6 +56,8 @@ type Config struct {
 	Ingest  *ingest.Ingester
 	Auth    *auth.Authenticator
 	Log     *slog.Logger
+	// Locker, when set, replaces the filelocker (PGLocker on PostgreSQL).
+	Locker handler.Locker
 }
 
 // Service is the tus endpoint with its auth, hashing store and sweeper.
@@ -76,7 +79,11 @@ func New(cfg Config) (*Service, error) {
 	s.locker.AcquirerPollInterval = 250 * time.Millisecond
 	comp := handler.NewStoreComposer()
 	st.UseIn(comp)
-	s.locker.UseIn(comp)
+	if cfg.Locker != nil {
+		comp.UseLocker(cfg.Locker)
+	} else {
+		s.locker.UseIn(comp)
+	}
 	cors := handler.DefaultCorsConfig
 	cors.ExposeHeaders += ", Upload-Expires, " + AssetIDHeader + ", " + AssetURLHeader
 	cors.AllowHeaders += ", " + auth.CSRFHeader

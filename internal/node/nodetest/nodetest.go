@@ -1,6 +1,7 @@
 // Package nodetest starts a real stor node in the test process: a temp
-// data dir, SQLite, the disk store and the HTTP API on a loopback port,
-// with a known admin token. Tests talk to it over HTTP like any client.
+// data dir, SQLite (or a fresh PostgreSQL database: EachBackend, Backend),
+// the disk store and the HTTP API on a loopback port, with a known admin
+// token. Tests talk to it over HTTP like any client.
 //
 //	n := nodetest.Start(t)
 //	resp := n.Upload(t, n.Token, "a.jpg", nodetest.JPEG(t, 64, 48, 1), nil)
@@ -30,6 +31,7 @@ import (
 	"stor/internal/config"
 	"stor/internal/logging"
 	"stor/internal/node"
+	"stor/internal/pgtest"
 	"stor/internal/pipeline"
 )
 
@@ -45,6 +47,36 @@ type Node struct {
 	Client  *http.Client
 
 	logs *syncBuffer
+}
+
+// Backends are the databases a test node can run on.
+var Backends = []string{"sqlite", "postgres"}
+
+// EnvBackend, set to "postgres", puts every test node on PostgreSQL (a
+// fresh database per node, see pgtest), not only those of EachBackend.
+const EnvBackend = "STOR_TEST_BACKEND"
+
+// EachBackend runs fn as one subtest per backend ("sqlite", "postgres");
+// nodes that fn starts run on that subtest's database.
+func EachBackend(t *testing.T, fn func(t *testing.T)) {
+	for _, b := range Backends {
+		t.Run(b, fn)
+	}
+}
+
+// Backend is the database a node started by t runs on: "postgres" inside
+// EachBackend's postgres subtest or when STOR_TEST_BACKEND=postgres, else
+// "sqlite".
+func Backend(t testing.TB) string {
+	for _, b := range Backends {
+		if strings.HasSuffix(t.Name(), "/"+b) || strings.Contains(t.Name(), "/"+b+"/") {
+			return b
+		}
+	}
+	if os.Getenv(EnvBackend) == "postgres" {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 // Start runs a node until the test ends. configure, when given, changes
@@ -69,6 +101,9 @@ func StartPipeline(t testing.TB, pcfg pipeline.Config, configure ...func(*config
 	cfg.Workers = 1
 	cfg.LogLevel = "debug"
 	cfg.MaxLoadPerCPU = 0 // the test machine is shared and often busy
+	if Backend(t) == "postgres" {
+		cfg.DatabaseURL = pgtest.URL(t)
+	}
 	for _, fn := range configure {
 		fn(&cfg)
 	}

@@ -46,6 +46,14 @@ func run() error {
 		return err
 	}
 	log := logging.New(os.Stderr, "json", "info")
+	var pcfg pipeline.Config
+	if v := os.Getenv("CRASHNODE_RESCUE_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		pcfg.RescueAfter = d
+	}
 	copyTask := pipeline.Task{
 		Name: "copy", Required: true, Class: pipeline.Light, Timeout: time.Minute,
 		Applies: func(*catalog.Asset) bool { return true },
@@ -62,7 +70,7 @@ func run() error {
 				slowReader{bytes.NewReader(bytes.Repeat(b, 64))})
 		},
 	}
-	n, err := node.OpenWith(ctx, cfg, log, []pipeline.Task{copyTask})
+	n, err := node.OpenWithPipeline(ctx, cfg, log, pcfg, []pipeline.Task{copyTask})
 	if err != nil {
 		return err
 	}

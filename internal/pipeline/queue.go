@@ -1,0 +1,95 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"stor/internal/catalog"
+)
+
+// jobClient is the River client, whichever its driver: riversqlite on
+// the catalog's SQLite writer, or riverpgxv5 on a pgx pool of the
+// catalog's PostgreSQL. InsertTx takes the catalog's transaction either
+// way, so a job commits with the rows that made it.
+type jobClient interface {
+	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	QueuePause(ctx context.Context, name string, opts *river.QueuePauseOpts) error
+	QueueResume(ctx context.Context, name string, opts *river.QueuePauseOpts) error
+}
+
+// txClient adapts a River client of transaction type TTx to the catalog's
+// *sql.Tx.
+type txClient[TTx any] struct {
+	*river.Client[TTx]
+	tx func(*sql.Tx) (TTx, error)
+}
+
+func (c txClient[TTx]) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	t, err := c.tx(tx)
+	if err != nil {
+		return nil, err
+	}
+	return c.Client.InsertTx(ctx, t, args, opts)
+}
+
+// newJobClient migrates River's tables and makes its client for db's
+// dialect. close releases what it opened (the pgx pool).
+func newJobClient(ctx context.Context, db *catalog.DB, rc *river.Config) (jobClient, func(), error) {
+	if db.Dialect() == "postgres" {
+		pool, err := pgxpool.New(ctx, db.URL())
+		if err != nil {
+			return nil, nil, fmt.Errorf("pipeline: job queue pool: %w", err)
+		}
+		driver := riverpgxv5.New(pool)
+		if err := migrateRiver(ctx, driver); err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		c, err := river.NewClient(driver, rc)
+		if err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("pipeline: %w", err)
+		}
+		return txClient[pgx.Tx]{Client: c, tx: func(tx *sql.Tx) (pgx.Tx, error) {
+			t, ok := catalog.PgxTx(tx)
+			if !ok {
+				return nil, fmt.Errorf("pipeline: transaction not begun by catalog.DB.InTx")
+			}
+			return t, nil
+		}}, pool.Close, nil
+	}
+	driver := riversqlite.New(db.Writer())
+	if err := migrateRiver(ctx, driver); err != nil {
+		return nil, nil, err
+	}
+	c, err := river.NewClient(driver, rc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pipeline: %w", err)
+	}
+	return txClient[*sql.Tx]{Client: c, tx: func(tx *sql.Tx) (*sql.Tx, error) { return tx, nil }}, func() {}, nil
+}
+
+func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
+	migrator, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("pipeline: migrate job queue: %w", err)
+	}
+	return nil
+}
