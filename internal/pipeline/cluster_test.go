@@ -34,7 +34,8 @@ func testDrainRequeuesWithoutAnAttempt(t *testing.T) {
 			return ctx.Err()
 		},
 	}
-	e := start(t, testConfig(t, dir), task)
+	cfg := testConfig(t, dir) // the restart below reuses its database
+	e := start(t, cfg, task)
 	id := e.upload("drain.png", nil)
 	select {
 	case <-started:
@@ -54,7 +55,7 @@ func testDrainRequeuesWithoutAnAttempt(t *testing.T) {
 		t.Error("the drain's requeue is not logged")
 	}
 
-	e2 := start(t, testConfig(t, dir), task)
+	e2 := start(t, cfg, task)
 	if a := e2.waitState(id, 30*time.Second, catalog.StateReady, catalog.StateFailed); a.State != catalog.StateReady {
 		t.Fatalf("after a restart the asset is %s (%s), want ready", a.State, a.Error)
 	}
