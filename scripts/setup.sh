@@ -8,6 +8,7 @@ set -euo pipefail
 RUNTIME_PKGS=(
   ca-certificates
   libvips-dev libvips-tools
+  libjpeg62-turbo-dev  # internal/vips decodes pyramid tiles with libjpeg (also a libvips-dev dependency)
   libimage-exiftool-perl
   dcraw
   ffmpeg

@@ -1,7 +1,7 @@
 // Bundles the web UI into internal/webui/dist (embedded in the Go binary).
 // Output: index.html (names the hashed entry files) and static/ with
 // content-hashed JS and CSS, code-split so the grid loads without Uppy,
-// OpenSeadragon or hls.js, and a .gz copy of every text file.
+// OpenSeadragon, hls.js or Pannellum, and a .gz copy of every text file.
 import * as esbuild from 'esbuild';
 import { mkdir, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
@@ -18,7 +18,7 @@ await mkdir(staticDir, { recursive: true });
 
 const result = await esbuild.build({
   absWorkingDir: here,
-  entryPoints: { app: 'src/main.js', style: 'src/app.css', upload: 'src/upload.css' },
+  entryPoints: { app: 'src/main.js', style: 'src/app.css', upload: 'src/upload.css', pano: 'src/pano.css' },
   bundle: true,
   format: 'esm',
   splitting: true,
@@ -39,10 +39,10 @@ const result = await esbuild.build({
 const entries = {};
 for (const [file, o] of Object.entries(result.metafile.outputs)) {
   if (!o.entryPoint) continue;
-  const name = { 'src/main.js': 'app', 'src/app.css': 'style', 'src/upload.css': 'upload' }[o.entryPoint];
+  const name = { 'src/main.js': 'app', 'src/app.css': 'style', 'src/upload.css': 'upload', 'src/pano.css': 'pano' }[o.entryPoint];
   if (name && !file.endsWith('.map')) entries[name] = 'static/' + path.basename(file);
 }
-for (const k of ['app', 'style', 'upload']) {
+for (const k of ['app', 'style', 'upload', 'pano']) {
   if (!entries[k]) throw new Error(`build: no output for entry ${k}`);
 }
 
@@ -50,7 +50,8 @@ let html = await readFile(path.join(here, 'src/index.html'), 'utf8');
 html = html
   .replaceAll('%APP_JS%', entries.app)
   .replaceAll('%STYLE_CSS%', entries.style)
-  .replaceAll('%UPLOAD_CSS%', entries.upload);
+  .replaceAll('%UPLOAD_CSS%', entries.upload)
+  .replaceAll('%PANO_CSS%', entries.pano);
 await writeFile(path.join(out, 'index.html'), html);
 
 // Precompressed copies for the Go handler to serve with Content-Encoding: gzip.
@@ -65,5 +66,5 @@ for (const f of await readdir(staticDir)) {
   await writeFile(path.join(staticDir, f + '.gz'), gz);
 }
 const size = (f) => result.metafile.outputs[path.relative(here, path.join(out, f))]?.bytes ?? 0;
-console.log(`web: built ${entries.app} (${size(entries.app)} B), ${entries.style}, ${entries.upload}; ` +
+console.log(`web: built ${entries.app} (${size(entries.app)} B), ${entries.style}, ${entries.upload}, ${entries.pano}; ` +
   `static total ${total} B, gzip ${totalGz} B`);

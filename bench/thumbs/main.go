@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"stor/internal/vips"
@@ -29,6 +30,8 @@ func main() {
 	rounds := flag.Int("rounds", 1, "passes over the directory")
 	imgproxy := flag.String("imgproxy", "http://127.0.0.1:28081", "imgproxy base URL")
 	root := flag.String("imgproxy-root", "/tmp/stor-bench/data", "IMGPROXY_LOCAL_FILESYSTEM_ROOT")
+	threads := flag.Int("threads", 0, "libvips threads per pipeline (vips.Config.Concurrency; 0: libvips default)")
+	pid := flag.Int("pid", 0, "imgproxy's process id: report its CPU time too (from /proc)")
 	flag.Parse()
 
 	files, _ := filepath.Glob(filepath.Join(*dir, "*"))
@@ -40,7 +43,7 @@ func main() {
 	var eng *vips.Engine
 	if *tool == "stor" {
 		var err error
-		if eng, err = vips.Startup(vips.DefaultConfig()); err != nil {
+		if eng, err = vips.Startup(vips.Config{Concurrency: *threads, MaxPixels: 1 << 30}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -92,6 +95,7 @@ func main() {
 	var lat []time.Duration
 	var bytes int
 	var errs []string
+	cpu0 := cpuTime(*tool, *pid)
 	start := time.Now()
 	for range *conc {
 		wg.Add(1)
@@ -117,12 +121,43 @@ func main() {
 	close(ch)
 	wg.Wait()
 	wall := time.Since(start)
+	cpu := cpuTime(*tool, *pid) - cpu0
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	fmt.Printf("tool=%s dir=%s images=%d c=%d wall=%.2fs throughput=%.2f img/s p50=%dms max=%dms out=%dKiB errors=%d\n",
-		*tool, *dir, len(jobs), *conc, wall.Seconds(), float64(len(jobs))/wall.Seconds(),
+	fmt.Printf("tool=%s dir=%s images=%d c=%d wall=%.2fs throughput=%.2f img/s cpu_per_image=%.1fms p50=%dms max=%dms out=%dKiB errors=%d\n",
+		*tool, *dir, len(jobs), *conc, wall.Seconds(), float64(len(jobs))/wall.Seconds(), cpu.Seconds()*1000/float64(len(jobs)),
 		lat[len(lat)/2].Milliseconds(), lat[len(lat)-1].Milliseconds(), bytes/1024, len(errs))
 	if len(errs) > 0 {
 		fmt.Println(strings.Join(errs, "\n"))
 		os.Exit(1)
 	}
+}
+
+// cpuTime is the user+system CPU time so far of the process doing the
+// work: this one for stor, imgproxy's (from /proc/PID/stat) for imgproxy,
+// and the reaped children (the convert processes) for convert. CPU time
+// is steadier than wall time on a machine shared with other work.
+func cpuTime(tool string, pid int) time.Duration {
+	switch tool {
+	case "imgproxy":
+		if pid == 0 {
+			return 0
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return 0
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		var ut, st int64
+		fmt.Sscan(f[11], &ut)
+		fmt.Sscan(f[12], &st)
+		return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+	case "convert":
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -94,7 +94,9 @@ func assertNothingKept(t *testing.T, n *nodetest.Node, wantAssets int) {
 	}
 }
 
-func TestIngestJPEGAndServeOriginal(t *testing.T) { nodetest.EachBackend(t, testIngestJPEGAndServeOriginal) }
+func TestIngestJPEGAndServeOriginal(t *testing.T) {
+	nodetest.EachBackend(t, testIngestJPEGAndServeOriginal)
+}
 
 func testIngestJPEGAndServeOriginal(t *testing.T) {
 	n := nodetest.Start(t)

@@ -19,9 +19,13 @@
 // → if the request is exactly one whole stored tile (iiif.Resolved.FastTile)
 // send that tile's JPEG bytes from the TIFF without decoding
 // (X-Stor-Tile: stored) → else the bounded on-disk cache of rendered
-// responses (X-Stor-Cache: hit) → else render with libvips (at most
-// Config.MaxRenders at once; concurrent identical requests share one render)
-// and cache it (X-Stor-Cache: miss).
+// responses (X-Stor-Cache: hit) → else render (at most Config.MaxRenders at
+// once; concurrent identical requests share one render) and cache it
+// (X-Stor-Cache: miss). From a pyramid, a render needing at most
+// maxMosaicTiles stored tiles (edge tiles, arbitrary regions) reads just
+// those JPEG tiles from the open TIFF and hands them to vips.RenderMosaic
+// (X-Stor-Render: mosaic); anything else is vips.Render on the file
+// (X-Stor-Render: file).
 //
 // Sources are read in place when the store is a storage.Localizer (the disk
 // store); otherwise a copy is kept in a second bounded cache directory.

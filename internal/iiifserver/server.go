@@ -76,7 +76,7 @@ type Server struct {
 	looks  map[string]looked
 
 	served     *prometheus.CounterVec
-	renderTime prometheus.Histogram
+	renderTime *prometheus.HistogramVec
 }
 
 // New opens the caches and returns the server.
@@ -115,9 +115,9 @@ func New(cfg Config) (*Server, error) {
 	s.served = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "stor", Subsystem: "iiif",
 		Name: "images_total", Help: "IIIF image responses by how they were made: tile (a stored pyramid tile, no decode), cache (a cached render), render, not_modified."},
 		[]string{"how"})
-	s.renderTime = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "stor", Subsystem: "iiif",
-		Name: "render_seconds", Help: "Time to render one IIIF image with libvips.",
-		Buckets: prometheus.ExponentialBuckets(0.002, 2.5, 12)})
+	s.renderTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "stor", Subsystem: "iiif",
+		Name: "render_seconds", Help: "Time to render one IIIF image with libvips, by path: mosaic (from the stored pyramid tiles under the region) or render (libvips reads the file).",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}, []string{"how"})
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(s.served, s.renderTime)
 	}
@@ -417,13 +417,15 @@ func (s *Server) image(v iiif.Version) func(http.ResponseWriter, *http.Request, 
 				}
 			}
 		}
-		out, err, _ := s.renders.Do(name, func() (any, error) { return s.render(src.path, res, name) })
+		out, err, _ := s.renders.Do(name, func() (any, error) { return s.render(src, res, name) })
 		if err != nil {
 			return err
 		}
-		b := out.([]byte)
+		ro := out.(rendered)
+		b := ro.b
 		s.served.WithLabelValues("render").Inc()
 		h.Set("X-Stor-Cache", "miss")
+		h.Set("X-Stor-Render", ro.how)
 		h.Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(http.StatusOK)
 		w.Write(b)
@@ -432,24 +434,39 @@ func (s *Server) image(v iiif.Version) func(http.ResponseWriter, *http.Request, 
 }
 
 // render runs libvips (at most MaxRenders at once) and stores the result
-// in the response cache.
-func (s *Server) render(path string, res iiif.Resolved, name string) ([]byte, error) {
+// in the response cache. From a pyramid, a region needing few tiles is
+// made from the stored JPEG tiles under it, decoded from memory (edge
+// tiles, arbitrary regions); anything else streams the file through
+// vips.Render.
+func (s *Server) render(src *opened, res iiif.Resolved, name string) (rendered, error) {
 	s.sem <- struct{}{}
 	defer func() { <-s.sem }()
 	start := time.Now()
-	b, err := s.cfg.Engine.Render(path, vips.Request{
+	req := vips.Request{
 		Region: image.Rect(res.X, res.Y, res.X+res.W, res.Y+res.H),
 		Width:  res.Width, Height: res.Height,
 		Rotation: res.Rotation.Degrees, Mirror: res.Rotation.Mirror,
 		Quality: vipsQuality[res.Quality], Format: vipsFormat[res.Format],
-	})
+	}
+	var b []byte
+	var err error
+	how := "file"
+	if pl, ok := planMosaic(src.info, res); ok {
+		var m vips.Mosaic
+		if m, err = pl.mosaic(src.info.tif); err == nil {
+			how = "mosaic"
+			b, err = s.cfg.Engine.RenderMosaic(m, pl.crop, req)
+		}
+	} else {
+		b, err = s.cfg.Engine.Render(src.path, req)
+	}
 	if errors.Is(err, vips.ErrBadRequest) || errors.Is(err, vips.ErrTooManyPixels) {
-		return nil, &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: err.Error(), Err: err}
+		return rendered{}, &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: err.Error(), Err: err}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("iiif: render %s: %w", res.Canonical(), err)
+		return rendered{}, fmt.Errorf("iiif: render %s: %w", res.Canonical(), err)
 	}
-	s.renderTime.Observe(time.Since(start).Seconds())
+	s.renderTime.WithLabelValues(how).Observe(time.Since(start).Seconds())
 	if s.cache != nil {
 		_, rel, err := s.cache.Put(name, func(w io.Writer) error { _, err := w.Write(b); return err })
 		if err != nil {
@@ -458,7 +475,14 @@ func (s *Server) render(path string, res iiif.Resolved, name string) ([]byte, er
 			rel()
 		}
 	}
-	return b, nil
+	return rendered{b, how}, nil
+}
+
+// rendered is a render's output and how it was made (X-Stor-Render:
+// "mosaic" from stored pyramid tiles, "file" by libvips reading the file).
+type rendered struct {
+	b   []byte
+	how string
 }
 
 func (s *Server) sendFile(w http.ResponseWriter, path, how string) error {

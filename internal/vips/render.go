@@ -10,6 +10,7 @@ import (
 	img "image"
 	"math"
 	"runtime"
+	"unsafe"
 )
 
 // Quality is the colour treatment of a rendered image (IIIF quality).
@@ -137,6 +138,13 @@ func (e *Engine) Render(path string, req Request) ([]byte, error) {
 	}); err != nil {
 		return nil, err
 	}
+	return im.finish(req)
+}
+
+// finish runs the steps after the region is cut: colour, size, quality,
+// flatten, mirror, rotation, encode.
+func (im *vimage) finish(req Request) ([]byte, error) {
+	var err error
 	if err := im.step("colour", func(in *C.VipsImage, out **C.VipsImage) C.int { return C.stor_to_srgb8(in, out) }); err != nil {
 		return nil, err
 	}
@@ -176,4 +184,68 @@ func (e *Engine) Render(path string, req Request) ([]byte, error) {
 		}
 	}
 	return im.save(req.Format, req.Q)
+}
+
+// Mosaic is a rectangle of standalone JPEG tiles of one size TileWidth ×
+// TileHeight (a stored pyramid level's tiles, edge tiles padded to the
+// full size as stored), listed left to right, top to bottom, Cols per row.
+type Mosaic struct {
+	Tiles                 [][]byte
+	Cols                  int
+	TileWidth, TileHeight int
+}
+
+// RenderMosaic runs the IIIF pipeline of Render on the pixels of m: the
+// crop (in mosaic pixels) is decoded, then sized, mirrored, rotated, given
+// its quality and encoded as req asks (req.Region is ignored). libjpeg
+// decodes only the tiles' rows inside the crop, straight into one buffer,
+// so the server answers a region of a pyramid from the few stored tiles
+// under it without libvips opening the TIFF. With the level and crop
+// Render picks, the pixels are Render's.
+func (e *Engine) RenderMosaic(m Mosaic, crop img.Rectangle, req Request) ([]byte, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	n := len(m.Tiles)
+	if n == 0 || m.Cols <= 0 || n%m.Cols != 0 || m.TileWidth <= 0 || m.TileHeight <= 0 ||
+		crop.Empty() || crop.Min.X < 0 || crop.Min.Y < 0 ||
+		crop.Max.X > m.Cols*m.TileWidth || crop.Max.Y > n/m.Cols*m.TileHeight ||
+		req.Width <= 0 || req.Height <= 0 || req.Rotation < 0 || req.Rotation > 360 || math.IsNaN(req.Rotation) {
+		return nil, fmt.Errorf("vips: render mosaic of %d tiles, crop %v, %dx%d: %w", n, crop, req.Width, req.Height, ErrBadRequest)
+	}
+	if err := e.checkPixels(req.Width, req.Height); err != nil {
+		return nil, fmt.Errorf("vips: render output: %w", err)
+	}
+	if err := e.checkPixels(crop.Dx(), crop.Dy()); err != nil {
+		return nil, fmt.Errorf("vips: render region: %w", err)
+	}
+	total := 0
+	for _, t := range m.Tiles {
+		total += len(t)
+	}
+	// One C copy of the tiles: cgo may not pass Go memory holding pointers.
+	buf := C.malloc(C.size_t(max(total, 1)))
+	defer C.free(buf)
+	offs := make([]C.size_t, n)
+	lens := make([]C.size_t, n)
+	xs := make([]C.int, n)
+	ys := make([]C.int, n)
+	at := 0
+	for i, t := range m.Tiles {
+		copy(unsafe.Slice((*byte)(unsafe.Add(buf, at)), len(t)), t)
+		offs[i], lens[i] = C.size_t(at), C.size_t(len(t))
+		xs[i] = C.int(i%m.Cols*m.TileWidth - crop.Min.X)
+		ys[i] = C.int(i/m.Cols*m.TileHeight - crop.Min.Y)
+		at += len(t)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var out *C.VipsImage
+	if C.stor_mosaic_jpeg(buf, &offs[0], &lens[0], &xs[0], &ys[0], C.int(n), C.int(m.TileWidth), C.int(m.TileHeight),
+		C.int(crop.Dx()), C.int(crop.Dy()), &out) != 0 {
+		return nil, lastError("decode tiles")
+	}
+	im := &vimage{p: out}
+	defer im.close()
+	return im.finish(req)
 }

@@ -1,5 +1,10 @@
 #include "stor_vips.h"
 
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <jpeglib.h>
+
 int stor_init(void) { return VIPS_INIT("stor"); }
 
 void stor_config(int concurrency, int max_ops, size_t max_mem, int max_files) {
@@ -34,8 +39,9 @@ static int build(VipsOperation *op, VipsImage **out) {
   return 0;
 }
 
-int stor_load(const char *path, int page, int shrink, int sequential, VipsImage **out) {
-  const char *loader = vips_foreign_find_load(path);
+int stor_load(const char *path, const char *loader, int page, int shrink, int sequential,
+              VipsImage **out) {
+  if (!loader || !*loader) loader = vips_foreign_find_load(path);
   if (!loader) return -2;
   VipsOperation *op = vips_operation_new(loader);
   if (!op) return -1;
@@ -57,6 +63,99 @@ int stor_load_svg(const void *buf, size_t len, double scale, VipsImage **out) {
 
 int stor_thumbnail(const char *path, int size, VipsImage **out) {
   return vips_thumbnail(path, out, size, "height", size, "size", VIPS_SIZE_DOWN, NULL);
+}
+
+struct stor_jerr {
+  struct jpeg_error_mgr pub;
+  jmp_buf jmp;
+};
+
+static void stor_jerr_exit(j_common_ptr c) {
+  struct stor_jerr *e = (struct stor_jerr *)c->err;
+  char msg[JMSG_LENGTH_MAX];
+  c->err->format_message(c, msg);
+  vips_error("stor", "jpeg tile: %s", msg);
+  longjmp(e->jmp, 1);
+}
+
+static void stor_jerr_silent(j_common_ptr c, int level) { (void)c; (void)level; }
+
+// decode_tile writes the part of one tile that falls inside dst.
+static int decode_tile(const unsigned char *src, size_t len, int x0, int y0, int tw, int th,
+                       unsigned char *dst, int w, int h, unsigned char *row) {
+  struct jpeg_decompress_struct cinfo;
+  struct stor_jerr jerr;
+  cinfo.err = jpeg_std_error(&jerr.pub);
+  jerr.pub.error_exit = stor_jerr_exit;
+  jerr.pub.emit_message = stor_jerr_silent;
+  if (setjmp(jerr.jmp)) {
+    jpeg_destroy_decompress(&cinfo);
+    return -1;
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, src, len);
+  jpeg_read_header(&cinfo, TRUE);
+  if (cinfo.num_components != 3 || (int)cinfo.image_width != tw || (int)cinfo.image_height != th) {
+    vips_error("stor", "jpeg tile is %dx%d with %d components, want %dx%d RGB",
+               (int)cinfo.image_width, (int)cinfo.image_height, cinfo.num_components, tw, th);
+    jpeg_destroy_decompress(&cinfo);
+    return -1;
+  }
+  cinfo.out_color_space = JCS_RGB;
+  jpeg_start_decompress(&cinfo);
+  int first = y0 < 0 ? -y0 : 0;             // first tile row inside dst
+  int last = y0 + th > h ? h - y0 : th;     // one past the last
+  int cx0 = x0 < 0 ? -x0 : 0;               // tile columns inside dst
+  int cx1 = x0 + tw > w ? w - x0 : tw;
+  if (first > 0) jpeg_skip_scanlines(&cinfo, first);
+  for (int y = first; y < last; y++) {
+    JSAMPROW rp = row;
+    jpeg_read_scanlines(&cinfo, &rp, 1);
+    memcpy(dst + ((size_t)(y0 + y) * w + x0 + cx0) * 3, row + (size_t)cx0 * 3, (size_t)(cx1 - cx0) * 3);
+  }
+  jpeg_abort_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  return 0;
+}
+
+static void free_mem(VipsImage *im, void *p) { (void)im; g_free(p); }
+
+int stor_mosaic_jpeg(const void *buf, const size_t *offs, const size_t *lens, const int *xs,
+                     const int *ys, int n, int tw, int th, int w, int h, VipsImage **out) {
+  if (n <= 0 || w <= 0 || h <= 0 || tw <= 0 || th <= 0) {
+    vips_error("stor", "mosaic of %d tiles into %dx%d", n, w, h);
+    return -1;
+  }
+  unsigned char *dst = g_try_malloc((size_t)w * h * 3);
+  unsigned char *row = g_try_malloc((size_t)tw * 3);
+  if (!dst || !row) {
+    g_free(dst);
+    g_free(row);
+    vips_error("stor", "out of memory for a %dx%d mosaic", w, h);
+    return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    if (xs[i] >= w || ys[i] >= h || xs[i] + tw <= 0 || ys[i] + th <= 0) continue;
+    if (decode_tile((const unsigned char *)buf + offs[i], lens[i], xs[i], ys[i], tw, th, dst, w, h, row)) {
+      g_free(dst);
+      g_free(row);
+      return -1;
+    }
+  }
+  g_free(row);
+  VipsImage *m = vips_image_new_from_memory(dst, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR);
+  if (!m) {
+    g_free(dst);
+    return -1;
+  }
+  g_signal_connect(m, "postclose", G_CALLBACK(free_mem), dst);
+  int r = vips_copy(m, out, "interpretation", VIPS_INTERPRETATION_sRGB, NULL);
+  g_object_unref(m);
+  return r;
+}
+
+int stor_thumbnail_image(VipsImage *in, int size, VipsImage **out) {
+  return vips_thumbnail_image(in, out, size, "height", size, "size", VIPS_SIZE_DOWN, NULL);
 }
 
 int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out) {

@@ -7,13 +7,25 @@
 int stor_init(void);
 void stor_config(int concurrency, int max_ops, size_t max_mem, int max_files);
 
-// stor_load opens path with the loader libvips picks for it. page < 0 and
-// shrink <= 1 leave those options unset. Returns -2 when no loader exists.
-int stor_load(const char *path, int page, int shrink, int sequential, VipsImage **out);
+// stor_load opens path with loader (a nickname from stor_loader; NULL or
+// "": the one libvips picks for it). page < 0 and shrink <= 1 leave those
+// options unset. Returns -2 when no loader exists.
+int stor_load(const char *path, const char *loader, int page, int shrink, int sequential,
+              VipsImage **out);
 // stor_load_svg rasterises an SVG held in memory (no base URI, so librsvg
 // resolves no relative or file: references). scale 1 is the declared size.
 int stor_load_svg(const void *buf, size_t len, double scale, VipsImage **out);
 int stor_thumbnail(const char *path, int size, VipsImage **out);
+// stor_thumbnail_image is stor_thumbnail of an image already loaded (with
+// the JPEG shrink-on-load factor the caller chose).
+int stor_thumbnail_image(VipsImage *in, int size, VipsImage **out);
+// stor_mosaic_jpeg decodes n standalone 3-component JPEG tiles held in buf
+// (tile i is lens[i] bytes at offs[i]) with libjpeg straight into one new
+// w x h sRGB image, tile i's top-left corner at (xs[i], ys[i]) of it (may
+// be negative: only the part inside the image is written, and rows outside
+// it are skipped, not decoded). Each tile must be tw x th.
+int stor_mosaic_jpeg(const void *buf, const size_t *offs, const size_t *lens, const int *xs,
+                     const int *ys, int n, int tw, int th, int w, int h, VipsImage **out);
 int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out);
 const char *stor_loader(const char *path);
 

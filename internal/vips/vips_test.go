@@ -11,6 +11,7 @@ import (
 	"image/color"
 	_ "image/jpeg"
 	_ "image/png"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -133,6 +134,19 @@ func TestOrientation(t *testing.T) {
 	}
 	if c := rgba(im.At(25, 80)); !near(c, [3]int{0, 0, 255}, 40) {
 		t.Fatalf("bottom is %v, want blue", c)
+	}
+	// At a shrink of 10 the JPEG is loaded at 1/8 (DCT scaling), still
+	// upright.
+	b, info, err = eng.Thumbnail(p, ThumbOpts{Size: 20, Format: JPEG})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im = decode(t, b)
+	if im.Bounds().Dx() != 10 || im.Bounds().Dy() != 20 || info.Width != 10 || info.Height != 20 {
+		t.Fatalf("small thumbnail %v, info %+v", im.Bounds(), info)
+	}
+	if c, d := rgba(im.At(5, 3)), rgba(im.At(5, 17)); !near(c, [3]int{255, 0, 0}, 60) || !near(d, [3]int{0, 0, 255}, 60) {
+		t.Fatalf("small thumbnail top %v bottom %v, want red over blue", c, d)
 	}
 	// AccessJPEG applies it too.
 	dst := filepath.Join(dir, "access.jpg")
@@ -465,4 +479,42 @@ func gradient(t testing.TB, dir string, w, h int) string {
 		os.Remove(v(n))
 	}
 	return out
+}
+
+// TestThumbnailJPEGShrink: a JPEG thumbnail loaded with 1/8 DCT scaling
+// (shrink 15, where libvips' own thumbnail would decode at 1/4) has the
+// right size and matches libvips' thumbnail closely.
+func TestThumbnailJPEGShrink(t *testing.T) {
+	dir := t.TempDir()
+	p := gradient(t, dir, 3000, 2000)
+	b, info, err := eng.Thumbnail(p, ThumbOpts{Size: 200, Format: PNG})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Width != 200 || info.Height != 133 {
+		t.Fatalf("thumbnail %dx%d", info.Width, info.Height)
+	}
+	ref := filepath.Join(dir, "ref.png")
+	run(t, "vips", "thumbnail", p, ref, "200", "--height", "200")
+	rb, err := os.ReadFile(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := decode(t, b), decode(t, rb)
+	if got.Bounds() != want.Bounds() {
+		t.Fatalf("size %v, libvips %v", got.Bounds(), want.Bounds())
+	}
+	var sum, n float64
+	for y := 0; y < got.Bounds().Dy(); y++ {
+		for x := 0; x < got.Bounds().Dx(); x++ {
+			a, c := rgba(got.At(x, y)), rgba(want.At(x, y))
+			for i := range 3 {
+				sum += math.Abs(float64(a[i] - c[i]))
+				n++
+			}
+		}
+	}
+	if d := sum / n; d > 2 {
+		t.Errorf("differs from vips thumbnail by %.2f on average", d)
+	}
 }

@@ -20,21 +20,28 @@ import (
 
 // TestBrowserE2E builds the UI bundle and the stor binary, starts `stor
 // serve` on a free loopback port and drives the UI in Debian's headless
-// Chromium with playwright-core (web/test/e2e.mjs): sign in, upload a JPEG
-// through Uppy, wait for ready, the viewer, the tasks panel, the grid,
-// search, the first-page speed, pause/resume, sign out. One screenshot per
+// Chromium with playwright-core (web/test/e2e.mjs), one server and one
+// browser for the whole run: sign in; upload a JPEG, an MP4 and a PDF
+// through Uppy (tus) and watch them turn ready live; the JPEG in deep zoom
+// (IIIF tiles seen), edited and tagged; collections created, filled and
+// reordered by keyboard; the MP4 playing through hls.js (currentTime
+// advancing) with its storyboard; the PDF's pages in deep zoom and its
+// text; a panorama in Pannellum; audio with its waveform; search by a word
+// of the PDF's text, filters (tag, collection, capture date, kind) and
+// sort; not-found states; the first 50 thumbnails' speed; pause/resume;
+// sign out. Everything runs through the real pipeline. One screenshot per
 // page lands in test-output/ui/ and each must be more than one colour.
 func TestBrowserE2E(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tool := range []string{"/usr/bin/chromium", "/usr/bin/convert", "node", "npm", "vips", "ffmpeg"} {
+	for _, tool := range []string{"/usr/bin/chromium", "/usr/bin/convert", "node", "npm", "ffmpeg", "exiftool"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is missing: run STOR_SETUP_TESTS=1 scripts/setup.sh (%v)", tool, err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
 	// The bundle: scripts/build-web.sh is idempotent (npm ci only when
@@ -48,23 +55,26 @@ func TestBrowserE2E(t *testing.T) {
 	run(t, ctx, tmp, nil, "/usr/bin/convert", "-size", "2400x1600", "gradient:#f4a261-#264653",
 		"-fill", "#e9c46a", "-draw", "circle 1200,700 1200,480", "-fill", "#2a9d8f", "-draw", "rectangle 0,1100 2400,1600",
 		"-quality", "88", jpeg)
+	run(t, ctx, tmp, nil, "exiftool", "-q", "-overwrite_original", "-DateTimeOriginal=2019:05:04 10:30:00", jpeg)
 	small := filepath.Join(tmp, "small.jpg")
 	run(t, ctx, tmp, nil, "/usr/bin/convert", "-size", "96x64", "plasma:fractal", "-quality", "80", small)
-
-	// Media for the viewers of contracts this build may not serve yet.
-	fx := filepath.Join(tmp, "fixtures")
-	os.MkdirAll(filepath.Join(fx, "hls"), 0o755)
-	run(t, ctx, fx, nil, "vips", "dzsave", jpeg, "iiif", "--layout", "iiif3", "--tile-size", "512")
-	run(t, ctx, fx, nil, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=4:size=640x360:rate=25",
-		"-f", "lavfi", "-i", "sine=frequency=440:duration=4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
-		"-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod",
-		"-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4", "hls/index.m3u8")
-	for i, colour := range []string{"#ffffff", "#fdf6e3"} {
-		run(t, ctx, fx, nil, "/usr/bin/convert", "-size", "850x1100", "xc:"+colour, "-fill", "#333", "-draw",
-			fmt.Sprintf("rectangle 80,100 770,140 rectangle 80,200 700,220 rectangle 80,260 720,280 circle 425,%d 425,%d", 500+300*i, 600+300*i),
-			fmt.Sprintf("page-%d.png", i+1))
+	mp4 := filepath.Join(tmp, "quayside clip e2e.mp4")
+	run(t, ctx, tmp, nil, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=6:size=640x360:rate=25",
+		"-f", "lavfi", "-i", "sine=frequency=440:duration=6", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-shortest", "-movflags", "+faststart", mp4)
+	pdfFile := filepath.Join(tmp, "ledger e2e.pdf")
+	if err := os.WriteFile(pdfFile, pdf([][2]int{{595, 842}, {842, 595}},
+		[]string{"Quokkaphile ledger of the harbour master", "Second page: tides and moorings"}), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	run(t, ctx, fx, nil, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=2", "tone.wav")
+	pano := filepath.Join(tmp, "pano e2e.jpg")
+	run(t, ctx, tmp, nil, "/usr/bin/convert", "-size", "4096x2048", "gradient:#87ceeb-#2e8b57",
+		"-fill", "#ffd166", "-draw", "circle 1024,700 1024,560", "-fill", "#264653", "-draw", "rectangle 2600,900 3400,1400",
+		"-quality", "85", pano)
+	run(t, ctx, tmp, nil, "exiftool", "-q", "-overwrite_original", "-XMP-GPano:ProjectionType=equirectangular",
+		"-XMP-GPano:UsePanoramaViewer=True", pano)
+	wav := filepath.Join(tmp, "tone e2e.wav")
+	run(t, ctx, tmp, nil, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=3", wav)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -103,14 +113,15 @@ func TestBrowserE2E(t *testing.T) {
 	start := time.Now()
 	out, err := run2(ctx, filepath.Join(root, "web"), []string{
 		"STOR_URL=" + base, "STOR_TOKEN=" + token, "STOR_JPEG=" + jpeg, "STOR_SMALL=" + small, "STOR_SHOTS=" + shots,
-		"STOR_FIXTURES=" + fx,
+		"STOR_MP4=" + mp4, "STOR_PDF=" + pdfFile, "STOR_PANO=" + pano, "STOR_WAV=" + wav,
 	}, "node", "test/e2e.mjs")
 	t.Logf("browser test took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
 	if err != nil {
 		t.Fatalf("web/test/e2e.mjs failed: %v\n--- server log ---\n%s", err, tail(serverLog.String(), 4000))
 	}
 
-	names := []string{"signin", "upload-selected", "upload", "asset", "grid", "search", "search-narrow", "viewer-video", "viewer-document", "admin"}
+	names := []string{"signin", "upload-selected", "upload", "asset", "collections", "collection", "viewer-video",
+		"viewer-document", "viewer-pano", "viewer-audio", "grid", "search", "search-narrow", "admin"}
 	for _, n := range names {
 		p := filepath.Join(shots, n+".png")
 		colours, err := distinctColours(p)
@@ -180,6 +191,39 @@ func distinctColours(path string) (int, error) {
 		}
 	}
 	return len(seen), nil
+}
+
+// pdf writes a PDF by hand: one page per size (points), each with a line
+// of text.
+func pdf(sizes [][2]int, texts []string) []byte {
+	var b bytes.Buffer
+	var offs []int
+	obj := func(s string) {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), s)
+	}
+	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	// 1 catalog, 2 pages, 3 font, then page i at 4+2i and its content at 5+2i.
+	obj("<< /Type /Catalog /Pages 2 0 R >>")
+	var kids []string
+	for i := range sizes {
+		kids = append(kids, fmt.Sprintf("%d 0 R", 4+2*i))
+	}
+	obj(fmt.Sprintf("<< /Type /Pages /Count %d /Kids [%s] >>", len(sizes), strings.Join(kids, " ")))
+	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	for i, sz := range sizes {
+		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>",
+			sz[0], sz[1], 5+2*i))
+		content := fmt.Sprintf("BT /F1 24 Tf 40 %d Td (%s) Tj ET 0.2 0.4 0.6 rg 40 40 %d %d re f", sz[1]-80, texts[i], sz[0]-80, sz[1]/2)
+		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, xref)
+	return b.Bytes()
 }
 
 func tail(s string, n int) string {

@@ -7,8 +7,13 @@ import { signInPage } from './pages/signin.js';
 import { gridPage } from './pages/grid.js';
 import { assetPage } from './pages/asset.js';
 import { adminPage } from './pages/admin.js';
+import { collectionPage, collectionsPage } from './pages/collections.js';
+import { extraRoutes } from './routes.js';
 
 const state = { me: null, cleanup: null };
+
+// Pages added through registerPage (routes.js) are routed too.
+
 const main = document.getElementById('main');
 
 function has(scope) {
@@ -69,8 +74,17 @@ async function render() {
   } else if ((m = path.match(/^\/assets\/([^/]+)$/))) {
     ctx.id = decodeURIComponent(m[1]);
     [page, title, nav] = [assetPage, 'Asset', 'grid'];
+  } else if (path === '/collections') {
+    [page, title, nav] = [collectionsPage, 'Collections', 'collections'];
+  } else if ((m = path.match(/^\/collections\/([^/]+)$/))) {
+    ctx.id = decodeURIComponent(m[1]);
+    [page, title, nav] = [collectionPage, 'Collection', 'collections'];
   } else if (path === '/admin') {
     [page, title, nav] = [adminPage, 'Admin', 'admin'];
+  } else if (extraRoutes.has(path)) {
+    // Pages registered by registerPage (the seam for users and roles).
+    const r = extraRoutes.get(path);
+    [page, title, nav] = [r.page, r.title, r.nav || ''];
   } else {
     main.append(h('h1', null, 'Not found'), h('p', null, h('a', { href: '#/' }, 'Back to the assets')));
     document.title = 'Not found · stor';

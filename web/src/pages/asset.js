@@ -1,6 +1,7 @@
 import { A, items, url } from '../api.js';
 import { append, badge, bytes, clear, duration, h, toast, when } from '../dom.js';
 import { mount } from '../viewers/viewer.js';
+import { collectionsPanel, describePanel, tagsPanel } from './describe.js';
 
 const BUSY = new Set(['uploading', 'stored', 'processing']);
 const TASK_BUSY = new Set(['queued', 'running', 'retrying']);
@@ -28,15 +29,22 @@ function facts(a) {
 
 function value(v) {
   if (v == null) return '';
+  // exiftool's tags carry {raw, display}: show the human rendering.
+  if (typeof v === 'object' && !Array.isArray(v) && 'display' in v) return value(v.display);
   if (Array.isArray(v)) return v.map(value).join(', ');
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
 
 function metadataView(md) {
-  const groups = Object.entries(md || {}).filter(([, v]) => v && typeof v === 'object' && Object.keys(v).length);
+  // Grouped by exiftool's family-0 group (EXIF, IPTC, XMP, ...); the
+  // normalised fields and PRONOM are shown in Details.
+  const skip = new Set(['normalized', 'pronom', 'warnings']);
+  const order = ['exif', 'iptc', 'xmp'];
+  const groups = Object.entries(md || {}).filter(([g, v]) => !skip.has(g) && v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length)
+    .sort(([x], [y]) => ((order.indexOf(x) + 1 || 99) - (order.indexOf(y) + 1 || 99)) || x.localeCompare(y));
   if (!groups.length) return h('p', { class: 'muted' }, 'No metadata.');
-  return groups.map(([g, fields], i) => h('details', { class: 'md-group', open: i < 2 },
+  return groups.map(([g, fields], i) => h('details', { class: 'md-group', open: i < 2, dataset: { group: g } },
     h('summary', null, `${g.toUpperCase()} `, h('span', { class: 'muted' }, `(${Object.keys(fields).length})`)),
     h('table', { class: 'kv' }, h('tbody', null, Object.entries(fields).map(([k, v]) =>
       h('tr', null, h('th', { scope: 'row' }, k), h('td', null, value(v))))))));
@@ -95,10 +103,14 @@ export async function assetPage(main, ctx) {
   }
   const canWrite = ctx.has('write');
   const stateEl = h('span', { id: 'asset-state' });
+  const titleEl = h('h1', { class: 'asset-title', id: 'asset-title' });
   const errEl = h('p', { class: 'error', role: 'alert', id: 'asset-error' });
   const actions = h('div', { class: 'actions' });
   const viewerEl = h('div', { class: 'viewer', id: 'viewer' });
   const factsEl = h('div');
+  const sDescribe = section('describe', 'Description');
+  const sTags = section('tags', 'Tags');
+  const sColl = section('collections', 'Collections', false);
   const sMeta = section('metadata', 'Metadata');
   const sDerivs = section('derivatives', 'Derivatives');
   const sTasks = section('tasks', 'Tasks');
@@ -109,36 +121,41 @@ export async function assetPage(main, ctx) {
 
   main.append(
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← Assets')),
-    h('div', { class: 'page-head' }, h('h1', { class: 'asset-title' }, a.filename), stateEl),
+    h('div', { class: 'page-head' }, titleEl, stateEl),
     errEl, actions, live,
     h('div', { class: 'asset-layout' },
       h('div', { class: 'asset-main' }, viewerEl, sTasks, sDerivs, sEvents, sText),
-      h('aside', { class: 'asset-side', 'aria-label': 'Details' }, h('h2', null, 'Details'), factsEl, sMeta)));
+      h('aside', { class: 'asset-side', 'aria-label': 'Details' }, h('h2', null, 'Details'), factsEl, sDescribe, sTags, sColl, sMeta)));
 
   let derivs = [];
+  let md = null;
   let viewerCleanup = null;
   let viewerKey = '';
   let lastTasks = '';
 
   function renderHead() {
     clear(stateEl).append(badge(a.state));
+    append(clear(titleEl), [a.title || a.filename, a.title ? h('span', { class: 'muted filename' }, a.filename) : null]);
+    document.title = `${a.title || a.filename} · stor`;
     errEl.textContent = a.error ? `Failed: ${a.error}` : '';
     clear(factsEl).append(facts(a));
     append(clear(actions), [
       h('a', { class: 'button', href: url(a.links.original) + '?download=1', download: a.filename }, 'Download original'),
-      a.links.manifest ? h('a', { class: 'button', href: url(a.links.manifest), id: 'manifest-link', title: 'IIIF manifest: drag this link into Mirador or another IIIF viewer' }, 'IIIF manifest') : null,
+      // IIIF drag and drop: the link carries ?manifest=, which Mirador and
+      // Universal Viewer read from a dropped URL.
+      a.links.manifest ? h('a', { class: 'button', href: `${url(a.links.manifest)}?manifest=${encodeURIComponent(a.links.manifest)}`, id: 'manifest-link', title: 'IIIF manifest: drag this link into Mirador or another IIIF viewer' }, 'IIIF manifest') : null,
       canWrite ? h('button', { type: 'button', id: 'reprocess', onclick: reprocess }, 'Reprocess') : null]);
   }
 
   async function renderViewer(force) {
-    const key = JSON.stringify([a.links, derivs.map((d) => d.name), a.state === 'ready']);
+    const key = JSON.stringify([a.links, derivs.map((d) => d.name), a.state === 'ready', !!md]);
     if (!force && key === viewerKey) return;
     viewerKey = key;
     if (viewerCleanup) { try { viewerCleanup(); } catch { /* gone */ } viewerCleanup = null; }
     clear(viewerEl);
     delete viewerEl.dataset.viewer;
     try {
-      viewerCleanup = await mount(viewerEl, a, derivs);
+      viewerCleanup = await mount(viewerEl, a, derivs, md);
     } catch (e) {
       viewerEl.append(h('p', { class: 'error' }, `The viewer failed: ${e.message}`));
     }
@@ -151,7 +168,7 @@ export async function assetPage(main, ctx) {
 
   async function loadMeta() {
     try {
-      const md = await A.metadata(id);
+      md = await A.metadata(id);
       clear(sMeta.body).append(...[metadataView(md)].flat());
     } catch (e) {
       clear(sMeta.body).append(h('p', { class: 'muted' }, e.status === 404 ? 'No metadata (yet).' : `Metadata unavailable: ${e.message}`));
@@ -213,6 +230,17 @@ export async function assetPage(main, ctx) {
     }
   }
 
+  const onEdited = (fresh) => {
+    a = { ...a, ...fresh };
+    updDescribe(a);
+    updTags(a);
+    renderHead();
+    loadEvents();
+  };
+  const updDescribe = describePanel(sDescribe.body, a, { canWrite, onChange: onEdited });
+  const updTags = tagsPanel(sTags.body, a, { canWrite, onChange: onEdited });
+  collectionsPanel(sColl.body, a, { canWrite });
+
   renderHead();
   await Promise.all([loadDerivs(), loadMeta(), loadEvents(), loadTasks(), loadText()]);
   renderViewer(true);
@@ -232,6 +260,8 @@ export async function assetPage(main, ctx) {
       if (a.state !== prev) {
         live.textContent = `State: ${a.state}`;
         renderHead();
+        updDescribe(a);
+        updTags(a);
         await Promise.all([loadDerivs(), loadMeta(), loadEvents(), loadText()]);
       } else if (busy) {
         await loadDerivs();

@@ -1,5 +1,5 @@
-import { A, url } from '../api.js';
-import { badge, bytes, clear, debounce, h, icon } from '../dom.js';
+import { A, items, url } from '../api.js';
+import { append, badge, bytes, clear, debounce, h, icon } from '../dom.js';
 
 const KINDS = ['image', 'raw', 'video', 'audio', 'document', 'other'];
 const STATES = ['uploading', 'stored', 'processing', 'ready', 'failed', 'deleted'];
@@ -33,24 +33,44 @@ function card(a) {
   return li;
 }
 
-// The asset grid: filters and search kept in the URL, newest first, 50 per
-// request, the next page fetched as the end of the list scrolls into view.
+// FILTERS are the listing parameters the grid keeps in the URL.
+const FILTERS = ['q', 'kind', 'state', 'project', 'tag', 'collection', 'captured_after', 'captured_before', 'sort'];
+
+function field(id, label, control, cls) {
+  return h('div', { class: `field${cls ? ' ' + cls : ''}` }, h('label', { for: id }, label), control);
+}
+
+// The asset grid: search, filters and sort kept in the URL, 50 per request,
+// the next page fetched as the end of the list scrolls into view.
 export async function gridPage(main, ctx) {
   const q = ctx.query;
-  const f = { q: q.get('q') || '', kind: q.get('kind') || '', state: q.get('state') || '', project: q.get('project') || '' };
+  const f = {};
+  for (const k of FILTERS) f[k] = q.get(k) || '';
 
-  const search = h('input', { id: 'f-q', type: 'search', name: 'q', value: f.q, placeholder: 'Search filenames', autocomplete: 'off' });
+  const search = h('input', { id: 'f-q', type: 'search', name: 'q', value: f.q, placeholder: 'Words in names, metadata, tags, text', autocomplete: 'off' });
   const kind = h('select', { id: 'f-kind', name: 'kind' }, h('option', { value: '' }, 'Any kind'),
     KINDS.map((k) => h('option', { value: k, selected: f.kind === k }, k)));
   const state = h('select', { id: 'f-state', name: 'state' }, h('option', { value: '' }, 'Any state'),
     STATES.map((s) => h('option', { value: s, selected: f.state === s }, s)));
-  const project = h('input', { id: 'f-project', name: 'project', value: f.project, placeholder: 'Any project', autocomplete: 'off' });
+  const project = h('input', { id: 'f-project', name: 'project', value: f.project, placeholder: 'Any project', autocomplete: 'off', size: 10 });
+  const tagList = h('datalist', { id: 'f-tag-list' });
+  const tag = h('input', { id: 'f-tag', name: 'tag', value: f.tag, placeholder: 'Any tag', autocomplete: 'off', list: 'f-tag-list', size: 10 });
+  const collection = h('select', { id: 'f-collection', name: 'collection' }, h('option', { value: '' }, 'Any collection'),
+    f.collection ? h('option', { value: f.collection, selected: true }, f.collection) : null);
+  const after = h('input', { id: 'f-after', type: 'date', name: 'captured_after', value: f.captured_after.slice(0, 10) });
+  const before = h('input', { id: 'f-before', type: 'date', name: 'captured_before', value: f.captured_before.slice(0, 10) });
+  const sort = h('select', { id: 'f-sort', name: 'sort' },
+    h('option', { value: '' }, 'Best match'), h('option', { value: 'newest', selected: f.sort === 'newest' }, 'Newest first'));
+  const clearBtn = h('button', { type: 'button', id: 'f-clear', class: 'link-dark' }, 'Clear filters');
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter assets' },
-    h('div', { class: 'field grow' }, h('label', { for: 'f-q' }, 'Search'), search),
-    h('div', { class: 'field' }, h('label', { for: 'f-kind' }, 'Kind'), kind),
-    h('div', { class: 'field' }, h('label', { for: 'f-state' }, 'State'), state),
-    h('div', { class: 'field' }, h('label', { for: 'f-project' }, 'Project'), project),
-    h('div', { class: 'field sort' }, h('span', { class: 'label' }, 'Sort'), h('span', { class: 'static' }, 'Newest first')));
+    field('f-q', 'Search', search, 'grow'),
+    field('f-kind', 'Kind', kind), field('f-state', 'State', state), field('f-project', 'Project', project),
+    field('f-tag', 'Tag', tag), tagList, field('f-collection', 'Collection', collection),
+    h('fieldset', { class: 'field dates' }, h('legend', null, 'Captured'),
+      h('div', { class: 'range' }, h('label', { for: 'f-after', class: 'sr-only' }, 'Captured on or after'), after,
+        h('span', { 'aria-hidden': 'true' }, '–'), h('label', { for: 'f-before', class: 'sr-only' }, 'Captured before'), before)),
+    field('f-sort', 'Sort', sort, 'sort'),
+    h('div', { class: 'field' }, h('span', { class: 'label', 'aria-hidden': 'true' }, '\u00a0'), clearBtn));
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', id: 'grid-status' }, 'Loading…');
   const list = h('ul', { class: 'grid', id: 'grid', 'aria-label': 'Assets' });
   const more = h('button', { type: 'button', class: 'more', hidden: true }, 'Load more');
@@ -58,6 +78,33 @@ export async function gridPage(main, ctx) {
   main.append(h('div', { class: 'page-head' }, h('h1', null, 'Assets'),
     ctx.has('write') ? h('a', { class: 'button primary', href: '#/upload' }, 'Upload') : null),
   form, status, list, more, sentinel);
+
+  // Collections for the filter, tags for the suggestions: neither blocks the grid.
+  A.collections({ all: 1 }).then((r) => {
+    const cs = items(r).sort((x, y) => x.name.localeCompare(y.name));
+    append(clear(collection), [h('option', { value: '' }, 'Any collection'),
+      cs.map((c) => h('option', { value: c.id, selected: f.collection === c.id }, c.name))]);
+  }).catch(() => { /* the filter still works by id */ });
+
+  // Tag suggestions (the 100 most used) load when the tag field is first
+  // used, so they never slow the first page.
+  tag.addEventListener('focus', () => {
+    A.assets({ facets: 'tag', limit: 1 }).then((r) => {
+      append(clear(tagList), Object.keys((r.facets && r.facets.tag) || {}).map((t) => h('option', { value: t })));
+    }).catch(() => { /* no suggestions */ });
+  }, { once: true });
+
+  // Without words there is nothing to rank: newest first is the order;
+  // typing the first words switches to the best match.
+  let hadQ = !!f.q;
+  const syncSort = () => {
+    const hasQ = !!search.value.trim();
+    sort.options[0].disabled = !hasQ;
+    if (!hasQ) sort.value = 'newest';
+    else if (!hadQ) sort.value = '';
+    hadQ = hasQ;
+  };
+  syncSort();
 
   let cursor = null;
   let loading = false;
@@ -73,7 +120,9 @@ export async function gridPage(main, ctx) {
     loading = true;
     if (reset) { cursor = null; count = 0; }
     try {
-      const r = await A.assets({ ...f, limit: PAGE, cursor: reset ? null : cursor }, ctrl.signal);
+      const query = { ...f, limit: PAGE, cursor: reset ? null : cursor };
+      if (!f.q) delete query.sort;
+      const r = await A.assets(query, ctrl.signal);
       if (my !== gen) return;
       if (reset) clear(list);
       const frag = document.createDocumentFragment();
@@ -82,22 +131,30 @@ export async function gridPage(main, ctx) {
       count += r.items.length;
       cursor = r.next_cursor;
       more.hidden = !cursor;
-      const filtered = f.q || f.kind || f.state || f.project;
+      const filtered = FILTERS.some((k) => k !== 'sort' && f[k]);
       status.textContent = count === 0
         ? (filtered ? 'No assets match these filters.' : 'No assets yet. Upload some!')
         : `${count}${cursor ? '+' : ''} asset${count === 1 ? '' : 's'}${filtered ? (count === 1 && !cursor ? ' matches' : ' match') : ''}`;
     } catch (e) {
       if (e.name === 'AbortError') return;
-      status.textContent = `Could not list assets: ${e.message}`;
+      status.textContent = '';
+      if (reset) clear(list);
+      status.append(h('span', { class: 'error', role: 'alert' }, `Could not list assets: ${e.message}`), ' ',
+        h('button', { type: 'button', onclick: () => load(true) }, 'Try again'));
     } finally {
       if (my === gen) loading = false;
     }
   }
 
   const apply = () => {
-    f.q = search.value.trim(); f.kind = kind.value; f.state = state.value; f.project = project.value.trim();
+    syncSort();
+    Object.assign(f, {
+      q: search.value.trim(), kind: kind.value, state: state.value, project: project.value.trim(), tag: tag.value.trim(),
+      collection: collection.value, captured_after: after.value, captured_before: before.value,
+      sort: search.value.trim() ? sort.value : '',
+    });
     const p = new URLSearchParams();
-    for (const [k, v] of Object.entries(f)) if (v) p.set(k, v);
+    for (const k of FILTERS) if (f[k]) p.set(k, f[k]);
     const s = p.toString();
     history.replaceState(null, '', '#/' + (s ? '?' + s : ''));
     load(true);
@@ -105,8 +162,14 @@ export async function gridPage(main, ctx) {
   const later = debounce(apply, 250);
   search.addEventListener('input', later);
   project.addEventListener('input', later);
-  kind.addEventListener('change', apply);
-  state.addEventListener('change', apply);
+  tag.addEventListener('input', later);
+  for (const el of [kind, state, collection, after, before, sort]) el.addEventListener('change', apply);
+  clearBtn.addEventListener('click', () => {
+    search.value = ''; project.value = ''; tag.value = ''; after.value = ''; before.value = '';
+    kind.value = ''; state.value = ''; collection.value = '';
+    apply();
+    search.focus();
+  });
   form.addEventListener('submit', (ev) => { ev.preventDefault(); apply(); });
   more.addEventListener('click', () => load(false));
 

@@ -9,7 +9,7 @@ import Dashboard from '@uppy/dashboard';
 import GoldenRetriever from '@uppy/golden-retriever';
 import Tus from '@uppy/tus';
 import XHRUpload from '@uppy/xhr-upload';
-import { A } from '../api.js';
+import { A, items } from '../api.js';
 import { badge, bytes, clear, h } from '../dom.js';
 
 const FINAL = new Set(['ready', 'failed', 'deleted']);
@@ -120,11 +120,12 @@ export async function uploadPage(main, ctx) {
     document.getElementById('uploaded-empty')?.remove();
     const stateEl = h('span', null, id ? badge('stored') : badge('unknown'));
     const errEl = h('span', { class: 'err' });
+    const progEl = h('span', { class: 'muted small' });
     const li = h('li', { dataset: { file: file.name, asset: id || '' } },
       id ? h('a', { href: `#/assets/${encodeURIComponent(id)}` }, file.name) : file.name,
-      ' ', h('span', { class: 'muted' }, bytes(file.size)), ' ', stateEl, ' ', errEl);
+      ' ', h('span', { class: 'muted' }, bytes(file.size)), ' ', stateEl, ' ', progEl, ' ', errEl);
     doneList.prepend(li);
-    if (id) watched.set(id, { stateEl, errEl, li });
+    if (id) watched.set(id, { stateEl, errEl, progEl, li, name: file.name });
   });
 
   // Follow the uploaded assets until they are ready or failed.
@@ -135,6 +136,14 @@ export async function uploadPage(main, ctx) {
         clear(w.stateEl).append(badge(a.state));
         w.li.dataset.state = a.state;
         w.errEl.textContent = a.error || '';
+        // While it is processed: how many of its tasks are done.
+        if (a.state === 'processing') {
+          const ts = items(await A.tasks(id));
+          const done = ts.filter((t) => ['succeeded', 'skipped', 'failed'].includes(t.state)).length;
+          w.progEl.replaceChildren(h('progress', { max: ts.length, value: done, 'aria-label': `${w.name} processing` }), ` ${done}/${ts.length} tasks`);
+        } else {
+          w.progEl.replaceChildren();
+        }
         if (FINAL.has(a.state)) watched.delete(id);
       } catch { /* next round */ }
     }

@@ -19,50 +19,107 @@ function fallback(a, msg) {
     h('a', { class: 'button', href: url(a.links.original) + '?download=1' }, 'Download the original'));
 }
 
+async function flatImage(el, a, derivs) {
+  const links = a.links || {};
+  if (links.iiif) {
+    const { deepZoom } = await import('./image.js');
+    try {
+      return await deepZoom(el, links.iiif, a.filename);
+    } catch (e) {
+      console.warn('deep zoom unavailable:', e);
+    }
+  }
+  const access = deriv(derivs, 'access', 'thumb-1024-jpg', 'thumb-1024');
+  let src = access && url(access.url);
+  if (!src && BROWSER_IMAGES.has(a.content_type)) src = url(links.original);
+  if (!src && links.thumbnail) src = url(links.thumbnail);
+  if (!src) { el.append(fallback(a, 'No preview of this image yet.')); return null; }
+  el.append(h('figure', { class: 'still' }, h('img', { src, alt: a.filename, class: 'still-img', decoding: 'async' })));
+  el.dataset.viewer = 'img';
+  return null;
+}
+
+// A panorama opens in the 360° viewer, with a switch to the flat image
+// (and back): a 2:1 image is not always a panorama.
+async function panoOrFlat(el, a, derivs) {
+  const stage = h('div', { class: 'viewer-stage' });
+  const toggle = h('button', { type: 'button', class: 'view-toggle', id: 'view-toggle', 'aria-pressed': 'true' }, '360° view');
+  el.append(stage, toggle);
+  el.classList.add('with-toggle');
+  let cleanup = null;
+  let pano = true;
+  const show = async () => {
+    if (cleanup) { try { cleanup(); } catch { /* gone */ } cleanup = null; }
+    stage.replaceChildren();
+    delete stage.dataset.viewer;
+    toggle.setAttribute('aria-pressed', String(pano));
+    toggle.textContent = pano ? '360° view: on' : '360° view: off';
+    if (pano) {
+      const { panorama } = await import('./pano.js');
+      cleanup = await panorama(stage, a, derivs);
+    } else {
+      cleanup = await flatImage(stage, a, derivs);
+    }
+    el.dataset.viewer = stage.dataset.viewer || '';
+  };
+  toggle.addEventListener('click', () => { pano = !pano; show(); });
+  await show();
+  return () => { if (cleanup) cleanup(); };
+}
+
 // mount renders the viewer into el and returns a cleanup function.
-export async function mount(el, a, derivs) {
+export async function mount(el, a, derivs, md) {
   const links = a.links || {};
   switch (a.kind) {
     case 'image':
     case 'raw': {
-      if (links.iiif) {
-        const { deepZoom } = await import('./image.js');
-        try {
-          return await deepZoom(el, links.iiif, a.filename);
-        } catch (e) {
-          console.warn('deep zoom unavailable:', e);
-        }
+      if (a.state === 'ready' || links.iiif) {
+        const { isPanorama } = await import('./pano.js');
+        if (isPanorama(a, md)) return panoOrFlat(el, a, derivs);
       }
-      const access = deriv(derivs, 'access', 'thumb-1024', 'thumb-1024-jpg');
-      let src = access && url(access.url);
-      if (!src && BROWSER_IMAGES.has(a.content_type)) src = url(links.original);
-      if (!src && links.thumbnail) src = url(links.thumbnail);
-      if (!src) { el.append(fallback(a, 'No preview of this image yet.')); return null; }
-      el.append(h('figure', { class: 'still' }, h('img', { src, alt: a.filename, class: 'still-img', decoding: 'async' })));
-      return null;
+      return flatImage(el, a, derivs);
     }
     case 'video': {
       const poster = deriv(derivs, 'poster');
+      const box = h('div', { class: 'video-box' });
       const v = h('video', {
         controls: true, preload: 'metadata', playsinline: true, class: 'player',
         poster: poster ? url(poster.url) : null, 'aria-label': `Video: ${a.filename}`,
       });
-      el.append(v);
+      box.append(v);
+      el.append(box);
+      el.dataset.viewer = 'video';
+      // The master playlist appears with the first segments (the ladder is
+      // playable while it transcodes); until then, say so.
+      let hlsOK = false;
       if (links.hls) {
-        const { playHLS } = await import('./video.js');
-        return playHLS(v, url(links.hls));
+        try { hlsOK = (await fetch(url(links.hls), { credentials: 'same-origin' })).ok; } catch { hlsOK = false; }
       }
-      const mp4 = deriv(derivs, 'mp4', 'progressive');
-      v.src = mp4 ? url(mp4.url) : url(links.original);
-      return () => { v.pause(); v.removeAttribute('src'); v.load(); };
+      let stop;
+      if (hlsOK) {
+        const { playHLS } = await import('./video.js');
+        stop = playHLS(v, url(links.hls));
+      } else {
+        const mp4 = deriv(derivs, 'mp4');
+        if (mp4) v.src = url(mp4.url);
+        else if (a.state !== 'ready') box.append(h('p', { class: 'viewer-note', role: 'status' }, 'The video is being prepared; it plays as soon as the first segments are ready.'));
+        else v.src = url(links.original);
+        stop = () => { v.pause(); v.removeAttribute('src'); v.load(); };
+      }
+      if (deriv(derivs, 'storyboard.vtt')) {
+        const { storyboard } = await import('./video.js');
+        storyboard(box, v, url(deriv(derivs, 'storyboard.vtt').url)).catch((e) => console.warn(e));
+      }
+      return () => { if (stop) stop(); };
     }
     case 'audio': {
-      const access = deriv(derivs, 'aac', 'audio', 'access');
-      const wave = deriv(derivs, 'waveform', 'waveform-png');
+      const access = deriv(derivs, 'audio-access');
+      const wave = deriv(derivs, 'waveform.png');
       const au = h('audio', { controls: true, preload: 'metadata', class: 'player-audio', src: access ? url(access.url) : url(links.original), 'aria-label': `Audio: ${a.filename}` });
       el.append(h('div', { class: 'audio' },
-        wave && wave.content_type.startsWith('image/') ? h('img', { class: 'waveform', src: url(wave.url), alt: 'Waveform' }) : icon('audio'),
+        wave ? h('img', { class: 'waveform', src: url(wave.url), alt: `Waveform of ${a.filename}` }) : icon('audio'),
         au));
+      el.dataset.viewer = 'audio';
       return () => au.pause();
     }
     case 'document': {
@@ -73,6 +130,11 @@ export async function mount(el, a, derivs) {
       return null;
     }
     default:
+      if (links.pages) {
+        const { pageStrip } = await import('./document.js');
+        const done = await pageStrip(el, a, derivs);
+        if (done !== false) return done;
+      }
       el.append(fallback(a, 'stor has no viewer for this kind of file.'));
       return null;
   }
