@@ -40,6 +40,20 @@ if [ "${STOR_SETUP_TESTS:-0}" = 1 ]; then
   want+=("${TEST_PKGS[@]}")
 fi
 
+# MinIO (tests only): the S3 server the storage, replica and node tests start
+# on loopback. Built from the Go module proxy once (~4.5 min) and cached
+# outside the repo; the tests find it there (or via STOR_MINIO_BIN).
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+if [ "${STOR_SETUP_TESTS:-0}" = 1 ]; then
+  minio_bin="${XDG_CACHE_HOME:-$HOME/.cache}/stor/bin"
+  if [ ! -x "$minio_bin/minio" ] || [ "$(cat "$minio_bin/minio.version" 2>/dev/null)" != "$MINIO_VERSION" ]; then
+    echo "setup: building MinIO $MINIO_VERSION into $minio_bin (takes minutes)" >&2
+    mkdir -p "$minio_bin"
+    (cd / && GOBIN="$minio_bin" go install "github.com/minio/minio@$MINIO_VERSION")
+    echo "$MINIO_VERSION" >"$minio_bin/minio.version"
+  fi
+fi
+
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,15 +1,18 @@
 // Command searchbench measures search and filtered listing on a catalog
 // of synthetic assets (issue 6), not in CI:
 //
-//	go run ./bench/searchbench [-n 1000000] [-runs 300] [-db /tmp/stor-searchbench/catalog.db]
+//	go run ./bench/searchbench [-n 1000000] [-runs 300] [-peer 100] [-reuse] [-db /tmp/stor-searchbench/catalog.db]
 //
 // It fills a fresh SQLite catalog (every migration, the FTS5 triggers
-// doing the indexing) with n assets of realistic shape: Zipf-distributed
-// words in titles, descriptions and keywords, creators, cameras, capture
-// dates, kinds and formats, projects, tags on a third, and a text page on
-// one in twenty (~120 words). Then it times, through catalog.Searcher,
-// each query shape -runs times with random words and prints p50/p99 and
-// the index size.
+// doing the indexing; with -reuse an interrupted fill continues) with n
+// assets of realistic shape: Zipf-distributed words in titles,
+// descriptions and keywords, creators, cameras, capture dates, kinds and
+// formats, projects, tags on a third, and a text page on one in twenty
+// (~120 words). Then it times, through catalog.SQLiteSearch (FindPage,
+// FacetCounts), each query shape -runs times with random words and prints
+// wall p50/p95/p99/max, the querying thread's CPU p50/p99, the share of
+// approximate answers, and the index size; and, as the peer, the same
+// database in the sqlite3 CLI with plain FTS5 queries.
 package main
 
 import (
@@ -21,12 +24,16 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"stor/internal/catalog"
+	"stor/internal/proc"
 )
 
 func main() {
@@ -34,6 +41,9 @@ func main() {
 	runs := flag.Int("runs", 300, "runs per query shape")
 	dbPath := flag.String("db", "/tmp/stor-searchbench/catalog.db", "catalog file (replaced unless -reuse)")
 	reuse := flag.Bool("reuse", false, "reuse an existing catalog of the right size")
+	timeout := flag.Duration("timeout", 5*time.Second, "a query running longer is stopped (and printed; counted at its time)")
+	optimize := flag.Bool("optimize", true, "merge the FTS5 index and ANALYZE before measuring")
+	peer := flag.Int("peer", 100, "queries per shape in the sqlite3 CLI peer (0: none)")
 	flag.Parse()
 	ctx := context.Background()
 	if !*reuse {
@@ -44,8 +54,11 @@ func main() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	r := rand.New(rand.NewPCG(1, 2))
-	vocab := makeVocab(r, 20000)
+	vocab := makeVocab(rand.New(rand.NewPCG(1, 2)), 20000)
+	var have int
+	db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM assets`).Scan(&have)
+	// A resumed fill (-reuse) draws new assets, not the first ones again.
+	r := rand.New(rand.NewPCG(1, 3+uint64(have)))
 	zipf := rand.NewZipf(r, 1.1, 2, uint64(len(vocab)-1))
 	word := func() string { return vocab[zipf.Uint64()] }
 	words := func(k int) string {
@@ -55,8 +68,6 @@ func main() {
 		}
 		return strings.Join(ws, " ")
 	}
-	var have int
-	db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM assets`).Scan(&have)
 	if have < *n {
 		start := time.Now()
 		if err := fill(ctx, db, r, *n-have, have, word, words); err != nil {
@@ -65,71 +76,194 @@ func main() {
 		el := time.Since(start)
 		fmt.Printf("filled %d assets in %s (%.0f/s, indexing by trigger included)\n", *n-have, el.Round(time.Second), float64(*n-have)/el.Seconds())
 	}
-	if _, err := db.Writer().ExecContext(ctx, `INSERT INTO asset_fts(asset_fts) VALUES('optimize')`); err != nil {
-		log.Fatal(err)
+	if *optimize {
+		// Merge the FTS5 index into one segment and gather planner
+		// statistics: what a quiet night's maintenance would leave. The
+		// server does neither (FTS5 merges segments as it goes).
+		t := time.Now()
+		if _, err := db.Writer().ExecContext(ctx, `INSERT INTO asset_fts(asset_fts) VALUES('optimize')`); err != nil {
+			log.Fatal(err)
+		}
+		if _, err := db.Writer().ExecContext(ctx, `ANALYZE`); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("optimize + ANALYZE: %s\n", time.Since(t).Round(time.Second))
 	}
-	db.Writer().ExecContext(ctx, `ANALYZE`)
 	size(ctx, db, *dbPath)
 
-	s := db.Search()
+	s := db.Search().(interface {
+		catalog.Pager
+		catalog.FacetCounter
+	})
 	q := db.Reader()
 	rare := func() string { return vocab[1000+r.IntN(len(vocab)-1000)] }
 	common := func() string { return vocab[r.IntN(50)] }
-	shapes := []struct {
-		name string
-		f    func() catalog.AssetFilter
-	}{
-		{"newest 50 (no filter)", func() catalog.AssetFilter { return catalog.AssetFilter{Limit: 50} }},
-		{"filtered listing: kind+project, newest 50", func() catalog.AssetFilter {
+	type shape struct {
+		name   string
+		f      func() catalog.AssetFilter
+		facets bool // time FacetCounts (all fields) instead of FindPage
+		page2  bool // time the second page (the first page's cursor)
+	}
+	shapes := []shape{
+		{name: "newest 50 (no filter)", f: func() catalog.AssetFilter { return catalog.AssetFilter{Limit: 50} }},
+		{name: "newest 50, page 2 (cursor)", page2: true, f: func() catalog.AssetFilter { return catalog.AssetFilter{Limit: 50} }},
+		{name: "filtered listing: kind+project, newest 50", f: func() catalog.AssetFilter {
 			return catalog.AssetFilter{Kind: kinds[r.IntN(len(kinds))].kind, Project: projects[r.IntN(len(projects))], Limit: 50}
 		}},
-		{"filtered listing: tag, newest 50", func() catalog.AssetFilter {
+		{name: "filtered listing: tag, newest 50", f: func() catalog.AssetFilter {
 			return catalog.AssetFilter{Tags: []string{tags[r.IntN(len(tags))]}, Limit: 50}
 		}},
-		{"filtered listing: capture range + camera", func() catalog.AssetFilter {
+		{name: "filtered listing: capture range + camera", f: func() catalog.AssetFilter {
 			y := 2005 + r.IntN(20)
 			return catalog.AssetFilter{CapturedAfter: fmt.Sprintf("%d-01-01", y), CapturedBefore: fmt.Sprintf("%d-07-01", y),
 				Camera: cameras[r.IntN(len(cameras))][0], Limit: 50}
 		}},
-		{"search: 1 rare word, ranked 50", func() catalog.AssetFilter { return catalog.AssetFilter{Query: rare(), Limit: 50} }},
-		{"search: 1 Zipf word, ranked 50", func() catalog.AssetFilter { return catalog.AssetFilter{Query: word(), Limit: 50} }},
-		{"search: 2 Zipf words, ranked 50", func() catalog.AssetFilter {
+		{name: "search: 1 rare word, ranked 50", f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: rare(), Limit: 50} }},
+		{name: "search: 1 Zipf word, ranked 50", f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: word(), Limit: 50} }},
+		{name: "search: 1 Zipf word, ranked 50, page 2", page2: true, f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: word(), Limit: 50} }},
+		{name: "search: 2 Zipf words, ranked 50", f: func() catalog.AssetFilter {
 			return catalog.AssetFilter{Query: word() + " " + word(), Limit: 50}
 		}},
-		{"search: 1 common word (top 50), ranked 50", func() catalog.AssetFilter { return catalog.AssetFilter{Query: common(), Limit: 50} }},
-		{"search: Zipf word + kind + project, ranked 50", func() catalog.AssetFilter {
+		{name: "search: 1 common word (top 50), ranked 50", f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: common(), Limit: 50} }},
+		{name: "search: Zipf word + kind + project, ranked 50", f: func() catalog.AssetFilter {
 			return catalog.AssetFilter{Query: word(), Kind: "image", Project: projects[r.IntN(len(projects))], Limit: 50}
 		}},
-		{"search: Zipf word, newest 50", func() catalog.AssetFilter { return catalog.AssetFilter{Query: word(), Newest: true, Limit: 50} }},
+		{name: "search: Zipf word, newest 50", f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: word(), Newest: true, Limit: 50} }},
+		{name: "search: 2 Zipf words, newest 50", f: func() catalog.AssetFilter {
+			return catalog.AssetFilter{Query: word() + " " + word(), Newest: true, Limit: 50}
+		}},
+		{name: "facets (5 fields), no filter", facets: true, f: func() catalog.AssetFilter { return catalog.AssetFilter{} }},
+		{name: "facets (5 fields), kind+project", facets: true, f: func() catalog.AssetFilter {
+			return catalog.AssetFilter{Kind: kinds[r.IntN(len(kinds))].kind, Project: projects[r.IntN(len(projects))]}
+		}},
+		{name: "facets (5 fields), tag filter", facets: true, f: func() catalog.AssetFilter {
+			return catalog.AssetFilter{Tags: []string{tags[r.IntN(len(tags))]}}
+		}},
+		{name: "facets (5 fields), Zipf word search", facets: true, f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: word()} }},
+		{name: "facets (5 fields), rare word search", facets: true, f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: rare()} }},
 	}
-	fmt.Printf("\n%-48s %9s %9s %9s\n", "query ("+fmt.Sprint(*runs)+" runs each)", "p50", "p99", "max")
+	fmt.Printf("\nwall time and the querying thread's CPU time (RUSAGE_THREAD), %d runs per shape; approx = share of runs\n", *runs)
+	fmt.Printf("with an approximate order (ranked) or approximate counts (facets)\n\n")
+	fmt.Printf("%-44s %9s %9s %9s %9s | %9s %9s | %6s\n", "query", "p50", "p95", "p99", "max", "cpu p50", "cpu p99", "approx")
 	for _, sh := range shapes {
-		var ds []time.Duration
+		var ds, cs []time.Duration
+		approx := 0
 		for range *runs {
 			f := sh.f()
-			t := time.Now()
-			if _, err := s.Find(ctx, q, f); err != nil {
-				log.Fatal(err)
+			if sh.page2 {
+				p, err := s.FindPage(ctx, q, f)
+				if err != nil {
+					log.Fatal(err)
+				}
+				if p.Next == "" {
+					continue
+				}
+				f.Cursor = p.Next
 			}
-			ds = append(ds, time.Since(t))
+			var ap bool
+			d, c := timed(func() {
+				var err error
+				qctx, cancel := context.WithTimeout(ctx, *timeout)
+				defer cancel()
+				if sh.facets {
+					_, ap, err = s.FacetCounts(qctx, q, f, catalog.FacetFields)
+				} else {
+					var p *catalog.Page
+					p, err = s.FindPage(qctx, q, f)
+					ap = err == nil && p.Approximate
+				}
+				if err != nil && qctx.Err() != nil {
+					fmt.Printf("  timed out after %s: %+v\n", *timeout, f)
+					return
+				}
+				if err != nil {
+					log.Fatal(err)
+				}
+			})
+			ds, cs = append(ds, d), append(cs, c)
+			if ap {
+				approx++
+			}
 		}
-		report(sh.name, ds)
+		report(sh.name, ds, cs, approx)
 	}
-	var ds []time.Duration
-	for range max(1, *runs/10) {
-		t := time.Now()
-		if _, err := s.Facets(ctx, q, catalog.AssetFilter{Query: word()}, catalog.FacetFields); err != nil {
-			log.Fatal(err)
-		}
-		ds = append(ds, time.Since(t))
+	if *peer > 0 {
+		peerRun(ctx, *dbPath, *peer, word)
 	}
-	report("facets (5 fields) of a Zipf word search", ds)
 }
 
-func report(name string, ds []time.Duration) {
+// timed runs f on a locked OS thread and returns its wall and thread CPU
+// time (the machine is shared: CPU time shows the query's own cost).
+func timed(f func()) (wall, cpu time.Duration) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var a, b syscall.Rusage
+	syscall.Getrusage(rusageThread, &a)
+	t := time.Now()
+	f()
+	wall = time.Since(t)
+	syscall.Getrusage(rusageThread, &b)
+	us := func(r syscall.Rusage) int64 {
+		return r.Utime.Sec*1e6 + int64(r.Utime.Usec) + r.Stime.Sec*1e6 + int64(r.Stime.Usec)
+	}
+	return wall, time.Duration(us(b)-us(a)) * time.Microsecond
+}
+
+const rusageThread = 1 // RUSAGE_THREAD (Linux)
+
+func pct(ds []time.Duration, f float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	return ds[min(len(ds)-1, int(f*float64(len(ds))))]
+}
+
+func report(name string, ds, cs []time.Duration, approx int) {
+	if len(ds) == 0 {
+		fmt.Printf("%-44s (no runs)\n", name)
+		return
+	}
 	slices.Sort(ds)
-	p := func(f float64) time.Duration { return ds[min(len(ds)-1, int(f*float64(len(ds))))] }
-	fmt.Printf("%-48s %9s %9s %9s\n", name, ms(p(0.50)), ms(p(0.99)), ms(ds[len(ds)-1]))
+	slices.Sort(cs)
+	fmt.Printf("%-44s %9s %9s %9s %9s | %9s %9s | %5.0f%%\n", name, ms(pct(ds, 0.50)), ms(pct(ds, 0.95)), ms(pct(ds, 0.99)),
+		ms(ds[len(ds)-1]), ms(pct(cs, 0.50)), ms(pct(cs, 0.99)), 100*float64(approx)/float64(len(ds)))
+}
+
+// peerRun times plain FTS5 queries of the same kind in the sqlite3 CLI
+// (C SQLite) on the same database: exact bm25 (ORDER BY rank LIMIT 50,
+// every match scored) and newest first (ORDER BY rowid DESC LIMIT 50),
+// n Zipf words each, wall time as the CLI's .timer reports it.
+func peerRun(ctx context.Context, dbPath string, n int, word func() string) {
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		fmt.Printf("\npeer: sqlite3 CLI not installed (%v)\n", err)
+		return
+	}
+	for _, c := range []struct{ name, sql string }{
+		{"peer sqlite3 CLI: 1 Zipf word, bm25 ORDER BY rank LIMIT 50", "SELECT rowid FROM asset_fts WHERE asset_fts MATCH '%s' ORDER BY rank LIMIT 50;"},
+		{"peer sqlite3 CLI: 1 Zipf word, ORDER BY rowid DESC LIMIT 50", "SELECT rowid FROM asset_fts WHERE asset_fts MATCH '%s' ORDER BY rowid DESC LIMIT 50;"},
+	} {
+		var script strings.Builder
+		script.WriteString(".timer on\n.output /dev/null\n")
+		for range n {
+			fmt.Fprintf(&script, c.sql+"\n", `"`+word()+`"`)
+		}
+		cmd := proc.Command(ctx, "sqlite3", "-readonly", dbPath)
+		cmd.Stdin = strings.NewReader(script.String())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			fmt.Printf("%s: %v: %s\n", c.name, err, out)
+			continue
+		}
+		var ds, cs []time.Duration
+		for _, line := range strings.Split(string(out), "\n") {
+			var real, user, sys float64
+			if _, err := fmt.Sscanf(line, "Run Time: real %f user %f sys %f", &real, &user, &sys); err == nil {
+				ds = append(ds, time.Duration(real*float64(time.Second)))
+				cs = append(cs, time.Duration((user+sys)*float64(time.Second)))
+			}
+		}
+		report(c.name, ds, cs, 0)
+	}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
@@ -196,11 +330,6 @@ func fill(ctx context.Context, db *catalog.DB, r *rand.Rand, n, offset int, word
 				return err
 			}
 			defer tag.Close()
-			text, err := tx.PrepareContext(ctx, `INSERT INTO asset_text (asset_id, page, source, text) VALUES (?,1,'ocr',?)`)
-			if err != nil {
-				return err
-			}
-			defer text.Close()
 			for i := done; i < min(n, done+batch); i++ {
 				seq := offset + i
 				id := fmt.Sprintf("%08x-0000-7000-8000-%012x", seq, seq)
@@ -228,7 +357,7 @@ func fill(ctx context.Context, db *catalog.DB, r *rand.Rand, n, offset int, word
 					}
 				}
 				if r.IntN(20) == 0 {
-					if _, err := text.ExecContext(ctx, id, words(80+r.IntN(80))); err != nil {
+					if err := catalog.ReplaceText(ctx, tx, id, []catalog.TextPage{{Page: 1, Source: catalog.TextOCR, Text: words(80 + r.IntN(80))}}); err != nil {
 						return err
 					}
 				}

@@ -26,6 +26,7 @@ import (
 	"stor/internal/config"
 	"stor/internal/node/nodetest"
 	"stor/internal/pgtest"
+	"stor/internal/s3test"
 )
 
 var storBin string
@@ -43,8 +44,8 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
-	pgtest.Stop() // the PostgreSQL server of the cluster tests, if started
+	code := s3test.Main(m) // m.Run, then MinIO (if a test started it) stops
+	pgtest.Stop()          // the PostgreSQL server of the cluster tests, if started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

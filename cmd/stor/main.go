@@ -29,12 +29,14 @@ var commands = map[string]struct {
 	"version": {&versionCmd{}, "print the version"},
 	"fixity":  {&fixityCmd{}, "audit stored copies (audit) and report their state (report)"},
 	"bag":     {&bagCmd{}, "export assets as BagIt bags (export) and check a bag (verify)"},
+
+	"migrate-store": {&migrateStoreCmd{}, "copy originals and derivatives from the local disk to S3 (verified, resumable)"},
 }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: stor COMMAND [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "worker", "ingest", "token", "fixity", "bag", "version"} {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].help)
+	for _, name := range []string{"serve", "worker", "ingest", "token", "fixity", "bag", "migrate-store", "version"} {
+		fmt.Fprintf(os.Stderr, "  %-13s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\n`stor COMMAND --help` lists a command's flags.")
 }

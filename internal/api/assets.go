@@ -520,30 +520,17 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	} else {
 		f.Limit = 50
 	}
-	// Newest-first cursors are the last seq; ranked ones an offset ("o" and
-	// the number).
+	// Cursors are the catalog's (Page.Next), base64url.
 	if c := q.Get("cursor"); c != "" {
 		b, err := base64.RawURLEncoding.DecodeString(c)
-		if err == nil {
-			if off, ok := strings.CutPrefix(string(b), "o"); ok && f.Ranked() {
-				f.Offset, err = strconv.Atoi(off)
-				if f.Offset <= 0 {
-					err = errors.New("bad offset")
-				}
-			} else if !f.Ranked() {
-				f.Before, err = strconv.ParseInt(string(b), 10, 64)
-				if f.Before <= 0 {
-					err = errors.New("bad cursor")
-				}
-			} else {
-				err = errors.New("cursor of another order")
-			}
-		}
-		if err != nil {
+		if err != nil || len(b) == 0 {
 			return badRequest("invalid_cursor", "cursor is not one this server gave out")
 		}
+		f.Cursor = string(b)
 	}
+	search := s.DB.Search()
 	var facets map[string]map[string]int
+	facetsApprox := false
 	if v := q.Get("facets"); v != "" {
 		fields := strings.Split(v, ",")
 		for _, field := range fields {
@@ -552,33 +539,83 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request, p *auth.Prin
 			}
 		}
 		var err error
-		if facets, err = s.DB.Search().Facets(r.Context(), s.DB.Reader(), f, fields); err != nil {
+		if fc, ok := search.(catalog.FacetCounter); ok {
+			facets, facetsApprox, err = fc.FacetCounts(r.Context(), s.DB.Reader(), f, fields)
+		} else {
+			facets, err = search.Facets(r.Context(), s.DB.Reader(), f, fields)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	list, err := s.DB.Search().Find(r.Context(), s.DB.Reader(), f)
+	page, err := findPage(r.Context(), search, s.DB.Reader(), f)
+	if errors.Is(err, catalog.ErrCursor) {
+		return badRequest("invalid_cursor", "cursor is not one this server gave out")
+	}
 	if err != nil {
 		return err
 	}
-	items, err := s.assetViews(r.Context(), list...)
+	items, err := s.assetViews(r.Context(), page.Assets...)
 	if err != nil {
 		return err
 	}
 	var next *string
-	if len(list) == f.Limit {
-		cur := strconv.FormatInt(list[len(list)-1].Seq, 10)
-		if f.Ranked() {
-			cur = "o" + strconv.Itoa(f.Offset+len(list))
-		}
-		c := base64.RawURLEncoding.EncodeToString([]byte(cur))
+	if page.Next != "" {
+		c := base64.RawURLEncoding.EncodeToString([]byte(page.Next))
 		next = &c
 	}
 	body := map[string]any{"items": items, "next_cursor": next}
+	if page.Approximate {
+		body["order_approximate"] = true
+	}
 	if facets != nil {
 		body["facets"] = facets
+		if facetsApprox {
+			body["facets_approximate"] = true
+		}
 	}
 	writeJSON(w, http.StatusOK, body)
 	return nil
+}
+
+// findPage is one page of a listing: by the Searcher's own cursors when
+// it is a catalog.Pager, else by Before (newest first) or Offset (ranked)
+// cursors.
+func findPage(ctx context.Context, search catalog.Searcher, q catalog.Querier, f catalog.AssetFilter) (*catalog.Page, error) {
+	if p, ok := search.(catalog.Pager); ok {
+		return p.FindPage(ctx, q, f)
+	}
+	if c := f.Cursor; c != "" {
+		var err error
+		if off, ok := strings.CutPrefix(c, "o"); ok && f.Ranked() {
+			f.Offset, err = strconv.Atoi(off)
+			if f.Offset <= 0 {
+				err = catalog.ErrCursor
+			}
+		} else if !f.Ranked() {
+			f.Before, err = strconv.ParseInt(c, 10, 64)
+			if f.Before <= 0 {
+				err = catalog.ErrCursor
+			}
+		} else {
+			err = catalog.ErrCursor
+		}
+		if err != nil {
+			return nil, catalog.ErrCursor
+		}
+	}
+	list, err := search.Find(ctx, q, f)
+	if err != nil {
+		return nil, err
+	}
+	page := &catalog.Page{Assets: list}
+	if len(list) == f.Limit {
+		page.Next = strconv.FormatInt(list[len(list)-1].Seq, 10)
+		if f.Ranked() {
+			page.Next = "o" + strconv.Itoa(f.Offset+len(list))
+		}
+	}
+	return page, nil
 }
 
 func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -608,10 +645,36 @@ func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	}
 
 	h.Set("Content-Disposition", contentDisposition(disp, a.Filename))
+	if s.redirectPresigned(w, r, a.BlobKey, contentDisposition(disp, a.Filename), a.ContentType) {
+		return nil
+	}
 	rs := storage.NewReadSeeker(r.Context(), s.Store, a.BlobKey, obj.Size)
 	defer rs.Close()
 	http.ServeContent(w, r, "", a.CreatedAt, rs)
 	return nil
+}
+
+// redirectPresigned answers an authorized download with a 302 to a
+// short-lived presigned URL of the store (S3 with STOR_S3_PRESIGN), so the
+// bytes skip stor. It reports false (serve the bytes here) when presigning
+// is off or fails.
+func (s *Server) redirectPresigned(w http.ResponseWriter, r *http.Request, key, disposition, contentType string) bool {
+	ps, ok := s.Store.(storage.Presigner)
+	if s.PresignExpiry <= 0 || !ok {
+		return false
+	}
+	u, err := ps.PresignGet(r.Context(), key, s.PresignExpiry, disposition, contentType)
+	if err != nil {
+		if s.Log != nil {
+			s.Log.WarnContext(r.Context(), "presigning a download failed; serving it", "key", key, "err", err)
+		}
+		return false
+	}
+	h := w.Header()
+	h.Del("ETag")
+	h.Set("Cache-Control", "private, no-store")
+	http.Redirect(w, r, u, http.StatusFound)
+	return true
 }
 
 // contentDisposition quotes a filename safely: an ASCII fallback with

@@ -52,7 +52,10 @@ var matrix = map[string]string{
 	"GET /api/v1/projects/{project}/fields": "any", "PUT /api/v1/projects/{project}/fields": "403",
 	"GET /api/v1/assets/{id}/pages": "404", "GET /iiif/3/{id}/manifest.json": "404",
 	"GET /iiif/3/collections/{id}/manifest.json": "any", "GET /iiif/3/collections/{id}/collection.json": "any",
-	"POST /api/v1/reprocess": "403", "POST /api/v1/processing/pause": "403", "POST /api/v1/processing/resume": "403",
+	"POST /api/v1/uploads/s3/multipart": "any", "GET /api/v1/uploads/s3/multipart/{upload}/{part}": "any",
+	"GET /api/v1/uploads/s3/multipart/{upload}": "any", "POST /api/v1/uploads/s3/multipart/{upload}/complete": "any",
+	"DELETE /api/v1/uploads/s3/multipart/{upload}": "any",
+	"POST /api/v1/reprocess":                       "403", "POST /api/v1/processing/pause": "403", "POST /api/v1/processing/resume": "403",
 }
 
 var wildcard = regexp.MustCompile(`\{([a-z]+)(\.\.\.)?\}`)
@@ -85,7 +88,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	values := map[string]string{"project": "default", "name": "thumb-400", "path": "master.m3u8", "file": "app.js",
-		"region": "full", "size": "max", "rotation": "0", "qf": "default.jpg"}
+		"region": "full", "size": "max", "rotation": "0", "qf": "default.jpg", "upload": "no-such-upload", "part": "1"}
 	routes := n.API.Routes()
 	seen := map[string]bool{}
 	for _, rt := range routes {

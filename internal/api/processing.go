@@ -282,6 +282,9 @@ func (s *Server) getDerivative(w http.ResponseWriter, r *http.Request, p *auth.P
 	h.Set("Content-Type", d.ContentType)
 	h.Set("Cache-Control", "private, max-age=300")
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	if s.redirectPresigned(w, r, d.BlobKey, "", d.ContentType) {
+		return nil
+	}
 	rs := storage.NewReadSeeker(r.Context(), s.Store, d.BlobKey, obj.Size)
 	defer rs.Close()
 	http.ServeContent(w, r, "", obj.ModTime, rs)

@@ -66,6 +66,13 @@ type Server struct {
 	CORSOrigins []string
 	// Now is the clock of signed URLs; nil is time.Now.
 	Now func() time.Time
+	// PresignExpiry > 0 answers authorized downloads of originals and
+	// derivatives with a 302 to a presigned URL of that lifetime, when the
+	// Store is a storage.Presigner (S3). 0 serves the bytes.
+	PresignExpiry time.Duration
+	// S3PartURLExpiry is the lifetime of the part URLs of direct uploads
+	// (/api/v1/uploads/s3); 0 is 15 minutes.
+	S3PartURLExpiry time.Duration
 }
 
 // Emitter queues webhook deliveries of an event in tx.
@@ -102,6 +109,11 @@ func (s *Server) Routes() []Route {
 	rs := []Route{
 		rt("GET", "/healthz", "", s.healthz),
 		rt("GET", "/readyz", "", s.readyz),
+		rt("POST", "/api/v1/uploads/s3/multipart", auth.ScopeWrite, s.createS3Upload),
+		rt("GET", "/api/v1/uploads/s3/multipart/{upload}/{part}", auth.ScopeWrite, s.signS3Part),
+		rt("GET", "/api/v1/uploads/s3/multipart/{upload}", auth.ScopeWrite, s.listS3Parts),
+		rt("POST", "/api/v1/uploads/s3/multipart/{upload}/complete", auth.ScopeWrite, s.completeS3Upload),
+		rt("DELETE", "/api/v1/uploads/s3/multipart/{upload}", auth.ScopeWrite, s.abortS3Upload),
 		rt("GET", "/api/openapi.json", "", s.openapi),
 		rt("POST", "/api/v1/assets", auth.ScopeWrite, s.createAsset),
 		rt("GET", "/api/v1/assets", auth.ScopeRead, s.listAssets),

@@ -271,7 +271,7 @@ func ReplaceText(ctx context.Context, q Querier, assetID string, pages []TextPag
 			return fmt.Errorf("catalog: replace text: %w", err)
 		}
 	}
-	return nil
+	return reindexSearch(ctx, q, assetID)
 }
 
 // ListText returns an asset's text by page (none before the text task ran,

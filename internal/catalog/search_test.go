@@ -3,10 +3,12 @@ package catalog_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"stor/internal/catalog"
@@ -295,5 +297,314 @@ func testSearchFiltersFacets(t *testing.T, db *catalog.DB) {
 	}
 	if all := find(t, db, catalog.AssetFilter{Query: "river", Limit: 13}); !slices.Equal(paged, all) {
 		t.Errorf("paged %v, one page %v", paged, all)
+	}
+}
+
+// pageAll pages through f with s by cursor and returns every id.
+func pageAll(t *testing.T, db *catalog.DB, s catalog.SQLiteSearch, f catalog.AssetFilter) (ids []string, approximate bool) {
+	t.Helper()
+	f.Cursor = ""
+	for range 100 {
+		p, err := s.FindPage(context.Background(), db.Reader(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range p.Assets {
+			ids = append(ids, a.ID)
+		}
+		approximate = approximate || p.Approximate
+		if p.Next == "" {
+			return ids, approximate
+		}
+		f.Cursor = p.Next
+	}
+	t.Fatal("paging does not end")
+	return nil, false
+}
+
+// TestSearchApproximateRanking: a term matching more than ExactRankMax
+// assets is ranked by tiers (every term in a primary column first, newest
+// first within each), flagged, and pages by keyset without repeats.
+func TestSearchApproximateRanking(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, "sqlite")
+	w := db.Writer()
+	// a0..a7 oldest to newest; river in the title of the even ones, in
+	// the description or text of the odd ones; a8 has no river.
+	for i := range 9 {
+		id := fmt.Sprintf("a%d", i)
+		addAsset(t, db, id, fmt.Sprintf("file%d.jpg", i), "image", "jpeg", "p1")
+		var d catalog.Descriptive
+		switch {
+		case i == 8:
+			d.Title = "Mountain"
+		case i%2 == 0:
+			d.Title = "River bank"
+		case i == 3:
+			d.Title = "Bank"
+		default:
+			d.Description = "Down by the river bank"
+		}
+		if err := catalog.SetDescriptive(ctx, w, id, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.InTx(ctx, func(tx *sql.Tx) error {
+		return catalog.ReplaceText(ctx, tx, "a3", []catalog.TextPage{{Page: 1, Source: catalog.TextOCR, Text: "minutes"}, {Page: 2, Source: catalog.TextOCR, Text: "the river"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	exact := catalog.SQLiteSearch{}
+	approx := catalog.SQLiteSearch{ExactRankMax: 3}
+	got, ap := pageAll(t, db, approx, catalog.AssetFilter{Query: "river", Limit: 3})
+	want := []string{"a6", "a4", "a2", "a0", "a7", "a5", "a3", "a1"}
+	if !slices.Equal(got, want) || !ap {
+		t.Errorf("approximate: %v (flag %v), want %v", got, ap, want)
+	}
+	// Two terms, one in a primary column only for a2 and a6 ("bank" is
+	// everywhere, "river" as above): tiers by both terms.
+	if err := catalog.SetDescriptive(ctx, w, "a4", catalog.Descriptive{Title: "River", Description: "bank"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = pageAll(t, db, approx, catalog.AssetFilter{Query: "river bank", Limit: 2})
+	if want := []string{"a6", "a2", "a0", "a7", "a5", "a4", "a3", "a1"}; !slices.Equal(got, want) {
+		t.Errorf("two terms approximate: %v, want %v", got, want)
+	}
+	// Below the limit: bm25, not flagged, the same set.
+	got, ap = pageAll(t, db, exact, catalog.AssetFilter{Query: "river", Limit: 3})
+	if g := slices.Sorted(slices.Values(got)); !slices.Equal(g, []string{"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"}) || ap {
+		t.Errorf("exact: %v (flag %v)", got, ap)
+	}
+	// Filters apply in both tiers.
+	if err := catalog.SetAssetState(ctx, w, "a6", catalog.StateDeleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = pageAll(t, db, approx, catalog.AssetFilter{Query: "river", Limit: 50})
+	if want := []string{"a4", "a2", "a0", "a7", "a5", "a3", "a1"}; !slices.Equal(got, want) {
+		t.Errorf("approximate without the deleted: %v, want %v", got, want)
+	}
+	// Cursors of another listing are refused.
+	for _, c := range []struct {
+		f   catalog.AssetFilter
+		cur string
+	}{
+		{catalog.AssetFilter{Query: "river"}, "12"},
+		{catalog.AssetFilter{}, "o50"},
+		{catalog.AssetFilter{Query: "river"}, "a3.5"},
+		{catalog.AssetFilter{Query: "river"}, "x"},
+	} {
+		c.f.Cursor = c.cur
+		if _, err := approx.FindPage(ctx, db.Reader(), c.f); !errors.Is(err, catalog.ErrCursor) {
+			t.Errorf("cursor %q on %+v: %v", c.cur, c.f, err)
+		}
+	}
+}
+
+// TestSearchPlansAgree: the plans chosen by set and range sizes (members
+// first or walking the assets; capture index or walking) list the same
+// assets in the same order.
+func TestSearchPlansAgree(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, "sqlite")
+	w := db.Writer()
+	if _, err := w.ExecContext(ctx, `INSERT INTO collections (id, name, created_at, updated_at) VALUES ('c1', 'C', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		id := fmt.Sprintf("a%02d", i)
+		addAsset(t, db, id, fmt.Sprintf("pier-%02d.jpg", i), "image", "jpeg", "p1")
+		d := catalog.Descriptive{CaptureDate: fmt.Sprintf("2020-%02d-01T00:00:00", 1+i%12), CameraMake: "Canon"}
+		if i%4 == 0 {
+			d.Title = "Harbour pier"
+		}
+		if err := catalog.SetDescriptive(ctx, w, id, d); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			if _, _, err := catalog.ChangeTags(ctx, w, id, []string{"boats"}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%5 == 0 {
+			if _, err := w.ExecContext(ctx, `INSERT INTO collection_members VALUES ('c1', ?, ?)`, id, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	small := catalog.SQLiteSearch{SmallSet: 1000, WideRange: 1000}
+	walk := catalog.SQLiteSearch{SmallSet: 1, WideRange: 1}
+	for _, f := range []catalog.AssetFilter{
+		{Tags: []string{"boats"}},
+		{Collection: "c1"},
+		{Tags: []string{"boats"}, Collection: "c1"},
+		{CapturedAfter: "2020-03-01", CapturedBefore: "2020-06-01"},
+		{CapturedAfter: "2020-03-01", Camera: "canon"},
+		{Query: "harbour", Tags: []string{"boats"}},
+		{Query: "pier", Collection: "c1", Newest: true},
+		{Query: "pier", Tags: []string{"boats"}},
+	} {
+		f.Limit = 2
+		a, _ := pageAll(t, db, small, f)
+		b, _ := pageAll(t, db, walk, f)
+		c, _ := pageAll(t, db, catalog.SQLiteSearch{ExactRankMax: 1, SmallSet: 1000}, f)
+		if len(a) == 0 || !slices.Equal(a, b) {
+			t.Errorf("%+v: members first %v, walking %v", f, a, b)
+		}
+		if !f.Ranked() && !slices.Equal(a, c) {
+			t.Errorf("%+v: %v, then %v", f, a, c)
+		}
+		if f.Ranked() && !slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(c))) {
+			t.Errorf("%+v: exact %v, approximate %v", f, a, c)
+		}
+	}
+}
+
+// facetTruth counts by brute force what facets of f must say, for
+// filters on kind/format/state/project only.
+func facetTruth(t *testing.T, db *catalog.DB, project string) map[string]map[string]int {
+	t.Helper()
+	out := map[string]map[string]int{}
+	cond := "a.state <> 'deleted'"
+	if project != "" {
+		cond += " AND a.project = '" + project + "'"
+	}
+	for _, field := range catalog.FacetFields {
+		out[field] = map[string]int{}
+		query := `SELECT a.` + field + `, count(*) FROM assets a WHERE ` + cond + ` GROUP BY 1`
+		if field == "tag" {
+			query = `SELECT lower(t.tag), count(*) FROM asset_tags t JOIN assets a ON a.id = t.asset_id WHERE ` + cond + ` GROUP BY 1`
+		}
+		rows, err := db.Reader().Query(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var v string
+			var n int
+			if err := rows.Scan(&v, &n); err != nil {
+				t.Fatal(err)
+			}
+			out[field][v] = n
+		}
+		rows.Close()
+	}
+	return out
+}
+
+func lowerTags(m map[string]map[string]int) map[string]map[string]int {
+	tags := map[string]int{}
+	for k, v := range m["tag"] {
+		tags[strings.ToLower(k)] += v
+	}
+	m["tag"] = tags
+	return m
+}
+
+// TestFacetCountsMaintained: the counts tables follow inserts, tag
+// changes, state and project changes and deletions, in the writing
+// transaction; and a large selection's counts are a flagged sample.
+func TestFacetCountsMaintained(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, "sqlite")
+	w := db.Writer()
+	s := catalog.SQLiteSearch{}
+	check := func(step string) {
+		t.Helper()
+		for _, project := range []string{"", "p1", "p2"} {
+			got, approx, err := s.FacetCounts(ctx, db.Reader(), catalog.AssetFilter{Project: project}, catalog.FacetFields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := facetTruth(t, db, project); fmt.Sprint(lowerTags(got)) != fmt.Sprint(want) || approx {
+				t.Errorf("%s, project %q: facets %v (approximate %v), want %v", step, project, got, approx, want)
+			}
+		}
+	}
+	for i := range 10 {
+		kind, format, project := "image", "jpeg", "p1"
+		if i%3 == 0 {
+			kind, format = "video", "mp4"
+		}
+		if i >= 6 {
+			project = "p2"
+		}
+		addAsset(t, db, fmt.Sprintf("a%d", i), fmt.Sprintf("dock%d.bin", i), kind, format, project)
+	}
+	check("inserted")
+	for i, tags := range [][]string{{"Boat"}, {"boat", "sail"}, {"sail"}, {"BOAT"}, nil, {"rope"}} {
+		if _, _, err := catalog.ChangeTags(ctx, w, fmt.Sprintf("a%d", i), tags, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("tagged")
+	if _, _, err := catalog.ChangeTags(ctx, w, "a1", nil, []string{"BOAT"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := catalog.ChangeTags(ctx, w, "a1", []string{"boat"}, nil); err != nil { // again, other case
+		t.Fatal(err)
+	}
+	if _, _, err := catalog.ChangeTags(ctx, w, "a5", nil, []string{"rope"}); err != nil {
+		t.Fatal(err)
+	}
+	check("untagged")
+	for _, id := range []string{"a0", "a2"} {
+		if err := catalog.SetAssetState(ctx, w, id, catalog.StateDeleted, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := catalog.SetAssetState(ctx, w, "a3", catalog.StateFailed, "broken"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.ExecContext(ctx, `UPDATE assets SET project = 'p2', kind = 'document', format = 'pdf' WHERE id = 'a1'`); err != nil {
+		t.Fatal(err)
+	}
+	check("state, project and kind changed")
+	if _, err := w.ExecContext(ctx, `DELETE FROM assets WHERE id IN ('a3', 'a5')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.ExecContext(ctx, `DELETE FROM asset_tags WHERE asset_id IN ('a3', 'a5')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.ExecContext(ctx, `DELETE FROM asset_tags WHERE asset_id = 'a1'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.ExecContext(ctx, `DELETE FROM assets WHERE id = 'a1'`); err != nil {
+		t.Fatal(err)
+	}
+	check("purged")
+	// Deleted assets are counted under state=deleted.
+	got, _, err := s.FacetCounts(ctx, db.Reader(), catalog.AssetFilter{State: catalog.StateDeleted}, []string{"state", "tag"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(lowerTags(got)) != fmt.Sprint(map[string]map[string]int{"state": {"deleted": 2}, "tag": {"boat": 1, "sail": 1}}) {
+		t.Errorf("deleted: %v", got)
+	}
+
+	// Other filters count the selection: exactly up to FacetSample, a
+	// flagged sample beyond.
+	for _, c := range []struct {
+		s      catalog.SQLiteSearch
+		f      catalog.AssetFilter
+		approx bool
+		total  int
+	}{
+		{catalog.SQLiteSearch{}, catalog.AssetFilter{Query: "dock*"}, false, 5},
+		{catalog.SQLiteSearch{FacetSample: 4}, catalog.AssetFilter{Query: "dock*"}, true, 4},
+		{catalog.SQLiteSearch{FacetSample: 4}, catalog.AssetFilter{Query: "dock4"}, false, 1},
+		{catalog.SQLiteSearch{}, catalog.AssetFilter{Tags: []string{"sail"}, State: catalog.StateDeleted}, false, 1},
+		{catalog.SQLiteSearch{FacetSample: 2}, catalog.AssetFilter{CapturedBefore: "3000"}, false, 0},
+	} {
+		got, approx, err := c.s.FacetCounts(ctx, db.Reader(), c.f, []string{"kind", "project"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for _, n := range got["kind"] {
+			total += n
+		}
+		if approx != c.approx || total != c.total {
+			t.Errorf("%+v: %v approximate %v, want %d assets, approximate %v", c.f, got, approx, c.total, c.approx)
+		}
 	}
 }

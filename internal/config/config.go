@@ -103,8 +103,8 @@ type Config struct {
 	// fails for good. Env STOR_ALERT_WEBHOOK_URL. Default none.
 	AlertWebhookURL string
 	// Replicas are extra stores that hold a verified copy of every original,
-	// comma-separated: "dir:/mnt/b/stor,dir:/mnt/c/stor" (s3://bucket/prefix
-	// later). Env STOR_REPLICAS. Default none.
+	// comma-separated: "dir:/mnt/b/stor,s3://bucket/prefix" (an s3 replica
+	// lives on S3Endpoint). Env STOR_REPLICAS. Default none.
 	Replicas string
 	// FixityInterval is how often the scheduled fixity audit runs (once
 	// across a cluster); 0 turns scheduled audits off. Env
@@ -159,10 +159,44 @@ type Config struct {
 	// without credentials (bearer tokens, never the UI's cookie). Env
 	// STOR_CORS_ORIGINS. Default none.
 	CORSOrigins string
+	// S3Endpoint is the S3-compatible server (host:port, or a URL whose
+	// http/https scheme decides TLS). With S3Bucket it makes the bucket the
+	// blob store instead of DataDir/blobs; alone it is where s3:// replicas
+	// live. Env STOR_S3_ENDPOINT. Default none (the local disk).
+	S3Endpoint string
+	// S3Bucket is the bucket holding originals and derivatives (it must
+	// exist). Env STOR_S3_BUCKET. Default none.
+	S3Bucket string
+	// S3Region is the bucket's region. Env STOR_S3_REGION. Default us-east-1.
+	S3Region string
+	// S3AccessKey and S3SecretKey are the credentials. Env
+	// STOR_S3_ACCESS_KEY, STOR_S3_SECRET_KEY.
+	S3AccessKey, S3SecretKey string
+	// S3TLS talks HTTPS to a host:port endpoint (an endpoint URL's scheme
+	// wins). Env STOR_S3_TLS. Default true.
+	S3TLS bool
+	// S3PathStyle uses path-style bucket URLs (endpoint/bucket/key) instead
+	// of choosing automatically (virtual-host style on AWS). Env
+	// STOR_S3_PATH_STYLE. Default false.
+	S3PathStyle bool
+	// S3PartSize is the part size of multipart uploads (at least 5MiB); an
+	// object up to this size is one PUT. Each part is held in memory while
+	// it is sent, and retried alone. Env STOR_S3_PART_SIZE. Default 16MiB.
+	S3PartSize ByteSize
+	// S3Presign answers downloads of originals and derivatives, once the
+	// request is authorized, with a 302 to a short-lived presigned S3 URL, so
+	// the bytes skip stor. Env STOR_S3_PRESIGN. Default false.
+	S3Presign bool
+	// S3PresignExpiry is how long such a URL (and a browser upload's part
+	// URL) stays valid. Env STOR_S3_PRESIGN_EXPIRY. Default 5m.
+	S3PresignExpiry time.Duration
 	// ConfigFile is read for STOR_* lines not given as flags or environment.
 	// Env STOR_CONFIG. Default none.
 	ConfigFile string
 }
+
+// S3Store reports whether the blob store is an S3 bucket.
+func (c *Config) S3Store() bool { return c.S3Endpoint != "" && c.S3Bucket != "" }
 
 // Default returns the documented defaults.
 func Default() Config {
@@ -191,6 +225,10 @@ func Default() Config {
 		IIIFSourceCacheSize: 10 << 30,
 		LogLevel:            "info",
 		LogFormat:           "json",
+		S3Region:            "us-east-1",
+		S3TLS:               true,
+		S3PartSize:          16 << 20,
+		S3PresignExpiry:     5 * time.Minute,
 
 		FixityInterval:       time.Hour,
 		FixityBytesPerSecond: 50e6,
@@ -268,6 +306,16 @@ func fields(c *Config) []field {
 		{"iiif-source-cache-size", "STOR_IIIF_SOURCE_CACHE_SIZE", "local copies of IIIF image sources when the store is remote", size(&c.IIIFSourceCacheSize)},
 		{"signing-keys", "STOR_SIGNING_KEYS", "HMAC keys of signed URLs, kid:base64secret,... (first signs, all verify; default: generated in the data dir)", str(&c.SigningKeys)},
 		{"cors-origins", "STOR_CORS_ORIGINS", "origins allowed to call the API from a browser, comma-separated (* for any)", str(&c.CORSOrigins)},
+		{"s3-endpoint", "STOR_S3_ENDPOINT", "S3-compatible server, host:port or http(s)://host:port (with --s3-bucket: the blob store; default the local disk)", str(&c.S3Endpoint)},
+		{"s3-bucket", "STOR_S3_BUCKET", "bucket holding originals and derivatives", str(&c.S3Bucket)},
+		{"s3-region", "STOR_S3_REGION", "the bucket's region", str(&c.S3Region)},
+		{"s3-access-key", "STOR_S3_ACCESS_KEY", "S3 access key", str(&c.S3AccessKey)},
+		{"s3-secret-key", "STOR_S3_SECRET_KEY", "S3 secret key", str(&c.S3SecretKey)},
+		{"s3-tls", "STOR_S3_TLS", "HTTPS to a host:port S3 endpoint", boolean(&c.S3TLS)},
+		{"s3-path-style", "STOR_S3_PATH_STYLE", "path-style bucket URLs (default: automatic)", boolean(&c.S3PathStyle)},
+		{"s3-part-size", "STOR_S3_PART_SIZE", "multipart part size of S3 uploads (at least 5MiB)", size(&c.S3PartSize)},
+		{"s3-presign", "STOR_S3_PRESIGN", "redirect authorized downloads to short-lived presigned S3 URLs", boolean(&c.S3Presign)},
+		{"s3-presign-expiry", "STOR_S3_PRESIGN_EXPIRY", "lifetime of presigned S3 URLs", dur(&c.S3PresignExpiry)},
 		{"config", "STOR_CONFIG", "file of STOR_NAME=value lines", str(&c.ConfigFile)},
 	}
 }
@@ -424,6 +472,26 @@ func (c *Config) Validate() error {
 		if o != "*" && (!strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") || strings.Count(o, "/") != 2) {
 			bad("cors-origins (STOR_CORS_ORIGINS)", "%q is not an origin (scheme://host[:port], no path) or *", o)
 		}
+	}
+	if c.S3Bucket != "" && c.S3Endpoint == "" {
+		bad("s3-bucket (STOR_S3_BUCKET)", "needs s3-endpoint (STOR_S3_ENDPOINT)")
+	}
+	if c.S3Endpoint != "" {
+		if strings.Contains(c.S3Endpoint, "://") && !strings.HasPrefix(c.S3Endpoint, "http://") && !strings.HasPrefix(c.S3Endpoint, "https://") {
+			bad("s3-endpoint (STOR_S3_ENDPOINT)", "%q: want host:port or http(s)://host:port", c.S3Endpoint)
+		}
+		if c.S3AccessKey == "" || c.S3SecretKey == "" {
+			bad("s3-access-key (STOR_S3_ACCESS_KEY)", "an S3 endpoint needs an access key and a secret key")
+		}
+	}
+	if c.S3PartSize < 5<<20 || c.S3PartSize > 5<<30 {
+		bad("s3-part-size (STOR_S3_PART_SIZE)", "must be between 5MiB and 5GiB")
+	}
+	if c.S3PresignExpiry < time.Second || c.S3PresignExpiry > 7*24*time.Hour {
+		bad("s3-presign-expiry (STOR_S3_PRESIGN_EXPIRY)", "must be between 1s and 168h")
+	}
+	if c.S3Presign && c.S3Bucket == "" {
+		bad("s3-presign (STOR_S3_PRESIGN)", "needs an S3 store (STOR_S3_ENDPOINT and STOR_S3_BUCKET)")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -129,6 +129,43 @@ func (in *Ingester) Ingest(ctx context.Context, r io.Reader, m Meta) (*Result, e
 // spool file is consumed (moved into the store or removed) either way.
 func (in *Ingester) Commit(ctx context.Context, sp *Spooled, m Meta) (*Result, error) {
 	defer sp.Remove() // a no-op once the store adopted the file
+	c := Checked{Size: sp.Size, MD5: sp.MD5, SHA256: sp.SHA256, Head: sp.Head}
+	return in.commit(ctx, c, m, func(ctx context.Context, key string) error {
+		if ad, ok := in.Store.(storage.FileAdopter); ok {
+			if err := ad.AdoptFile(ctx, key, sp.Path); err != nil {
+				return fmt.Errorf("ingest: store original: %w", err)
+			}
+			return nil
+		}
+		f, err := os.Open(sp.Path)
+		if err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		_, err = in.Store.Put(ctx, key, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("ingest: store original: %w", err)
+		}
+		return nil
+	})
+}
+
+// Checked is what stor itself measured of an upload's bytes.
+type Checked struct {
+	Size        int64
+	MD5, SHA256 string // lower-case hex
+	Head        []byte // the first HeadSize bytes
+}
+
+// CommitObject is Commit for bytes that are already in the store under a
+// temporary key (a direct upload to S3) and that stor has read back and
+// hashed itself (c). place puts them at the original's key (a server-side
+// copy); it is not called when identical bytes are already stored.
+func (in *Ingester) CommitObject(ctx context.Context, c Checked, m Meta, place func(ctx context.Context, key string) error) (*Result, error) {
+	return in.commit(ctx, c, m, place)
+}
+
+func (in *Ingester) commit(ctx context.Context, sp Checked, m Meta, place func(ctx context.Context, key string) error) (*Result, error) {
 	if sp.Size == 0 {
 		return nil, ErrEmpty
 	}
@@ -155,20 +192,8 @@ func (in *Ingester) Commit(ctx context.Context, sp *Spooled, m Meta) (*Result, e
 		deduped = true
 	} else if err != nil && !errors.Is(err, storage.ErrNotExist) {
 		return nil, fmt.Errorf("ingest: %w", err)
-	} else if ad, ok := in.Store.(storage.FileAdopter); ok {
-		if err := ad.AdoptFile(ctx, key, sp.Path); err != nil {
-			return nil, fmt.Errorf("ingest: store original: %w", err)
-		}
-	} else {
-		f, err := os.Open(sp.Path)
-		if err != nil {
-			return nil, fmt.Errorf("ingest: %w", err)
-		}
-		_, err = in.Store.Put(ctx, key, f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("ingest: store original: %w", err)
-		}
+	} else if err := place(ctx, key); err != nil {
+		return nil, err
 	}
 
 	a := &catalog.Asset{

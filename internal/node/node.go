@@ -39,6 +39,7 @@ import (
 	"stor/internal/replica"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
+	"stor/internal/storage/s3"
 	"stor/internal/uploads"
 	"stor/internal/webui"
 )
@@ -84,6 +85,8 @@ type Node struct {
 	lock        *os.File
 	stopSweeper context.CancelFunc
 	tusLocker   *uploads.PGLocker // on PostgreSQL
+	// storeRetries counts retried blob-store requests by op.
+	storeRetries *prometheus.CounterVec
 }
 
 // Open connects to the database and the store and applies migrations.
@@ -126,7 +129,11 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	if err != nil {
 		return nil, err
 	}
-	store, err := disk.New(filepath.Join(cfg.DataDir, "blobs"))
+	reg := prometheus.NewRegistry()
+	storeRetries := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "stor_storage_retries_total",
+		Help: "Requests to the blob store (S3) retried after a failure, by operation."}, []string{"op"})
+	reg.MustRegister(storeRetries)
+	store, err := OpenStore(ctx, cfg, storeRetries)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -143,7 +150,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	if pcfg.Role == "" {
 		pcfg.Role = RoleServe
 	}
-	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: prometheus.NewRegistry(), Tools: tools, role: pcfg.Role}
+	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: reg, Tools: tools, storeRetries: storeRetries, role: pcfg.Role}
 	if err := n.openPreservation(&pcfg); err != nil {
 		tools.Close()
 		db.Close()
@@ -155,6 +162,19 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	pcfg.RetryBase, pcfg.PollInterval = cfg.RetryBase, cfg.PollInterval
 	if pcfg.MaxLoadPerCPU == 0 {
 		pcfg.MaxLoadPerCPU = cfg.MaxLoadPerCPU
+	}
+	if _, ok := store.(storage.MultipartUploader); ok {
+		// Direct uploads (/api/v1/uploads/s3) left unfinished are aborted
+		// after the resumable-upload expiry, once across a cluster.
+		pcfg.Periodic = append(pcfg.Periodic, pipeline.Periodic{Name: "s3-uploads",
+			Interval: max(time.Minute, min(time.Hour, cfg.UploadExpiry/4)),
+			Run: func(ctx context.Context) error {
+				k, err := api.SweepS3Uploads(ctx, db, store, cfg.UploadExpiry)
+				if k > 0 {
+					log.InfoContext(ctx, "aborted abandoned direct uploads", "uploads", k)
+				}
+				return err
+			}})
 	}
 	ts := tasks(tools)
 	if len(n.Replicas) > 0 {
@@ -189,6 +209,10 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		Links:    imagetask.Links(imageConfig(cfg), cfg.BaseURL()),
 		Metadata: &metatask.Writer{Pool: tools.Exif}, TempDir: filepath.Join(cfg.DataDir, "tmp"),
 	}
+	if cfg.S3Presign {
+		n.API.PresignExpiry = cfg.S3PresignExpiry
+	}
+	n.API.S3PartURLExpiry = cfg.S3PresignExpiry
 	// DATA/uploads sits beside DATA/blobs, so a finished upload lands by rename.
 	ucfg := uploads.Config{
 		Dir: filepath.Join(cfg.DataDir, "uploads"), MaxSize: int64(cfg.MaxUploadSize),
@@ -245,6 +269,29 @@ func (n *Node) HealthHandler() http.Handler {
 	mux.Handle("GET /readyz", api)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}))
 	return mux
+}
+
+// OpenStore opens the blob store the configuration names: an S3 bucket
+// when STOR_S3_ENDPOINT and STOR_S3_BUCKET are set, else DataDir/blobs.
+// retries, if not nil, counts retried S3 requests by operation.
+func OpenStore(ctx context.Context, cfg config.Config, retries *prometheus.CounterVec) (storage.Store, error) {
+	if !cfg.S3Store() {
+		return disk.New(filepath.Join(cfg.DataDir, "blobs"))
+	}
+	return s3.New(ctx, S3Config(cfg, retries))
+}
+
+// S3Config is the S3 store's configuration (bucket as configured).
+func S3Config(cfg config.Config, retries *prometheus.CounterVec) s3.Config {
+	c := s3.Config{
+		Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region,
+		AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, TLS: cfg.S3TLS,
+		PathStyle: cfg.S3PathStyle, PartSize: int64(cfg.S3PartSize),
+	}
+	if retries != nil {
+		c.OnRetry = func(op string) { retries.WithLabelValues(op).Inc() }
+	}
+	return c
 }
 
 // uiRoutes serves the embedded web UI at "/". They are public: the shell
@@ -390,7 +437,15 @@ func (n *Node) openPreservation(pcfg *pipeline.Config) error {
 	if err != nil {
 		return fmt.Errorf("config: replicas: %w", err)
 	}
-	reps, err := replica.Open(specs)
+	var openers replica.Openers
+	if n.Cfg.S3Endpoint != "" {
+		openers.S3 = func(bucket, prefix string) (storage.Store, error) {
+			c := S3Config(n.Cfg, n.storeRetries)
+			c.Bucket, c.Prefix = bucket, prefix
+			return s3.New(context.Background(), c)
+		}
+	}
+	reps, err := replica.Open(specs, openers)
 	if err != nil {
 		return err
 	}

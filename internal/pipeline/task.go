@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"stor/internal/catalog"
 	"stor/internal/storage"
@@ -109,6 +113,7 @@ type TaskContext struct {
 	mu       sync.Mutex
 	lastProg time.Time
 	tmpDirs  []string
+	original string // the local copy OriginalFile made
 }
 
 // Store is the blob store.
@@ -155,16 +160,28 @@ func (tc *TaskContext) cleanup() {
 
 // OriginalFile returns a local file holding the original: the stored file
 // itself when the store is local (read it, never write it), else a copy
-// in a temp dir.
+// in a temp dir of the task (S3). The copy is made once per task run,
+// removed when the task returns, refused early when the temp disk lacks
+// room for it, and verified: its SHA-256 must be the asset's, so a task
+// never works on bytes that went bad in the store or on the way.
 func (tc *TaskContext) OriginalFile(ctx context.Context) (string, error) {
 	if l, ok := tc.p.store.(storage.Localizer); ok {
 		if p, err := l.LocalPath(ctx, tc.Asset.BlobKey); err == nil {
 			return p, nil
 		}
 	}
+	tc.mu.Lock()
+	cached := tc.original
+	tc.mu.Unlock()
+	if cached != "" {
+		return cached, nil
+	}
 	dir, err := tc.TempDir()
 	if err != nil {
 		return "", err
+	}
+	if err := roomFor(dir, tc.Asset.Size); err != nil {
+		return "", fmt.Errorf("original: %w", err)
 	}
 	rc, err := tc.p.store.Open(ctx, tc.Asset.BlobKey, 0, -1)
 	if err != nil {
@@ -176,11 +193,39 @@ func (tc *TaskContext) OriginalFile(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := io.Copy(f, rc); err != nil {
-		f.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), rc)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return "", fmt.Errorf("original: %w", err)
 	}
-	return dst, f.Close()
+	if got := hex.EncodeToString(h.Sum(nil)); tc.Asset.SHA256 != "" && (got != tc.Asset.SHA256 || n != tc.Asset.Size) {
+		return "", fmt.Errorf("original: %w: the stored copy has %d bytes hashing to %s, the asset %d bytes with %s",
+			ErrOriginalCorrupt, n, got, tc.Asset.Size, tc.Asset.SHA256)
+	}
+	tc.mu.Lock()
+	tc.original = dst
+	tc.mu.Unlock()
+	return dst, nil
+}
+
+// ErrOriginalCorrupt: a downloaded original does not match its checksum.
+var ErrOriginalCorrupt = errors.New("stored original does not match its checksum")
+
+// roomFor fails when dir's filesystem has less than size bytes (plus a
+// margin of 5%) free.
+func roomFor(dir string, size int64) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return nil // cannot tell: let the copy try
+	}
+	free := int64(st.Bavail) * int64(st.Bsize)
+	if need := size + size/20; free < need {
+		return fmt.Errorf("temp space: %d bytes free in %s, the original needs %d", free, dir, need)
+	}
+	return nil
 }
 
 // DerivativeKey is the deterministic key of an asset's derivative.

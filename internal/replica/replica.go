@@ -2,9 +2,9 @@
 // every original (STOR_REPLICAS). A replica is named by its spec text
 // ("dir:/mnt/b/stor"), which is also the copy name fixity checks record.
 //
-// A spec is SCHEME:LOCATION. Schemes today: dir (a local directory, e.g.
-// another disk). s3://bucket/prefix is recognised and refused until the
-// S3 store exists; adding it is one entry in the schemes table.
+// A spec is SCHEME:LOCATION. Schemes: dir:/path (a local directory, e.g.
+// another disk) and s3://bucket/prefix (a bucket, and a key prefix in it,
+// on the configured S3 endpoint, opened through Openers.S3).
 package replica
 
 import (
@@ -38,7 +38,14 @@ type scheme struct {
 	// belong to this scheme.
 	split func(s string) (string, bool)
 	check func(loc string) error
-	open  func(loc string) (storage.Store, error) // nil: not supported yet
+	open  func(loc string, o Openers) (storage.Store, error) // nil: not supported yet
+}
+
+// Openers open the stores that need more than their location: the S3
+// endpoint and credentials come from the configuration.
+type Openers struct {
+	// S3 opens bucket (keys under prefix, "" for none).
+	S3 func(bucket, prefix string) (storage.Store, error)
 }
 
 var schemes = map[string]scheme{
@@ -50,7 +57,7 @@ var schemes = map[string]scheme{
 			}
 			return nil
 		},
-		open: func(loc string) (storage.Store, error) { return disk.New(loc) },
+		open: func(loc string, _ Openers) (storage.Store, error) { return disk.New(loc) },
 	},
 	"s3": {
 		split: func(s string) (string, bool) { return strings.CutPrefix(s, "s3://") },
@@ -58,7 +65,19 @@ var schemes = map[string]scheme{
 			if bucket, _, _ := strings.Cut(loc, "/"); bucket == "" {
 				return fmt.Errorf("s3://%s names no bucket", loc)
 			}
+			if _, prefix, _ := strings.Cut(loc, "/"); strings.Trim(prefix, "/") != "" {
+				if err := storage.CheckKey(strings.Trim(prefix, "/")); err != nil {
+					return fmt.Errorf("s3://%s: bad prefix", loc)
+				}
+			}
 			return nil
+		},
+		open: func(loc string, o Openers) (storage.Store, error) {
+			if o.S3 == nil {
+				return nil, fmt.Errorf("%w: s3:// replicas need an S3 endpoint (STOR_S3_ENDPOINT and credentials)", ErrUnsupported)
+			}
+			bucket, prefix, _ := strings.Cut(loc, "/")
+			return o.S3(bucket, strings.Trim(prefix, "/"))
 		},
 	},
 }
@@ -107,14 +126,14 @@ func Parse(s string) (Spec, error) {
 		}
 		return Spec{Name: s, Scheme: name, Location: loc}, nil
 	}
-	return Spec{}, fmt.Errorf("replica %q: want dir:/absolute/path (s3://bucket/prefix comes later)", s)
+	return Spec{}, fmt.Errorf("replica %q: want dir:/absolute/path or s3://bucket/prefix", s)
 }
 
 // Open opens every spec.
-func Open(specs []Spec) ([]Store, error) {
+func Open(specs []Spec, o Openers) ([]Store, error) {
 	var out []Store
 	for _, sp := range specs {
-		st, err := schemes[sp.Scheme].open(sp.Location)
+		st, err := schemes[sp.Scheme].open(sp.Location, o)
 		if err != nil {
 			return nil, fmt.Errorf("replica %s: %w", sp.Name, err)
 		}

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -16,7 +17,8 @@ func TestParseList(t *testing.T) {
 		{in: "dir:/a/b, dir:/c/", want: []string{"/a/b", "/c"}},
 		{in: "dir:relative", bad: true},
 		{in: "dir:/a,dir:/a", bad: true},
-		{in: "s3://bucket/prefix", wantErr: ErrUnsupported},
+		{in: "s3://bucket/prefix", want: []string{"bucket/prefix"}},
+		{in: "s3://bucket/a/../b", bad: true},
 		{in: "s3:///nobucket", bad: true},
 		{in: "ftp://x", bad: true},
 		{in: "primary", bad: true},
@@ -36,7 +38,7 @@ func TestParseList(t *testing.T) {
 				t.Fatalf("ParseList(%q) = %v, %v", c.in, got, err)
 			}
 			for i, sp := range got {
-				if sp.Location != c.want[i] || sp.Scheme != "dir" {
+				if sp.Location != c.want[i] || (sp.Scheme != "dir") != strings.HasPrefix(c.in, "s3") {
 					t.Errorf("ParseList(%q)[%d] = %+v", c.in, i, sp)
 				}
 			}

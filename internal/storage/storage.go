@@ -149,3 +149,46 @@ func (r *ReadSeeker) Close() error {
 type Localizer interface {
 	LocalPath(ctx context.Context, key string) (string, error)
 }
+
+// Copier is a Store that copies an object to another key without the
+// bytes passing through stor (S3's server-side copy).
+type Copier interface {
+	Copy(ctx context.Context, src, dst string) error
+}
+
+// Presigner is a Store that can hand out short-lived URLs from which a
+// client downloads an object directly (S3 presigned GETs). disposition and
+// contentType, if set, are the response's Content-Disposition and
+// Content-Type.
+type Presigner interface {
+	PresignGet(ctx context.Context, key string, expiry time.Duration, disposition, contentType string) (string, error)
+}
+
+// Part is one uploaded part of a multipart upload.
+type Part struct {
+	Number int
+	ETag   string
+	Size   int64
+}
+
+// PendingUpload is an unfinished multipart upload.
+type PendingUpload struct {
+	Key, UploadID string
+	Initiated     time.Time
+}
+
+// ErrNoSuchUpload is returned, wrapped, for an unknown (finished or
+// aborted) multipart upload.
+var ErrNoSuchUpload = errors.New("storage: no such multipart upload")
+
+// MultipartUploader is a Store whose clients can upload an object in
+// parts straight to it (S3 presigned multipart), stor only signing.
+type MultipartUploader interface {
+	CreateMultipart(ctx context.Context, key, contentType string) (uploadID string, err error)
+	PresignPart(ctx context.Context, key, uploadID string, part int, expiry time.Duration) (string, error)
+	ListParts(ctx context.Context, key, uploadID string) ([]Part, error)
+	CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) error
+	AbortMultipart(ctx context.Context, key, uploadID string) error
+	// PendingUploads lists unfinished uploads under prefix.
+	PendingUploads(ctx context.Context, prefix string) ([]PendingUpload, error)
+}
