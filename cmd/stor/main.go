@@ -22,7 +22,7 @@ var commands = map[string]struct {
 	cmd  command
 	help string
 }{
-	"serve":         {&serveCmd{}, "run the server (API, web UI and workers)"},
+	"serve":         {&serveCmd{}, "run the server (API, web UI and workers; --workers=0: API only)"},
 	"ingest":        {&ingestCmd{}, "ingest files and directories"},
 	"token":         {&tokenCmd{}, "create API tokens"},
 	"user":          {&userCmd{}, "manage users: create, list, disable, enable, passwd, role"},
@@ -30,12 +30,13 @@ var commands = map[string]struct {
 	"fixity":        {&fixityCmd{}, "audit stored copies (audit) and report their state (report)"},
 	"bag":           {&bagCmd{}, "export assets as BagIt bags (export) and check a bag (verify)"},
 	"migrate-db":    {&migrateDBCmd{}, "copy the SQLite catalog into PostgreSQL (--to postgres://...)"},
+	"worker":        {&workerCmd{}, "run tasks only, beside API nodes on one database"},
 	"migrate-store": {&migrateStoreCmd{}, "copy originals and derivatives from the local disk to S3 (verified, resumable)"},
 }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: stor COMMAND [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "ingest", "token", "user", "fixity", "bag", "migrate-db", "migrate-store", "version"} {
+	for _, name := range []string{"serve", "worker", "ingest", "token", "user", "fixity", "bag", "migrate-db", "migrate-store", "version"} {
 		fmt.Fprintf(os.Stderr, "  %-13s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\n`stor COMMAND --help` lists a command's flags.")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"stor/internal/config"
 	"stor/internal/logging"
 	"stor/internal/node"
+	"stor/internal/pipeline"
 )
 
 type serveCmd struct{}
@@ -36,7 +38,7 @@ func (serveCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
-	n, err := node.Open(ctx, cfg, log)
+	n, err := node.OpenPipeline(ctx, cfg, log, pipeline.Config{Role: node.RoleServe})
 	if err != nil {
 		return err
 	}
@@ -44,7 +46,9 @@ func (serveCmd) Run(ctx context.Context, args []string) error {
 	if err := n.LockDataDir(); err != nil {
 		return err
 	}
-	n.SweepSpool(time.Minute) // uploads cut off by a crash; live ones are being written now
+	// Uploads cut off by a crash; a live one (here or in another process on
+	// this data dir) was written to within the hour.
+	n.SweepSpool(time.Hour)
 
 	secret, err := auth.Bootstrap(ctx, n.DB.Writer(), cfg.BootstrapToken)
 	if err != nil {
@@ -73,10 +77,27 @@ func (serveCmd) Run(ctx context.Context, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	return drain(log, n, cfg, func(ctx context.Context) error { return n.Shutdown(ctx) })
+}
+
+// drain is the SIGTERM path of serve and worker: /readyz turns 503, then
+// HTTP requests finish (up to ShutdownTimeout) while the workers stop
+// fetching and their running tasks finish (up to DrainTimeout); tasks
+// still running then are cancelled and requeued without using an attempt.
+func drain(log *slog.Logger, n *node.Node, cfg config.Config, shutdownHTTP func(context.Context) error) error {
+	log.Info("shutting down: draining", "shutdown_timeout", cfg.ShutdownTimeout.String(), "drain_timeout", cfg.DrainTimeout.String())
+	n.Drain()
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() {
+		hctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		errc <- shutdownHTTP(hctx)
+	}()
+	dctx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
 	defer cancel()
-	err = n.Shutdown(sctx)
-	n.Stop(sctx)
+	n.Stop(dctx)
+	err := <-errc
+	log.Info("drained", "duration_ms", time.Since(start).Milliseconds())
 	return err
 }

@@ -43,6 +43,9 @@ type Server struct {
 	Processing Processor
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
+	// Draining reports a shutdown in progress: /readyz then answers 503 so
+	// that load balancers stop sending requests. Nil: never.
+	Draining func() bool
 	// HTTPDuration, when set, observes each request by route and status.
 	HTTPDuration *prometheus.HistogramVec
 	// Metadata writes XMP sidecars and embeds fields into downloaded
@@ -332,6 +335,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *auth.Principa
 	}
 	if _, err := s.Store.Stat(ctx, "readyz-probe"); err != nil && !errors.Is(err, storage.ErrNotExist) {
 		checks["storage"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if s.Draining != nil && s.Draining() {
+		checks["shutdown"], status = "draining", http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, checks)
 	return nil

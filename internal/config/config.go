@@ -45,6 +45,15 @@ type Config struct {
 	// ShutdownTimeout is how long a SIGTERM waits for requests and tasks to
 	// finish. Env STOR_SHUTDOWN_TIMEOUT. Default 30s.
 	ShutdownTimeout time.Duration
+	// DrainTimeout is how long a SIGTERM lets running tasks finish after
+	// the workers stop fetching new ones; tasks still running then are
+	// cancelled and go back to the queue without using an attempt. Env
+	// STOR_DRAIN_TIMEOUT. Default 5m.
+	DrainTimeout time.Duration
+	// MetricsAddr is where `stor worker` serves /healthz, /readyz and
+	// /metrics (it has no API); empty serves nothing. Env
+	// STOR_METRICS_ADDR. Default none.
+	MetricsAddr string
 	// Workers is how many tasks this process runs at once; 0 runs none (an
 	// API-only node). Env STOR_WORKERS. Default the number of CPUs.
 	Workers int
@@ -222,6 +231,7 @@ func Default() Config {
 		DataDir:             "./stor-data",
 		MaxUploadSize:       50 << 30,
 		ShutdownTimeout:     30 * time.Second,
+		DrainTimeout:        5 * time.Minute,
 		Workers:             cpus,
 		HeavyWorkers:        max(1, cpus/2),
 		OfficeConverters:    1,
@@ -295,6 +305,8 @@ func fields(c *Config) []field {
 		{"public-url", "STOR_PUBLIC_URL", "externally visible base URL (default http://ADDR)", str(&c.PublicURL)},
 		{"max-upload-size", "STOR_MAX_UPLOAD_SIZE", "largest accepted upload (e.g. 50GiB, 500MB)", size(&c.MaxUploadSize)},
 		{"shutdown-timeout", "STOR_SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests and tasks", dur(&c.ShutdownTimeout)},
+		{"drain-timeout", "STOR_DRAIN_TIMEOUT", "how long SIGTERM lets running tasks finish before they are cancelled and requeued", dur(&c.DrainTimeout)},
+		{"metrics-addr", "STOR_METRICS_ADDR", "stor worker: listen address of /healthz, /readyz and /metrics (empty: none)", str(&c.MetricsAddr)},
 		{"workers", "STOR_WORKERS", "tasks this process runs at once (0: API only)", num(&c.Workers)},
 		{"heavy-workers", "STOR_HEAVY_WORKERS", "heavy tasks (transcodes, pyramids) at once, within --workers", num(&c.HeavyWorkers)},
 		{"office-converters", "STOR_OFFICE_CONVERTERS", "warm LibreOffice instances converting Office documents at once", num(&c.OfficeConverters)},
@@ -414,6 +426,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown-timeout (STOR_SHUTDOWN_TIMEOUT)", "must not be negative")
+	}
+	if c.DrainTimeout < 0 {
+		bad("drain-timeout (STOR_DRAIN_TIMEOUT)", "must not be negative")
 	}
 	if c.Workers < 0 {
 		bad("workers (STOR_WORKERS)", "must not be negative")

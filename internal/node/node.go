@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,6 +47,13 @@ import (
 // Version is set at build time with -ldflags "-X stor/internal/node.Version=...".
 var Version = "dev"
 
+// Roles of a process: RoleServe answers HTTP (and runs tasks unless
+// Workers is 0); RoleWorker only runs tasks.
+const (
+	RoleServe  = "serve"
+	RoleWorker = "worker"
+)
+
 // Node is one running stor process.
 type Node struct {
 	Cfg    config.Config
@@ -69,6 +77,8 @@ type Node struct {
 	// IIIF serves the Image API at /iiif/3 and /iiif/2.
 	IIIF *iiifserver.Server
 
+	role        string
+	draining    atomic.Bool
 	httpMu      sync.Mutex
 	http        *http.Server
 	shut        bool // Shutdown was called
@@ -137,7 +147,10 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		db.Close()
 		return nil, err
 	}
-	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: reg, Tools: tools, storeRetries: storeRetries}
+	if pcfg.Role == "" {
+		pcfg.Role = RoleServe
+	}
+	n := &Node{Cfg: cfg, Log: log, DB: db, Store: store, Reg: reg, Tools: tools, storeRetries: storeRetries, role: pcfg.Role}
 	if err := n.openPreservation(&pcfg); err != nil {
 		tools.Close()
 		db.Close()
@@ -195,9 +208,9 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 			RequestsPerSecond: cfg.RateLimit, DownloadRate: int64(cfg.DownloadRate)},
 		Log: log, BaseURL: cfg.BaseURL(), MaxBody: int64(cfg.MaxUploadSize), Version: Version,
 		Processing: n.Pipe, Metrics: promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}),
-		HTTPDuration: api.NewHTTPDuration(n.Reg),
-		Links:        imagetask.Links(imageConfig(cfg), cfg.BaseURL()),
-		Metadata:     &metatask.Writer{Pool: tools.Exif}, TempDir: filepath.Join(cfg.DataDir, "tmp"),
+		HTTPDuration: api.NewHTTPDuration(n.Reg), Draining: n.draining.Load,
+		Links:    imagetask.Links(imageConfig(cfg), cfg.BaseURL()),
+		Metadata: &metatask.Writer{Pool: tools.Exif}, TempDir: filepath.Join(cfg.DataDir, "tmp"),
 	}
 	if cfg.S3Presign {
 		n.API.PresignExpiry = cfg.S3PresignExpiry
@@ -246,6 +259,19 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	n.API.Extra = append(n.API.Extra, pres.Routes()...)
 	n.API.Links = joinLinks(n.API.Links, pres.AssetLinks)
 	return n, nil
+}
+
+// HealthHandler serves /healthz, /readyz (the API's own checks) and
+// /metrics without authentication: `stor worker` listens with it on
+// STOR_METRICS_ADDR, an address meant for the orchestrator and Prometheus
+// only.
+func (n *Node) HealthHandler() http.Handler {
+	api := n.API.Handler()
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", api)
+	mux.Handle("GET /readyz", api)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.Reg, promhttp.HandlerOpts{}))
+	return mux
 }
 
 // OpenStore opens the blob store the configuration names: an S3 bucket
@@ -359,8 +385,12 @@ func (n *Node) Serve(ln net.Listener) error {
 	return err
 }
 
+// Drain marks the node as shutting down: /readyz answers 503 from now on.
+func (n *Node) Drain() { n.draining.Store(true) }
+
 // Shutdown stops accepting requests and waits for running ones.
 func (n *Node) Shutdown(ctx context.Context) error {
+	n.Drain()
 	n.httpMu.Lock()
 	n.shut = true
 	srv := n.http
@@ -371,14 +401,17 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return srv.Shutdown(ctx)
 }
 
-// Start starts background work: the task workers. The embedded default
-// is one process per data dir, so jobs a killed process left running are
-// requeued at once.
-// It also starts the sweeper of expired resumable uploads and the
-// fetches from URLs (fetching again those a stopped process left).
+// Start starts background work: the task workers (when Workers > 0) and
+// the node's heartbeat, by which live workers requeue the tasks of a
+// process that died. An API node (not Role "worker") also starts the
+// sweeper of expired resumable uploads and the fetches from URLs
+// (fetching again those a stopped process left).
 func (n *Node) Start(ctx context.Context) error {
-	if err := n.Pipe.Start(ctx, n.DB.Dialect() == "sqlite"); err != nil {
+	if err := n.Pipe.Start(ctx); err != nil {
 		return err
+	}
+	if n.role == RoleWorker {
+		return nil
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	n.stopSweeper = cancel
@@ -386,13 +419,17 @@ func (n *Node) Start(ctx context.Context) error {
 	return n.Fetch.Start(ctx)
 }
 
-// Stop lets running tasks finish until ctx's deadline, then cancels them;
-// running fetches are cut (and fetched again at the next start).
+// Stop drains: workers stop taking tasks at once and running tasks
+// finish until ctx's deadline; those still running then are cancelled and
+// requeued without using an attempt. Running fetches are cut (and fetched
+// again at the next start).
 func (n *Node) Stop(ctx context.Context) {
 	if n.stopSweeper != nil {
 		n.stopSweeper()
 	}
-	n.Fetch.Stop()
+	if n.role != RoleWorker {
+		n.Fetch.Stop()
+	}
 	n.Pipe.Stop(ctx)
 }
 
@@ -472,19 +509,56 @@ func joinLinks(fns ...func(*catalog.Asset) map[string]string) func(*catalog.Asse
 	}
 }
 
-// LockDataDir takes an exclusive lock on the data dir for this process:
-// on the embedded default one `stor serve` owns a data dir (it requeues the
-// tasks a killed predecessor left running, which is only safe alone). The
-// lock goes with the process.
-func (n *Node) LockDataDir() error {
+// LockDataDir takes a shared lock on the data dir for this process's
+// life. Several processes may share a data dir on one machine (stor serve
+// --workers=0 beside stor worker: SQLite's own locks serialise their
+// writes, and the heartbeats of the nodes table tell live owners of
+// running tasks from dead ones). Offline commands that must be alone take
+// it exclusively (LockDataDirExclusive). SQLite's locks work only on a
+// local file system, so a SQLite data dir on a network file system is
+// refused: use PostgreSQL to run on several machines.
+func (n *Node) LockDataDir() error { return n.lockDataDir(unix.LOCK_SH) }
+
+// LockDataDirExclusive is LockDataDir for a process that must be the only
+// one on the data dir.
+func (n *Node) LockDataDirExclusive() error { return n.lockDataDir(unix.LOCK_EX) }
+
+func (n *Node) lockDataDir(how int) error {
+	if n.DB.Dialect() == "sqlite" {
+		if fs, err := networkFS(n.Cfg.DataDir); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		} else if fs != "" {
+			return fmt.Errorf("data dir %s is on a network file system (%s): SQLite needs a local disk; use PostgreSQL (STOR_DATABASE_URL) to share a database between machines", n.Cfg.DataDir, fs)
+		}
+	}
 	f, err := os.OpenFile(filepath.Join(n.Cfg.DataDir, "serve.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return fmt.Errorf("data dir lock: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB); err != nil {
 		f.Close()
-		return fmt.Errorf("data dir %s is in use by another stor serve: %w", n.Cfg.DataDir, err)
+		if how == unix.LOCK_EX {
+			return fmt.Errorf("data dir %s is in use by a running stor process: %w", n.Cfg.DataDir, err)
+		}
+		return fmt.Errorf("data dir %s is held by a command that must run alone: %w", n.Cfg.DataDir, err)
 	}
 	n.lock = f
 	return nil
+}
+
+// networkFS names the network file system dir is on, or "" for a local one.
+func networkFS(dir string) (string, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return "", err
+	}
+	switch uint32(st.Type) {
+	case unix.NFS_SUPER_MAGIC:
+		return "nfs", nil
+	case unix.SMB_SUPER_MAGIC, 0xFF534D42, 0xFE534D42: // smb, cifs, smb2
+		return "smb/cifs", nil
+	case 0x65735546: // fuse (sshfs, s3fs, gcsfuse...)
+		return "fuse", nil
+	}
+	return "", nil
 }

@@ -13,6 +13,9 @@ type Metrics struct {
 	queued, started, succeeded, failed, retried, snoozed *prometheus.CounterVec
 	duration                                             *prometheus.HistogramVec
 	alerts                                               prometheus.Counter
+	// orphans counts tasks requeued because their process died; drained
+	// counts tasks a shutdown cancelled and requeued.
+	orphans, drained prometheus.Counter
 }
 
 // NewMetrics makes the series and registers them with reg (nil: none).
@@ -32,9 +35,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.01, 3, 12)}, []string{"task"}),
 		alerts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "stor", Name: "alerts_delivered_total",
 			Help: "Alert webhook posts delivered."}),
+		orphans: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "stor", Subsystem: "tasks", Name: "orphans_requeued_total",
+			Help: "Tasks requeued because the process running them stopped beating (died)."}),
+		drained: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "stor", Subsystem: "tasks", Name: "drain_requeued_total",
+			Help: "Running tasks a shutdown cancelled after the drain timeout and put back in the queue."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.queued, m.started, m.succeeded, m.failed, m.retried, m.snoozed, m.duration, m.alerts)
+		reg.MustRegister(m.queued, m.started, m.succeeded, m.failed, m.retried, m.snoozed, m.duration, m.alerts, m.orphans, m.drained)
 	}
 	return m
 }

@@ -18,8 +18,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -77,11 +79,20 @@ type Config struct {
 	// Periodic is background work run on a schedule by one node of the
 	// cluster (River's elected leader inserts the jobs).
 	Periodic []Periodic
+	// NodeID names this process in the nodes table and is its River
+	// client id (river_job.attempted_by); default a random one.
+	NodeID string
+	// Role is recorded in the nodes table ("serve" or "worker").
+	Role string
+	// Heartbeat is how often this process records that it is alive
+	// (default 5s); NodeTimeout is how long without a beat makes a process
+	// dead, its running tasks requeued by a live worker (default 30s).
+	Heartbeat, NodeTimeout time.Duration
 	// RescueAfter is how long a job may stay running before River hands
-	// it to another worker, presuming its process died (default twice
-	// the longest task timeout plus a minute). On the embedded default a
-	// restart recovers such jobs at once; on PostgreSQL, where other
-	// nodes may still be working them, only this horizon does.
+	// it to another worker, presuming its process died (default the
+	// longest attempt any task may make plus 10 minutes). A process that
+	// died is noticed much sooner by its missing heartbeat
+	// (requeueOrphans); this is the last resort.
 	RescueAfter time.Duration
 }
 
@@ -112,6 +123,12 @@ type Pipeline struct {
 	// waiting remembers since when a heavy job has been held back by the
 	// load gate (job id → time), for MaxAdmissionWait.
 	waiting sync.Map
+	// node is this process in the nodes table; draining is set once Stop
+	// began, so that tasks cancelled by it go back to the queue.
+	node     catalog.Node
+	draining atomic.Bool
+	stopBeat context.CancelFunc
+	beatDone chan struct{}
 }
 
 // New builds a pipeline over db and store with the given tasks, and
@@ -135,10 +152,24 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 	if cfg.MinFreeMemory <= 0 {
 		cfg.MinFreeMemory = 512 << 20
 	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 5 * time.Second
+	}
+	if cfg.NodeTimeout <= 0 {
+		cfg.NodeTimeout = 30 * time.Second
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = NewNodeID()
+	}
+	if cfg.Role == "" {
+		cfg.Role = "serve"
+	}
 	if m == nil {
 		m = NewMetrics(nil)
 	}
 	p := &Pipeline{cfg: cfg, db: db, store: store, log: log, tasks: map[string]*Task{}, metrics: m, load: cfg.Load}
+	host, _ := os.Hostname()
+	p.node = catalog.Node{ID: cfg.NodeID, Role: cfg.Role, Host: host, PID: os.Getpid(), Started: time.Now()}
 	if p.load == nil {
 		p.load = systemLoad
 	}
@@ -170,13 +201,12 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 		return nil, err
 	}
 	rc := &river.Config{
-		Workers:           workers,
-		RetryPolicy:       p,
-		FetchPollInterval: cfg.PollInterval,
-		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
-		Logger:            log.With("component", "river"),
-		// Task timeouts are per task; this is the rescue horizon for jobs
-		// left running by a process that died (see also recoverOrphans).
+		ID:                          cfg.NodeID,
+		Workers:                     workers,
+		RetryPolicy:                 p,
+		FetchPollInterval:           cfg.PollInterval,
+		FetchCooldown:               min(cfg.PollInterval, 100*time.Millisecond),
+		Logger:                      log.With("component", "river"),
 		RescueStuckJobsAfter:        cfg.RescueAfter,
 		JobTimeout:                  -1,
 		CompletedJobRetentionPeriod: 24 * time.Hour,
@@ -193,7 +223,9 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 		}
 	}
 	if rc.RescueStuckJobsAfter <= 0 {
-		rc.RescueStuckJobsAfter = 2*p.maxTimeout() + time.Minute
+		// River's rescuer requeues a job running longer than any attempt
+		// may last.
+		rc.RescueStuckJobsAfter = p.maxTimeout() + 10*time.Minute
 	}
 	if p.client, p.closeClient, err = newJobClient(ctx, db, rc); err != nil {
 		return nil, err
@@ -201,12 +233,18 @@ func New(ctx context.Context, db *catalog.DB, store storage.Store, log *slog.Log
 	return p, nil
 }
 
+// maxTimeout bounds every attempt of every task: the largest fixed
+// Timeout, or MaxTaskTimeout when a task's timeout depends on the asset
+// (TimeoutFor, capped there by Task.timeout).
 func (p *Pipeline) maxTimeout() time.Duration {
-	d := time.Duration(0)
+	d := 10 * time.Minute // Task.timeout's default
 	for _, t := range p.tasks {
+		if t.TimeoutFor != nil {
+			return MaxTaskTimeout
+		}
 		d = max(d, t.Timeout)
 	}
-	return max(d, 10*time.Minute)
+	return min(d, MaxTaskTimeout)
 }
 
 // Close releases the job queue's connections; call it after Stop.
@@ -219,52 +257,146 @@ func (p *Pipeline) Close() {
 // Tasks lists the registered task names in order.
 func (p *Pipeline) Tasks() []string { return slices.Clone(p.order) }
 
-// Start runs the workers (when Workers > 0). On the embedded default only
-// one process works a data dir, so jobs left "running" by a killed
-// process are made available again at once instead of after the rescue
-// horizon.
-func (p *Pipeline) Start(ctx context.Context, singleNode bool) error {
-	if p.cfg.Workers == 0 {
-		return nil
+// Start registers this process in the nodes table and keeps its heartbeat,
+// and runs the workers (when Workers > 0). A worker also requeues, at once
+// and then at every beat, the tasks that a process which stopped beating
+// left running: on one machine or many, a killed worker loses nothing and
+// a live one's tasks are never taken from it.
+func (p *Pipeline) Start(ctx context.Context) error {
+	if err := catalog.BeatNode(ctx, p.db.Writer(), p.node); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
 	}
-	if singleNode {
-		if err := p.recoverOrphans(ctx); err != nil {
+	if p.cfg.Workers > 0 {
+		if err := p.requeueOrphans(ctx); err != nil {
 			return err
 		}
+		if err := p.client.Start(ctx); err != nil {
+			return fmt.Errorf("pipeline: start: %w", err)
+		}
 	}
-	if err := p.client.Start(ctx); err != nil {
-		return fmt.Errorf("pipeline: start: %w", err)
-	}
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	p.stopBeat, p.beatDone = cancel, make(chan struct{})
+	go p.beat(bctx)
 	return nil
 }
 
-// Stop lets running tasks finish until ctx ends, then cancels them.
+// NodeID is this process's id in the nodes table and in River.
+func (p *Pipeline) NodeID() string { return p.cfg.NodeID }
+
+// NewNodeID makes a node id: host, process id and a random suffix.
+func NewNodeID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%08x", host, os.Getpid(), rand.Uint32())
+}
+
+func (p *Pipeline) beat(ctx context.Context) {
+	defer close(p.beatDone)
+	t := time.NewTicker(p.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := catalog.BeatNode(ctx, p.db.Writer(), p.node); err != nil && ctx.Err() == nil {
+			p.log.Warn("node heartbeat failed", "err", err)
+		}
+		if p.cfg.Workers > 0 {
+			if err := p.requeueOrphans(ctx); err != nil && ctx.Err() == nil {
+				p.log.Warn("requeueing orphaned tasks failed", "err", err)
+			}
+		}
+	}
+}
+
+// Stop drains: workers stop fetching at once, running tasks finish until
+// ctx ends; those still running then are cancelled and go back to the
+// queue without using an attempt (JobSnooze(0)). Then the process leaves
+// the nodes table.
 func (p *Pipeline) Stop(ctx context.Context) {
-	if p.cfg.Workers == 0 {
-		return
+	p.draining.Store(true)
+	if p.cfg.Workers > 0 {
+		if err := p.client.Stop(ctx); err != nil {
+			p.log.Warn("running tasks did not finish in time; cancelling and requeueing them", "err", err)
+			cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := p.client.StopAndCancel(cctx); err != nil {
+				p.log.Error("cancelling running tasks", "err", err)
+			}
+		}
 	}
-	if err := p.client.Stop(ctx); err != nil {
-		p.log.Warn("stopping workers gracefully failed; cancelling", "err", err)
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		p.client.StopAndCancel(cctx)
+	if p.stopBeat != nil {
+		p.stopBeat()
+		<-p.beatDone
+		p.stopBeat = nil
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := catalog.RemoveNode(rctx, p.db.Writer(), p.cfg.NodeID); err != nil {
+		p.log.Warn("leaving the nodes table", "err", err)
 	}
 }
 
-// recoverOrphans makes jobs that a killed process left running available
-// again. Safe only when no other process works this database: the
-// embedded default, where the data dir belongs to one process. (River's
-// own rescuer does the same for clusters, after RescueStuckJobsAfter.)
-func (p *Pipeline) recoverOrphans(ctx context.Context) error {
-	// scheduled_at of a running job is already past, so available is enough.
-	res, err := p.db.Writer().ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+// requeueOrphans makes available again the jobs left running by a process
+// that stopped beating (the last id in a job's attempted_by is the River
+// client that fetched it). The update repeats the owner, so two workers
+// doing this at once, or the owner finishing meanwhile, change nothing.
+func (p *Pipeline) requeueOrphans(ctx context.Context) error {
+	now := time.Now()
+	live, err := catalog.ListNodes(ctx, p.db.Reader(), now.Add(-p.cfg.NodeTimeout))
 	if err != nil {
-		return fmt.Errorf("pipeline: recover orphaned jobs: %w", err)
+		return fmt.Errorf("pipeline: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		p.log.Info("requeued jobs left running by a previous process", "jobs", n)
+	alive := map[string]bool{p.cfg.NodeID: true}
+	for _, n := range live {
+		alive[n.ID] = true
 	}
-	return nil
+	owner := `json_extract(attempted_by, '$[#-1]')`
+	if p.db.Dialect() == "postgres" {
+		owner = `attempted_by[cardinality(attempted_by)]`
+	}
+	rows, err := p.db.Reader().QueryContext(ctx, `SELECT id, coalesce(`+owner+`, '') FROM river_job WHERE state = 'running'`)
+	if err != nil {
+		return fmt.Errorf("pipeline: running jobs: %w", err)
+	}
+	type orphan struct {
+		id    int64
+		owner string
+	}
+	var orphans []orphan
+	for rows.Next() {
+		var o orphan
+		if err := rows.Scan(&o.id, &o.owner); err != nil {
+			rows.Close()
+			return fmt.Errorf("pipeline: running jobs: %w", err)
+		}
+		if !alive[o.owner] {
+			orphans = append(orphans, o)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("pipeline: running jobs: %w", err)
+	}
+	requeued := 0
+	for _, o := range orphans {
+		// ? placeholders: the catalog's PostgreSQL connections rebind them.
+		q := `UPDATE river_job SET state = 'available' WHERE id = ? AND state = 'running' AND coalesce(` + owner + `, '') = ?`
+		res, err := p.db.Writer().ExecContext(ctx, q, o.id, o.owner)
+		if err != nil {
+			return fmt.Errorf("pipeline: requeue job %d: %w", o.id, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			requeued++
+			p.log.Info("requeued a task left running by a dead process", "job", o.id, "owner", o.owner)
+		}
+	}
+	if requeued > 0 {
+		p.metrics.orphans.Add(float64(requeued))
+	}
+	// Long-gone nodes need not be remembered.
+	return catalog.ForgetNodesBefore(ctx, p.db.Writer(), now.Add(-24*time.Hour))
 }
 
 // NextRetry implements river.ClientRetryPolicy: exponential backoff from

@@ -59,10 +59,15 @@ type Task struct {
 	Run func(ctx context.Context, tc *TaskContext) error
 }
 
+// MaxTaskTimeout caps every attempt, however long TimeoutFor asks for,
+// so that River's rescue of stuck jobs (after the longest attempt) never
+// takes a job from a live worker.
+const MaxTaskTimeout = 48 * time.Hour
+
 func (t *Task) timeout(a *catalog.Asset) time.Duration {
 	if t.TimeoutFor != nil {
 		if d := t.TimeoutFor(a); d > 0 {
-			return d
+			return min(d, MaxTaskTimeout)
 		}
 	}
 	if t.Timeout > 0 {

@@ -152,6 +152,20 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 		log.InfoContext(ctx, "task succeeded", "duration_ms", elapsed.Milliseconds())
 		return p.finish(ctx, a.ID, t, catalog.TaskSucceeded, "", elapsed, args.TxID)
 	}
+	if p.draining.Load() && errors.Is(ctx.Err(), context.Canceled) {
+		// A shutdown cut this attempt short: back to the queue, at once,
+		// without using an attempt; another process (or this one when it
+		// starts again) runs it.
+		p.metrics.drained.Inc()
+		log.WarnContext(ctx, "task cancelled by shutdown; requeued", "duration_ms", elapsed.Milliseconds())
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := catalog.UpdateTask(uctx, p.db.Writer(), a.ID, t.Name, catalog.TaskUpdate{
+			State: catalog.TaskQueued, Error: "cancelled by shutdown; requeued"}); err != nil {
+			log.ErrorContext(ctx, "recording requeue", "err", err)
+		}
+		return river.JobSnooze(0)
+	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		runErr = fmt.Errorf("timed out after %s: %w", t.timeout(a), runErr)
 	}
