@@ -24,6 +24,11 @@ import (
 type jobClient interface {
 	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	// CompleteTx marks a running task job completed inside tx, so that
+	// the task's success and its job's completion commit together: a
+	// worker killed between the two would otherwise have the job run
+	// again (River completes jobs shortly after Work returns).
+	CompleteTx(ctx context.Context, tx *sql.Tx, job *river.Job[taskArgs]) error
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
@@ -35,7 +40,16 @@ type jobClient interface {
 // *sql.Tx.
 type txClient[TTx any] struct {
 	*river.Client[TTx]
-	tx func(*sql.Tx) (TTx, error)
+	tx       func(*sql.Tx) (TTx, error)
+	complete func(ctx context.Context, tx TTx, job *river.Job[taskArgs]) error
+}
+
+func (c txClient[TTx]) CompleteTx(ctx context.Context, tx *sql.Tx, job *river.Job[taskArgs]) error {
+	t, err := c.tx(tx)
+	if err != nil {
+		return err
+	}
+	return c.complete(ctx, t, job)
 }
 
 func (c txClient[TTx]) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
@@ -70,6 +84,9 @@ func newJobClient(ctx context.Context, db *catalog.DB, rc *river.Config) (jobCli
 				return nil, fmt.Errorf("pipeline: transaction not begun by catalog.DB.InTx")
 			}
 			return t, nil
+		}, complete: func(ctx context.Context, tx pgx.Tx, job *river.Job[taskArgs]) error {
+			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+			return err
 		}}, pool.Close, nil
 	}
 	driver := riversqlite.New(db.Writer())
@@ -80,7 +97,11 @@ func newJobClient(ctx context.Context, db *catalog.DB, rc *river.Config) (jobCli
 	if err != nil {
 		return nil, nil, fmt.Errorf("pipeline: %w", err)
 	}
-	return txClient[*sql.Tx]{Client: c, tx: func(tx *sql.Tx) (*sql.Tx, error) { return tx, nil }}, func() {}, nil
+	return txClient[*sql.Tx]{Client: c, tx: func(tx *sql.Tx) (*sql.Tx, error) { return tx, nil },
+		complete: func(ctx context.Context, tx *sql.Tx, job *river.Job[taskArgs]) error {
+			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job)
+			return err
+		}}, func() {}, nil
 }
 
 func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {

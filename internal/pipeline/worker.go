@@ -150,7 +150,7 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	if runErr == nil {
 		p.metrics.succeeded.WithLabelValues(t.Name).Inc()
 		log.InfoContext(ctx, "task succeeded", "duration_ms", elapsed.Milliseconds())
-		return p.finish(ctx, a.ID, t, catalog.TaskSucceeded, "", elapsed, args.TxID)
+		return p.finish(ctx, a.ID, t, catalog.TaskSucceeded, "", elapsed, args.TxID, job)
 	}
 	if p.draining.Load() && errors.Is(ctx.Err(), context.Canceled) {
 		// A shutdown cut this attempt short: back to the queue, at once,
@@ -182,7 +182,7 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	}
 	p.metrics.failed.WithLabelValues(t.Name).Inc()
 	log.ErrorContext(ctx, "task failed for good", "err", runErr, "permanent", permanent)
-	if err := p.finish(ctx, a.ID, t, catalog.TaskFailed, runErr.Error(), elapsed, args.TxID); err != nil {
+	if err := p.finish(ctx, a.ID, t, catalog.TaskFailed, runErr.Error(), elapsed, args.TxID, nil); err != nil {
 		return err // retried: the failure is recorded next time
 	}
 	return river.JobCancel(runErr)
@@ -202,9 +202,14 @@ func runSafely(ctx context.Context, t *Task, tc *TaskContext) (err error) {
 // finish records a task's final state and, in the same transaction,
 // moves the asset to ready or failed when its required tasks are all
 // done, and queues the alert for a final failure.
-func (p *Pipeline) finish(ctx context.Context, assetID string, t *Task, state, reason string, elapsed time.Duration, txid string) error {
+func (p *Pipeline) finish(ctx context.Context, assetID string, t *Task, state, reason string, elapsed time.Duration, txid string, job *river.Job[taskArgs]) error {
 	ctx = context.WithoutCancel(ctx) // record the outcome even if the job's context ended
 	return p.db.InTx(ctx, func(tx *sql.Tx) error {
+		if job != nil {
+			if err := p.client.CompleteTx(ctx, tx, job); err != nil {
+				return fmt.Errorf("pipeline: complete job: %w", err)
+			}
+		}
 		if err := catalog.UpdateTask(ctx, tx, assetID, t.Name, catalog.TaskUpdate{State: state, Error: reason, Finished: true}); err != nil {
 			return err
 		}
