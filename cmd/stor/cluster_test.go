@@ -9,14 +9,15 @@ package main
 // catalog names, with the right bytes.
 //
 // The backend is a parameter (clusterBackend): the embedded one (SQLite and
-// the local disk, every process on one data dir) runs here; PostgreSQL and
-// S3 plug in the same way.
+// the local disk, every process on one data dir), PostgreSQL with the local
+// disk, and PostgreSQL with MinIO (a data dir per process).
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -39,8 +40,10 @@ import (
 	"time"
 
 	"stor/internal/pgtest"
+	"stor/internal/s3test"
 	"stor/internal/storage"
 	"stor/internal/storage/disk"
+	s3store "stor/internal/storage/s3"
 )
 
 // clusterBackend is where the processes of a cluster keep their data.
@@ -71,8 +74,7 @@ func embeddedBackend(t *testing.T) clusterBackend {
 
 // postgresBackend: PostgreSQL (pgtest: a server on loopback, a fresh
 // database) and the local disk shared by every process through one data
-// dir. The S3 store plugs in here (each process then gets its own data
-// dir) once it is on main.
+// dir.
 func postgresBackend(t *testing.T) clusterBackend {
 	be := embeddedBackend(t)
 	url := pgtest.URL(t)
@@ -82,9 +84,38 @@ func postgresBackend(t *testing.T) clusterBackend {
 	return be
 }
 
+// postgresS3Backend: the scale-out shape of the issue: PostgreSQL and one
+// MinIO bucket (s3test: a real server on loopback), each process with a
+// data dir of its own (nothing shared on disk) and the same signing keys.
+func postgresS3Backend(t *testing.T) clusterBackend {
+	srv := s3test.Start(t)
+	bucket := srv.Bucket(t)
+	url := pgtest.URL(t)
+	root := t.TempDir()
+	s3env := []string{"STOR_DATABASE_URL=" + url, "STOR_S3_ENDPOINT=http://" + srv.Endpoint, "STOR_S3_BUCKET=" + bucket,
+		"STOR_S3_REGION=" + srv.Region, "STOR_S3_ACCESS_KEY=" + srv.AccessKey, "STOR_S3_SECRET_KEY=" + srv.SecretKey,
+		"STOR_SIGNING_KEYS=cluster:" + base64.StdEncoding.EncodeToString([]byte("cluster-test-signing-key-0123456789"))}
+	return clusterBackend{
+		name: "postgres+s3",
+		env: func(t *testing.T, i int) []string {
+			return append([]string{"STOR_DATA_DIR=" + filepath.Join(root, fmt.Sprintf("node-%d", i))}, s3env...)
+		},
+		store: func(t *testing.T) storage.Store {
+			st, err := s3store.New(context.Background(), s3store.Config{Endpoint: "http://" + srv.Endpoint, Bucket: bucket,
+				Region: srv.Region, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, PartSize: 5 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		},
+	}
+}
+
 func TestClusterEmbedded(t *testing.T) { runCluster(t, embeddedBackend(t)) }
 
 func TestClusterPostgres(t *testing.T) { runCluster(t, postgresBackend(t)) }
+
+func TestClusterPostgresS3(t *testing.T) { runCluster(t, postgresS3Backend(t)) }
 
 // proc is one stor child process of a cluster.
 type proc struct {
