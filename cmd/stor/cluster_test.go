@@ -171,9 +171,12 @@ func startProc(t *testing.T, name string, env []string, args ...string) *proc {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(storBin, args...)
+	// STOR_SHUTDOWN_TIMEOUT stays above 5 s: net/http's Shutdown waits up
+	// to 5 s for a connection accepted but not yet used (a client's spare
+	// dial), and hitting the timeout makes serve exit 1.
 	cmd.Env = append(os.Environ(), "STOR_ADDR="+addr, "STOR_METRICS_ADDR="+addr, "STOR_BOOTSTRAP_TOKEN="+token,
 		"STOR_LOG_LEVEL=info", "STOR_POLL_INTERVAL=50ms", "STOR_MAX_LOAD_PER_CPU=0", "STOR_RETRY_BASE=1s",
-		"STOR_DRAIN_TIMEOUT=3s", "STOR_SHUTDOWN_TIMEOUT=5s", "STOR_FIXITY_INTERVAL=0", "STOR_PURGE_AFTER=0")
+		"STOR_DRAIN_TIMEOUT=3s", "STOR_SHUTDOWN_TIMEOUT=15s", "STOR_FIXITY_INTERVAL=0", "STOR_PURGE_AFTER=0")
 	cmd.Env = append(cmd.Env, env...)
 	p := &proc{name: name, cmd: cmd, url: "http://" + addr, logs: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = io.Discard, p.logs
