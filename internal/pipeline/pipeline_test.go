@@ -580,13 +580,13 @@ func testReprocessMatchingAndMetrics(t *testing.T) {
 		ids = append(ids, e.upload(fmt.Sprintf("re-%d.png", i), nil))
 	}
 	for _, id := range ids {
-		e.waitState(id, 10*time.Second, catalog.StateReady)
+		e.waitState(id, time.Minute, catalog.StateReady)
 	}
 	code, body := e.do("POST", "/api/v1/reprocess", strings.NewReader(`{"filter":{"format":"png"},"tasks":["count"]}`), nil)
 	if code != http.StatusAccepted || !strings.Contains(string(body), `"assets":3`) {
 		t.Fatalf("reprocess: %d %s", code, body)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for runs.Load() < 6 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -594,7 +594,7 @@ func testReprocessMatchingAndMetrics(t *testing.T) {
 		t.Fatalf("count ran %d times, want 6", runs.Load())
 	}
 	for _, id := range ids {
-		e.waitState(id, 10*time.Second, catalog.StateReady)
+		e.waitState(id, time.Minute, catalog.StateReady)
 	}
 	code, body = e.do("POST", "/api/v1/assets/"+ids[0]+"/reprocess", strings.NewReader(`{"tasks":["nope"]}`), nil)
 	if code != http.StatusBadRequest || !strings.Contains(string(body), "unknown_task") {
