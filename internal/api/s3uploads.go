@@ -45,20 +45,25 @@ func (s *Server) multipartStore() (storage.MultipartUploader, error) {
 	return mu, nil
 }
 
-// ownUpload loads the upload of the path's {upload} if p started it and
-// the ?key= the client echoes is the one stor gave; anything else is 404.
-func (s *Server) ownUpload(r *http.Request, p *auth.Principal) (*catalog.S3Upload, error) {
+// ownUpload is the S3 store and the upload of the path's {upload} if p
+// started it and the ?key= the client echoes is the one stor gave;
+// anything else is 404.
+func (s *Server) ownUpload(r *http.Request, p *auth.Principal) (storage.MultipartUploader, *catalog.S3Upload, error) {
+	mu, err := s.multipartStore()
+	if err != nil {
+		return nil, nil, err
+	}
 	u, err := catalog.GetS3Upload(r.Context(), s.DB.Reader(), r.PathValue("upload"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if u.TokenID != p.TokenID || u.Actor != p.Actor() {
-		return nil, fmt.Errorf("s3 upload: %w", catalog.ErrNotFound)
+		return nil, nil, fmt.Errorf("s3 upload: %w", catalog.ErrNotFound)
 	}
 	if k := r.URL.Query().Get("key"); k != "" && k != u.Key {
-		return nil, fmt.Errorf("s3 upload: the key is not this upload's: %w", catalog.ErrNotFound)
+		return nil, nil, fmt.Errorf("s3 upload: the key is not this upload's: %w", catalog.ErrNotFound)
 	}
-	return u, nil
+	return mu, u, nil
 }
 
 func (s *Server) presignExpiry() time.Duration {
@@ -116,11 +121,7 @@ func (s *Server) createS3Upload(w http.ResponseWriter, r *http.Request, p *auth.
 // signS3Part: GET /api/v1/uploads/s3/multipart/{upload}/{part}?key=
 // → {url, expires} (seconds).
 func (s *Server) signS3Part(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	mu, err := s.multipartStore()
-	if err != nil {
-		return err
-	}
-	u, err := s.ownUpload(r, p)
+	mu, u, err := s.ownUpload(r, p)
 	if err != nil {
 		return err
 	}
@@ -143,11 +144,7 @@ func (s *Server) signS3Part(w http.ResponseWriter, r *http.Request, p *auth.Prin
 // listS3Parts: GET /api/v1/uploads/s3/multipart/{upload}?key= →
 // [{PartNumber, Size, ETag}], to resume.
 func (s *Server) listS3Parts(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	mu, err := s.multipartStore()
-	if err != nil {
-		return err
-	}
-	u, err := s.ownUpload(r, p)
+	mu, u, err := s.ownUpload(r, p)
 	if err != nil {
 		return err
 	}
@@ -165,11 +162,7 @@ func (s *Server) listS3Parts(w http.ResponseWriter, r *http.Request, p *auth.Pri
 
 // abortS3Upload: DELETE /api/v1/uploads/s3/multipart/{upload}?key=.
 func (s *Server) abortS3Upload(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	mu, err := s.multipartStore()
-	if err != nil {
-		return err
-	}
-	u, err := s.ownUpload(r, p)
+	mu, u, err := s.ownUpload(r, p)
 	if err != nil {
 		return err
 	}
@@ -196,12 +189,8 @@ func s3UploadErr(err error) error {
 // completeS3Upload: POST /api/v1/uploads/s3/multipart/{upload}/complete?key=
 // {parts: [{PartNumber, ETag}]} → {location, key, asset}.
 func (s *Server) completeS3Upload(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	mu, err := s.multipartStore()
-	if err != nil {
-		return err
-	}
 	ctx := r.Context()
-	u, err := s.ownUpload(r, p)
+	mu, u, err := s.ownUpload(r, p)
 	if err != nil {
 		return err
 	}
