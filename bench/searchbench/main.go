@@ -1,18 +1,20 @@
 // Command searchbench measures search and filtered listing on a catalog
 // of synthetic assets (issue 6), not in CI:
 //
-//	go run ./bench/searchbench [-n 1000000] [-runs 300] [-peer 100] [-reuse] [-db /tmp/stor-searchbench/catalog.db]
+//	go run ./bench/searchbench [-backend sqlite|postgres] [-n 1000000] [-runs 300] [-peer 100]
 //
-// It fills a fresh SQLite catalog (every migration, the FTS5 triggers
-// doing the indexing; with -reuse an interrupted fill continues) with n
-// assets of realistic shape: Zipf-distributed words in titles,
-// descriptions and keywords, creators, cameras, capture dates, kinds and
-// formats, projects, tags on a third, and a text page on one in twenty
-// (~120 words). Then it times, through catalog.SQLiteSearch (FindPage,
-// FacetCounts), each query shape -runs times with random words and prints
-// wall p50/p95/p99/max, the querying thread's CPU p50/p99, the share of
-// approximate answers, and the index size; and, as the peer, the same
-// database in the sqlite3 CLI with plain FTS5 queries.
+// It fills a catalog (SQLite, or PostgreSQL 15 started on loopback in a
+// kept data directory, or -dsn) with n assets of realistic shape:
+// Zipf-distributed words in titles, descriptions and keywords, creators,
+// cameras, capture dates, kinds and formats, projects, tags on a third,
+// and a text page on one in twenty (~120 words). The filled catalog is
+// kept, keyed by backend and n, and reused by the next run. Then it
+// times, through the backend's catalog.Searcher (FindPage, FacetCounts),
+// each query shape -runs times with random words and prints wall
+// p50/p95/p99/max, CPU p50/p99 (the querying thread, plus the PostgreSQL
+// backend process), the share of approximate answers, and the index
+// size; and, as the peer, plain full-text queries on the same data (the
+// sqlite3 CLI with FTS5, or textbook tsvector queries in PostgreSQL).
 package main
 
 import (
