@@ -47,7 +47,7 @@ func main() {
 	dsn := flag.String("dsn", "", "postgres:// URL of an existing database to fill and measure instead of starting PostgreSQL in DIR")
 	reuse := flag.Bool("reuse", true, "reuse the catalog in DIR (an interrupted fill continues); false starts afresh")
 	timeout := flag.Duration("timeout", 5*time.Second, "a query running longer is stopped (and printed; counted at its time)")
-	optimize := flag.Bool("optimize", true, "after a fill: merge the FTS5 index and ANALYZE (SQLite), VACUUM ANALYZE (PostgreSQL)")
+	optimize := flag.Bool("optimize", false, "after a fill: merge the FTS5 index and ANALYZE (SQLite; the server does neither); PostgreSQL always gets VACUUM ANALYZE after its bulk load (what autovacuum does after one)")
 	peer := flag.Int("peer", 100, "queries per shape of the peer: the sqlite3 CLI with plain FTS5, or plain tsvector queries in PostgreSQL (0: none)")
 	only := flag.String("only", "", "run only the query shapes whose name contains this")
 	flag.Parse()
@@ -144,7 +144,7 @@ func main() {
 			t := time.Now()
 			stmts := []string{`INSERT INTO asset_fts(asset_fts) VALUES('optimize')`, `ANALYZE`}
 			if pg {
-				stmts = []string{`VACUUM ANALYZE`}
+				stmts = nil
 			}
 			for _, st := range stmts {
 				if _, err := db.Writer().ExecContext(ctx, st); err != nil {
@@ -293,6 +293,27 @@ func main() {
 	} else if *peer > 0 {
 		peerRun(ctx, *dbPath, *peer, word)
 	}
+	// Ratios against the peer (same run, same data).
+	fmt.Println()
+	for _, pr := range [][2]string{
+		{"search: 1 Zipf word, ranked 50", "1 Zipf word, bm25 ORDER BY rank LIMIT 50"},
+		{"search: 1 Zipf word, ranked 50", "1 Zipf word, ORDER BY ts_rank LIMIT 50"},
+		{"search: Zipf word, newest 50", "1 Zipf word, ORDER BY rowid DESC LIMIT 50"},
+		{"search: Zipf word, newest 50", "1 Zipf word, ORDER BY seq DESC LIMIT 50"},
+	} {
+		ours, ok1 := results[pr[0]]
+		var peer [2]time.Duration
+		ok2 := false
+		for name, v := range results {
+			if strings.HasPrefix(name, "peer") && strings.HasSuffix(name, pr[1]) {
+				peer, ok2 = v, true
+			}
+		}
+		if ok1 && ok2 && ours[0] > 0 && ours[1] > 0 {
+			fmt.Printf("ratio peer/stor %-32s vs peer %-44s wall p99 %5.1fx, CPU p99 %5.1fx\n", pr[0], pr[1],
+				float64(peer[0])/float64(ours[0]), float64(peer[1])/float64(ours[1]))
+		}
+	}
 	fmt.Printf("\nload: %s\n", loadavg())
 }
 
@@ -323,7 +344,13 @@ func pct(ds []time.Duration, f float64) time.Duration {
 	return ds[min(len(ds)-1, int(f*float64(len(ds))))]
 }
 
+// results holds each reported row's wall p99 and CPU p99, by name.
+var results = map[string][2]time.Duration{}
+
 func report(name string, ds, cs []time.Duration, approx int) {
+	if len(ds) > 0 {
+		defer func() { results[name] = [2]time.Duration{pct(ds, 0.99), pct(cs, 0.99)} }()
+	}
 	if len(ds) == 0 {
 		fmt.Printf("%-44s (no runs)\n", name)
 		return

@@ -231,6 +231,7 @@ func pgBuildIndex(ctx context.Context, db *catalog.DB) error {
 		`INSERT INTO asset_doc (seq, doc) SELECT asset_seq, stor_tsvector_agg(doc ORDER BY page) FROM asset_search GROUP BY asset_seq`,
 		`CREATE INDEX asset_search_doc ON asset_search USING GIN (doc)`,
 		`CREATE INDEX asset_doc_doc ON asset_doc USING GIN (doc)`,
+		`VACUUM ANALYZE`,
 	} {
 		if _, err := db.Writer().ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("build search index: %s: %w", st, err)
