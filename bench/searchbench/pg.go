@@ -34,7 +34,7 @@ type pgServer struct {
 
 // startPG starts PostgreSQL on dir/data (initdb first if there is none)
 // on a free loopback port, with a benchmark configuration: 512 MB of
-// shared buffers, work_mem 16 MB, no JIT (it adds tens of ms to planning
+// shared buffers (2 GB), work_mem 16 MB, no JIT (it adds tens of ms to planning
 // expensive-looking queries), fsync off (the data is synthetic and
 // rebuilt if lost). As root the server runs as the postgres user.
 func startPG(ctx context.Context, dir string) (*pgServer, error) {
@@ -80,7 +80,7 @@ func startPG(ctx context.Context, dir string) (*pgServer, error) {
 	}
 	c := cmd("postgres", "-D", data, "-p", strconv.Itoa(port), "-k", dir, "-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "shared_buffers=512MB", "-c", "work_mem=16MB", "-c", "maintenance_work_mem=256MB",
+		"-c", "shared_buffers=2GB", "-c", "work_mem=16MB", "-c", "maintenance_work_mem=256MB",
 		"-c", "effective_cache_size=4GB", "-c", "jit=off", "-c", "max_wal_size=4GB")
 	c.Stdout, c.Stderr = logf, logf
 	if err := c.Start(); err != nil {
