@@ -47,3 +47,9 @@ END $$;
 CREATE TRIGGER asset_search_doc AFTER INSERT OR UPDATE OR DELETE ON asset_search
     FOR EACH ROW EXECUTE FUNCTION stor_doc_sync();
 
+
+-- Capture-date ranges with a camera: an index-only scan reads the range,
+-- filters by camera and state in the index, and sorts the seqs of the
+-- matches (0012's index lacks seq, so every asset of the range was read
+-- from the table: 25,000 random reads for half a year of a million).
+CREATE INDEX assets_capture_seq ON assets (capture_date) INCLUDE (camera_make, camera_model, state, seq);
