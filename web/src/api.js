@@ -2,10 +2,12 @@
 // request carries X-Stor-CSRF, which the server requires with the cookie.
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfter) {
     super(message || code || `HTTP ${status}`);
     this.status = status;
     this.code = code;
+    // Seconds to wait (the Retry-After header of a 429 or 423), or null.
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -49,7 +51,9 @@ export async function api(path, { method = 'GET', body, query, signal, raw } = {
   else data = await res.text().catch(() => null);
   if (!res.ok) {
     const e = data && data.error ? data.error : {};
-    const err = new ApiError(res.status, e.code, e.message || (typeof data === 'string' && data.trim()) || res.statusText);
+    const ra = Number.parseInt(res.headers.get('Retry-After') || '', 10);
+    const err = new ApiError(res.status, e.code, e.message || (typeof data === 'string' && data.trim()) || res.statusText,
+      Number.isFinite(ra) ? ra : null);
     if (res.status === 401 && !path.endsWith('session')) listeners.forEach((fn) => fn(err));
     throw err;
   }
@@ -60,6 +64,10 @@ export async function api(path, { method = 'GET', body, query, signal, raw } = {
 export const A = {
   session: () => api('api/v1/session'),
   signIn: (token) => api('api/v1/session', { method: 'POST', body: { token } }),
+  signInPassword: (username, password) => api('api/v1/session', { method: 'POST', body: { username, password } }),
+  sessions: () => api('api/v1/sessions'),
+  revokeSession: (id) => api(`api/v1/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  bulkTag: (ids, add, remove) => api('api/v1/tags', { method: 'POST', body: { ids, add: add || [], remove: remove || [] } }),
   signOut: () => api('api/v1/session', { method: 'DELETE' }),
   assets: (query, signal) => api('api/v1/assets', { query, signal }),
   asset: (id, signal) => api(`api/v1/assets/${encodeURIComponent(id)}`, { signal }),
