@@ -4,7 +4,7 @@
 import { A, onUnauthenticated } from './api.js';
 import { clear, h } from './dom.js';
 import { signInPage } from './pages/signin.js';
-import { gridPage } from './pages/grid.js';
+import { gridPage, prefetchGrid } from './pages/grid.js';
 import { assetPage } from './pages/asset.js';
 import { adminPage } from './pages/admin.js';
 import { collectionPage, collectionsPage } from './pages/collections.js';
@@ -116,6 +116,9 @@ function navigate(path, replace) {
 }
 
 async function boot() {
+  // On the grid, its first page is asked for beside the session.
+  const { path, query } = parseHash();
+  if (path === '/' || path === '') prefetchGrid(query);
   try {
     state.me = await A.session();
   } catch {

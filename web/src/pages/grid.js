@@ -47,6 +47,32 @@ function card(a, opts = {}) {
 // FILTERS are the listing parameters the grid keeps in the URL.
 const FILTERS = ['q', 'kind', 'state', 'project', 'tag', 'collection', 'captured_after', 'captured_before', 'sort'];
 
+// listQuery is the listing request of the grid's first page for the
+// filters f.
+function listQuery(f) {
+  const query = { ...f, limit: PAGE };
+  if (!f.q) delete query.sort;
+  return query;
+}
+
+// prefetchGrid starts the first page's listing while the app still asks
+// who is signed in (main.js calls it at boot on the grid's URL), so the
+// two requests do not wait for each other; gridPage takes the answer.
+let prefetched = null;
+export function prefetchGrid(params) {
+  const f = {};
+  for (const k of FILTERS) f[k] = params.get(k) || '';
+  const query = listQuery(f);
+  const p = A.assets(query);
+  p.catch(() => { /* signed out, or gridPage asks again */ });
+  prefetched = { key: JSON.stringify(query), p };
+}
+function takePrefetched(query) {
+  const pf = prefetched;
+  prefetched = null;
+  return pf && pf.key === JSON.stringify(query) ? pf.p.catch(() => null) : null;
+}
+
 function field(id, label, control, cls) {
   return h('div', { class: `field${cls ? ' ' + cls : ''}` }, h('label', { for: id }, label), control);
 }
@@ -92,7 +118,7 @@ export async function gridPage(main, ctx) {
   form, status, bulk && bulk.el, list, more, sentinel);
 
   // Collections for the filter, tags for the suggestions: neither blocks the grid.
-  A.collections({ all: 1 }).then((r) => {
+  const loadCollections = () => A.collections({ all: 1 }).then((r) => {
     const cs = items(r).sort((x, y) => x.name.localeCompare(y.name));
     append(clear(collection), [h('option', { value: '' }, 'Any collection'),
       cs.map((c) => h('option', { value: c.id, selected: f.collection === c.id }, c.name))]);
@@ -134,9 +160,9 @@ export async function gridPage(main, ctx) {
     loading = true;
     if (reset) { cursor = null; count = 0; }
     try {
-      const query = { ...f, limit: PAGE, cursor: reset ? null : cursor };
-      if (!f.q) delete query.sort;
-      const r = await A.assets(query, ctrl.signal);
+      const query = listQuery(f);
+      if (!reset) query.cursor = cursor;
+      const r = (reset && await takePrefetched(query)) || await A.assets(query, ctrl.signal);
       if (my !== gen) return;
       if (reset) { clear(list); if (bulk) bulk.reset(); }
       const frag = document.createDocumentFragment();
@@ -219,7 +245,10 @@ export async function gridPage(main, ctx) {
   }, 3000);
   ctx.onCleanup(() => clearInterval(timer));
 
+  // The collections (for the filter and the bulk bar) are asked for once
+  // the first page is listed, so they never hold up its thumbnails.
   await load(true);
+  loadCollections();
 
   // bulkBar: select tiles (a checkbox each; shift-click or shift-space
   // selects the range from the last one; "select all on this page"), then
