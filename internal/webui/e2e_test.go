@@ -125,7 +125,7 @@ func TestBrowserE2E(t *testing.T) {
 	}
 
 	names := []string{"signin", "sessions", "upload-selected", "upload", "asset", "collections", "collection", "viewer-video",
-		"viewer-document", "viewer-pano", "viewer-audio", "grid", "grid-bulk", "search", "search-narrow", "admin"}
+		"viewer-document", "viewer-pano", "viewer-audio", "grid", "grid-bulk", "search", "search-narrow", "admin", "users"}
 	for _, n := range names {
 		p := filepath.Join(shots, n+".png")
 		colours, err := distinctColours(p)

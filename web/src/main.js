@@ -10,6 +10,7 @@ import { adminPage } from './pages/admin.js';
 import { collectionPage, collectionsPage } from './pages/collections.js';
 import { extraRoutes } from './routes.js';
 import './pages/sessions.js';
+import './pages/users.js';
 
 const state = { me: null, cleanup: null };
 

@@ -59,8 +59,9 @@ page.on('console', (m) => {
   if (m.type() !== 'error') return;
   const t = m.text();
   // 401 before sign-in and 404 for optional routes that have not landed
-  // yet (metadata, text) are expected.
-  if (/Failed to load resource: the server responded with a status of (401|404)/.test(t)) return;
+  // yet (metadata, text) are expected, and so are the 429 and 423 the test
+  // makes up for the sign-in form's messages.
+  if (/Failed to load resource: the server responded with a status of (401|404|429|423)/.test(t)) return;
   problems.push(`console error: ${t}`);
 });
 const requests = [];
@@ -202,6 +203,21 @@ try {
   await signInForm('not the password at all');
   await page.waitForFunction(() => document.querySelector('#signin-error').textContent === 'Wrong username or password.');
   assert(await page.evaluate(() => document.activeElement.id) === 'password', 'focus returns to the password');
+  // A rate limit and a locked account show the server's own message and how
+  // long to wait (answers made up by the test: the server's limits are
+  // checked by the API's tests, and hitting them here would lock the run out).
+  for (const [st, code, msg, ra, want] of [
+    [429, 'rate_limited', 'too many sign-in attempts', '42', 'too many sign-in attempts. Try again in 42 s.'],
+    [423, 'locked', 'this account is locked after repeated failed sign-ins', '600', 'this account is locked after repeated failed sign-ins. Try again in 10 min.']]) {
+    await page.route('**/api/v1/session', (route) => route.request().method() === 'POST'
+      ? route.fulfill({ status: st, headers: { 'Retry-After': ra }, contentType: 'application/json', body: JSON.stringify({ error: { code, message: msg } }) })
+      : route.continue());
+    await page.fill('#password', PASS);
+    await page.click('#signin-submit');
+    await page.waitForFunction((w) => document.querySelector('#signin-error').textContent === w, want);
+    await page.unroute('**/api/v1/session');
+  }
+  log('sign-in: wrong password, rate limit and lockout each say so');
   await page.fill('#password', PASS);
   await shot('signin');
   await page.click('#signin-submit');
@@ -559,7 +575,7 @@ try {
       return e && { ms: e.startTime, ...e.detail };
     })).jsonValue();
     const lists = requests.filter((u) => u.includes('/api/v1/assets?')).length - listBefore;
-    assert(lists === 1, `one list request for the first page (saw ${lists})`);
+    assert(lists === 1, `one list request for the first page (saw ${lists}: ${requests.filter((u) => u.includes('/api/v1/assets?')).slice(-lists).join(' ')})`);
     assert(m.count === 50 && m.failed === 0, `the first page has 50 thumbnails, all loaded: ${JSON.stringify(m)}`);
     return Math.round(m.ms);
   };
@@ -590,6 +606,24 @@ try {
   assert((await apiJSON('/api/v1/processing')).paused === false, 'the server says running');
   log('resumed');
 
+  // --- Users (admin): create one, change the role, disable.
+  await page.click('#nav a[href="#/users"]');
+  await page.waitForSelector(`#users-table tr[data-username="${USER}"]`);
+  await page.fill('#u-name', 'e2e-viewer');
+  await page.fill('#u-pass', 'viewer passphrase e2e');
+  await page.fill('#u-project', 'e2e-project');
+  await page.click('#user-create button[type=submit]');
+  await page.waitForSelector('#users-table tr[data-username="e2e-viewer"][data-state="active"]');
+  const vid = await page.$eval('#users-table tr[data-username="e2e-viewer"]', (tr) => tr.dataset.id);
+  await page.selectOption(`#role-${vid}`, 'editor');
+  await page.waitForFunction((id) => document.activeElement.id === `role-${id}` && document.querySelector(`#role-${id}`).value === 'editor', vid);
+  await page.click(`#toggle-${vid}`);
+  await page.waitForSelector('#users-table tr[data-username="e2e-viewer"][data-state="disabled"]');
+  const vu = await apiJSON(`/api/v1/users/${vid}`);
+  assert(vu.role === 'editor' && vu.project === 'e2e-project' && vu.disabled_at, `the user is saved: ${JSON.stringify(vu)}`);
+  await shot('users');
+  log('users: created one, made it an editor, disabled it');
+
   // --- Sign out.
   await page.click('#signout');
   await page.waitForSelector('#username');
@@ -597,12 +631,39 @@ try {
   assert(after === 401, `signed out: the session is gone (status ${after})`);
   log('signed out');
 
-  // --- Sign out everywhere: a new session elsewhere, then the button on
-  // My sessions ends it and this one.
-  const elsewhere = await outsideSession('Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0');
+  // --- Change the password on My sessions: the other sessions end, this
+  // one stays. Then sign out everywhere: a new session elsewhere, then the
+  // button ends it and this one.
+  const before = await outsideSession('Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0');
   await signInForm(PASS);
   await page.waitForSelector('#grid', { state: 'attached' });
   await page.click('#my-sessions');
+  await page.waitForSelector('#pw-form');
+  const PASS2 = 'a brand new passphrase e2e';
+  await page.fill('#pw-current', 'not my password at all');
+  await page.fill('#pw-new', PASS2);
+  await page.fill('#pw-again', PASS2);
+  await page.click('#pw-submit');
+  await page.waitForFunction(() => document.querySelector('#pw-note').textContent === 'The current password is wrong.');
+  assert(page.url().endsWith('#/sessions'), 'a wrong current password does not sign out');
+  await page.fill('#pw-current', PASS);
+  await page.fill('#pw-new', PASS2);
+  await page.fill('#pw-again', PASS2);
+  await page.click('#pw-submit');
+  await page.waitForFunction(() => document.querySelector('#pw-note').textContent.startsWith('Password changed'));
+  assert(await sessionStatus(before.cookie) === 401, 'changing the password ended the other session');
+  assert(await page.evaluate(async () => (await fetch('api/v1/session')).status) === 200, 'and kept this one');
+  log('changed the password: the other session ended, this one stays');
+  const PASS_OLD = PASS;
+  const elsewhere = await (async () => {
+    const r = await fetch(base + '/api/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json', 'User-Agent': 'Mozilla/5.0 (Macintosh; Mac OS X 14_0) Safari/605.1.15' },
+      body: JSON.stringify({ username: USER, password: PASS2 }) });
+    assert(r.ok, `sign-in with the new password: HTTP ${r.status}`);
+    return { cookie: r.headers.get('set-cookie').split(';')[0], id: (await r.json()).session_id };
+  })();
+  assert((await fetch(base + '/api/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: USER, password: PASS_OLD }) })).status === 401, 'the old password no longer works');
+  await page.reload();
   await page.waitForSelector(`#sessions-table tr[data-id="${elsewhere.id}"][data-state="active"]`);
   page.once('dialog', (d) => d.accept());
   await page.click('#signout-everywhere');

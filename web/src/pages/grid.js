@@ -228,7 +228,11 @@ export async function gridPage(main, ctx) {
   more.addEventListener('click', () => load(false));
 
   const io = new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting) && cursor && !loading) load(false);
+    // An entry may be stale (computed before the first page filled the
+    // list), so the sentinel's place now decides.
+    if (!entries.some((e) => e.isIntersecting) || !cursor || loading) return;
+    if (sentinel.getBoundingClientRect().top > innerHeight + 600) return;
+    load(false);
   }, { rootMargin: '600px' });
   io.observe(sentinel);
   ctx.onCleanup(() => { io.disconnect(); if (ctrl) ctrl.abort(); });

@@ -88,6 +88,40 @@ export async function sessionsPage(main, ctx) {
   });
 
   await load();
+
+  // Change my password: the current one, the new one twice. The server
+  // ends the other sessions; this one stays.
+  const cur = h('input', { id: 'pw-current', type: 'password', required: true, autocomplete: 'current-password' });
+  const next = h('input', { id: 'pw-new', type: 'password', required: true, minlength: 12, autocomplete: 'new-password', 'aria-describedby': 'pw-help' });
+  const again = h('input', { id: 'pw-again', type: 'password', required: true, minlength: 12, autocomplete: 'new-password' });
+  const pwNote = h('p', { id: 'pw-note', role: 'status', 'aria-live': 'polite' });
+  const pwForm = h('form', { class: 'card token-form pw-form', id: 'pw-form', 'aria-labelledby': 'pw-title' },
+    h('h2', { id: 'pw-title' }, 'Change my password'),
+    h('div', { class: 'field' }, h('label', { for: 'pw-current' }, 'Current password'), cur),
+    h('div', { class: 'field' }, h('label', { for: 'pw-new' }, 'New password'), next),
+    h('div', { class: 'field' }, h('label', { for: 'pw-again' }, 'New password again'), again),
+    h('div', { class: 'field' }, h('button', { type: 'submit', class: 'primary', id: 'pw-submit' }, 'Change password')),
+    h('p', { id: 'pw-help', class: 'muted' }, '12 characters or more. Your other sessions end; this one stays.'),
+    pwNote);
+  pwForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    pwNote.textContent = '';
+    if (next.value !== again.value) {
+      pwNote.append(h('span', { class: 'error' }, 'The two new passwords differ.'));
+      again.focus();
+      return;
+    }
+    try {
+      await A.changePassword(cur.value, next.value);
+      cur.value = next.value = again.value = '';
+      pwNote.textContent = 'Password changed. Your other sessions were signed out.';
+      await load();
+    } catch (e) {
+      pwNote.append(h('span', { class: 'error' }, e.status === 401 ? 'The current password is wrong.' : e.status === 429 || e.status === 423 ? `${e.message}${e.retryAfter ? ` Try again in ${e.retryAfter} s.` : ''}` : `Not changed: ${e.message}`));
+      (e.status === 401 ? cur : next).focus();
+    }
+  });
+  main.append(pwForm);
 }
 
 registerPage('/sessions', sessionsPage, 'My sessions', 'sessions');
