@@ -40,6 +40,10 @@ type Copier struct {
 	// the total written: the place to fsync and save hash state.
 	Every      int64
 	Checkpoint func(written int64) error
+	// Since is how many bytes before this copy already count toward the
+	// first checkpoint (a resumed upload checkpoints every Every bytes of
+	// the whole upload, not of each request).
+	Since int64
 }
 
 // ErrWrite marks a failed write to the file: the sinks may then have seen
@@ -123,7 +127,8 @@ func (c *Copier) Copy(src io.Reader) (written int64, err error) {
 		return true
 	}
 
-	var read, sinceCkpt int64
+	var read int64
+	sinceCkpt := c.Since
 	var rerr error
 loop:
 	for {
@@ -150,10 +155,7 @@ loop:
 		} else {
 			free <- ch
 		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
+		if err != nil && err != io.EOF {
 			rerr = err
 			break
 		}
@@ -166,6 +168,9 @@ loop:
 				rerr = err
 				break
 			}
+		}
+		if err == io.EOF {
+			break
 		}
 	}
 	for _, st := range stages {
