@@ -346,7 +346,7 @@ func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (i
 		u.durable = offset + written
 		return nil
 	}
-	cp := ingest.Copier{File: f, Every: u.s.every, Checkpoint: checkpoint}
+	cp := ingest.Copier{File: f, Every: u.s.every, Checkpoint: checkpoint, Direct: true, Offset: offset}
 	if hashing {
 		cp.Sinks = []io.Writer{u.sh, u.mh}
 		cp.Since = offset - u.durable
