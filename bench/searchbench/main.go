@@ -238,7 +238,8 @@ func main() {
 			return catalog.AssetFilter{Query: word()[:3] + "*", Limit: 50}
 		}},
 		{name: "search: prefix, 5 letters of a rare word*, ranked 50", f: func() catalog.AssetFilter {
-			return catalog.AssetFilter{Query: rare()[:5] + "*", Limit: 50}
+			w := rare()
+			return catalog.AssetFilter{Query: w[:min(5, len(w))] + "*", Limit: 50}
 		}},
 		{name: "search: prefix, 3 letters*, newest 50", f: func() catalog.AssetFilter {
 			return catalog.AssetFilter{Query: word()[:3] + "*", Newest: true, Limit: 50}
