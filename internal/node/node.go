@@ -216,6 +216,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		n.API.PresignExpiry = cfg.S3PresignExpiry
 	}
 	n.API.S3PartURLExpiry = cfg.S3PresignExpiry
+	n.API.AccelRedirect = cfg.AccelRedirect
 	// DATA/uploads sits beside DATA/blobs, so a finished upload lands by rename.
 	ucfg := uploads.Config{
 		Dir: filepath.Join(cfg.DataDir, "uploads"), MaxSize: int64(cfg.MaxUploadSize),
