@@ -63,9 +63,11 @@ await page.route((url) => url.origin === s3 && url.searchParams.get('partNumber'
 let failed = false;
 try {
   await page.goto(base + '/');
-  await page.waitForSelector('#token');
+  // Sign in with the API token (the alternative to username and password).
+  await page.waitForSelector('#signin-alt summary');
+  await page.click('#signin-alt summary');
   await page.fill('#token', token);
-  await page.click('button[type=submit]');
+  await page.click('#token-submit');
   await page.waitForSelector('#nav a[href="#/upload"]');
   await page.click('#nav a[href="#/upload"]');
   await page.waitForSelector('#upload-mode');
