@@ -22,9 +22,10 @@ func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }
 // origin, as docs/deployment.md tells a user to configure it), the web UI
 // in headless Chromium (web/test/s3upload.mjs): the upload page sees
 // uploads.s3_multipart in GET /api/v1/session and uses Uppy's
-// @uppy/aws-s3; a 20 MiB JPEG goes to the bucket in three 8 MiB parts,
-// the first PUT of part 2 is aborted, Retry resumes without resending
-// part 1, and the asset ends ready. Afterwards the bucket holds the
+// @uppy/aws-s3; a 17 MiB JPEG goes to the bucket in three 8 MiB parts,
+// the first PUT of part 2 is aborted (connection reset), the upload goes
+// on without sending part 1 again (the plugin retries the part itself, or
+// Uppy's Retry resumes it; either is accepted), and the asset ends ready. Afterwards the bucket holds the
 // verified original and no leftover upload object.
 func TestBrowserS3Upload(t *testing.T) {
 	root, err := filepath.Abs("../..")

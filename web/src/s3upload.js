@@ -7,8 +7,8 @@
 //
 // The plugin's own requests carry the session cookie (same origin) and no
 // X-Stor-CSRF; the browser's Sec-Fetch-Site: same-origin stands for it.
-// A failed part fails the file; Uppy's Retry resumes it from the parts
-// already in the bucket (listed by stor), not from the start.
+// A part whose PUT fails is sent again by the plugin, alone; parts already
+// in the bucket are not sent again.
 import AwsS3 from '@uppy/aws-s3';
 
 const MiB = 1024 * 1024;

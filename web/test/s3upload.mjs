@@ -7,9 +7,10 @@
 //   STOR_S3     MinIO's base URL (http://host:port)
 //   STOR_BIG    a file of more than two 8 MiB parts (a JPEG)
 // It signs in, checks that the upload page chose S3, uploads the file with
-// the second part's first PUT aborted (the file fails), retries (Uppy
-// resumes: only the missing parts are sent again) and waits for the asset
-// to be ready. Prints one line per step; exits non-zero on failure.
+// the second part's first PUT aborted (connection reset): the plugin
+// retries that part by itself (or, if the file fails, Retry resumes it);
+// either way no part stored before is sent again. Then it waits for the
+// asset to be ready. Prints one line per step; exits non-zero on failure.
 import { chromium } from 'playwright-core';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
