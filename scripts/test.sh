@@ -53,7 +53,8 @@ if [ -n "$pgtest" ]; then
   echo "== go test on PostgreSQL (STOR_TEST_BACKEND=postgres ./internal/api/...)"
   grep -E '^(ok|FAIL|--- FAIL|--- SKIP|panic)|^\s+\S+\.go:[0-9]+:|\[build failed\]' "$pglog" | grep -v '^\s*{"time"' || true
   if [ "$pgstatus" -ne 0 ] && [ "$status" -eq 0 ]; then status=$pgstatus; fi
-  cat "$pglog" >>"$log"
+  # Counted in the summary, the package lines marked "(postgres)".
+  sed -E 's/^(ok|FAIL)([[:space:]]+stor[^[:space:]]*)/\1\2 (postgres)/' "$pglog" >>"$log"
 fi
 set -e
 echo "== summary"
