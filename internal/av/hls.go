@@ -406,14 +406,19 @@ func (p *publisher) master(final bool) ([]byte, error) {
 
 // PublishMaster switches the ladder to res's version: put publishes the
 // master (one atomic Put, so a player gets the old ladder or the new one,
-// whole); then the live master is withdrawn and every older version
+// whole); then the live master is withdrawn and every older version is
 // removed, the one the previous master pointed at included. Until put,
 // the previous ladder is untouched and stays playable.
+//
+// grace delays the removal (in the background; 0: before returning), so
+// that a player that fetched the old master just before the switch (it is
+// cached for 60 s) can still play it. If the process stops first, the
+// next transcode of the asset removes the leftovers, which nothing lists.
 //
 // A transcode that finds the master already pointing at a newer version
 // (a later reprocess finished first) does not publish: it removes its own
 // version and returns false.
-func PublishMaster(ctx context.Context, store storage.Store, key func(string) string, res *Result, put func() error) (bool, error) {
+func PublishMaster(ctx context.Context, store storage.Store, key func(string) string, res *Result, grace time.Duration, put func() error) (bool, error) {
 	if cur := masterVersion(ctx, store, key); cur > res.Version {
 		removeVersion(ctx, store, key, res.Version)
 		return false, nil
@@ -422,23 +427,36 @@ func PublishMaster(ctx context.Context, store storage.Store, key func(string) st
 		return false, err
 	}
 	store.Delete(ctx, key(LiveName))
+	if grace > 0 {
+		time.AfterFunc(grace, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			removeOlder(ctx, store, key, res.Version)
+		})
+		return true, nil
+	}
+	return true, removeOlder(ctx, store, key, res.Version)
+}
+
+// removeOlder removes every ladder version older than ver.
+func removeOlder(ctx context.Context, store storage.Store, key func(string) string, ver string) error {
 	old := map[string]bool{}
 	prefix := key("hls/")
 	err := store.List(ctx, prefix, func(o storage.Object) error {
-		if v, ok := versionOf(strings.TrimPrefix(o.Key, prefix)); ok && v < res.Version {
+		if v, ok := versionOf(strings.TrimPrefix(o.Key, prefix)); ok && v < ver {
 			old[v] = true
 		}
 		return nil
 	})
 	if err != nil {
-		return true, fmt.Errorf("av: listing old ladders: %w", err)
+		return fmt.Errorf("av: listing old ladders: %w", err)
 	}
 	for v := range old {
 		if err := removeVersion(ctx, store, key, v); err != nil {
-			return true, err
+			return err
 		}
 	}
-	return true, nil
+	return nil
 }
 
 // masterVersion is the version the published master points at ("" for

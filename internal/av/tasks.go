@@ -18,6 +18,10 @@ type Options struct {
 	Encoding Encoding
 	// NoMP4 leaves out the progressive MP4.
 	NoMP4 bool
+	// OldLadderGrace is how long a reprocessed asset's previous HLS ladder
+	// stays after the master switched to the new one (default 2 min:
+	// players cache the master for 60 s; negative: removed at once).
+	OldLadderGrace time.Duration
 }
 
 // Task names.
@@ -150,7 +154,11 @@ func (o Options) runHLS(ctx context.Context, tc *pipeline.TaskContext) error {
 	if n := len(res.Plan.Rungs); n > 0 {
 		top.Width, top.Height = res.Plan.Rungs[n-1].Width, res.Plan.Rungs[n-1].Height
 	}
-	published, err := PublishMaster(ctx, tc.Store(), t.Key, res, func() error {
+	grace := o.OldLadderGrace
+	if grace == 0 {
+		grace = 2 * time.Minute
+	}
+	published, err := PublishMaster(ctx, tc.Store(), t.Key, res, max(0, grace), func() error {
 		return tc.PutDerivative(ctx, top, bytes.NewReader(res.Master))
 	})
 	if err != nil {

@@ -61,7 +61,7 @@ func (r *rig) transcode(t *testing.T, ctx context.Context, src string, mp4 bool,
 // publish switches the master to res's ladder, as the hls task does.
 func (r *rig) publish(t *testing.T, res *av.Result) {
 	t.Helper()
-	ok, err := av.PublishMaster(context.Background(), r.store, r.key, res, func() error {
+	ok, err := av.PublishMaster(context.Background(), r.store, r.key, res, 0, func() error {
 		_, err := r.store.Put(context.Background(), r.key(av.MasterName), bytes.NewReader(res.Master))
 		return err
 	})
@@ -313,7 +313,20 @@ func TestReprocessKeepsOldLadderUntilSwitch(t *testing.T) {
 		t.Errorf("old ladder checked %d times during the run", checks.Load())
 	}
 
-	r.publish(t, res)
+	// The switch, with a grace for players that fetched the old master
+	// just before it: the old version stays a while, then goes.
+	ok, err := av.PublishMaster(ctx, r.store, r.key, res, 10*time.Second, func() error {
+		_, err := r.store.Put(ctx, r.key(av.MasterName), bytes.NewReader(res.Master))
+		return err
+	})
+	if err != nil || !ok {
+		t.Fatalf("publish: %v %v", ok, err)
+	}
+	for k, want := range oldFiles {
+		if b, err := os.ReadFile(r.path("hls/" + k)); err != nil || !bytes.Equal(b, want) {
+			t.Errorf("right after the switch, old ladder file %s changed or gone (%v)", k, err)
+		}
+	}
 	master := string(readFile(t, r.path(av.MasterName)))
 	if !strings.Contains(master, res.Version+"/v0/index.m3u8") || strings.Contains(master, old.Version) {
 		t.Errorf("master after the switch does not point at %s only:\n%s", res.Version, master)
@@ -321,15 +334,24 @@ func TestReprocessKeepsOldLadderUntilSwitch(t *testing.T) {
 	if d := fdur(ffprobe(t, r.path(av.MasterName))); math.Abs(d-12) > 0.1 {
 		t.Errorf("new master duration %.3f, want 12", d)
 	}
-	for _, k := range r.keys(t) {
-		if !strings.HasPrefix(k, res.Version+"/") && k != "master.m3u8" {
-			t.Errorf("after the switch %s is still stored", k)
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		var left []string
+		for _, k := range r.keys(t) {
+			if !strings.HasPrefix(k, res.Version+"/") && k != "master.m3u8" {
+				left = append(left, k)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("old ladder still stored 2 min after the switch: %v", left)
 		}
 	}
 	// A run that finishes after a newer one was published does not switch
 	// back: its version is removed, the newer master stays.
 	stale := &av.Result{Version: old.Version, Master: oldMaster}
-	ok, err := av.PublishMaster(ctx, r.store, r.key, stale, func() error {
+	ok, err = av.PublishMaster(ctx, r.store, r.key, stale, 0, func() error {
 		t.Error("a stale ladder was published")
 		return nil
 	})
