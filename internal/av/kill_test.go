@@ -3,6 +3,7 @@ package av_test
 import (
 	"bytes"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -201,5 +202,108 @@ func TestHLSSurvivesSIGKILL(t *testing.T) {
 	n.Get(t, "/api/v1/assets/"+id, n.Token, nil).JSON(t, &after)
 	if after.PlayableAt == nil || *after.PlayableAt != *mid.PlayableAt {
 		t.Errorf("playable_at %v after the retry, %v before: the first time must stay", after.PlayableAt, mid.PlayableAt)
+	}
+}
+
+// Reprocessing a video through the API: while the new ladder is made the
+// old master, its rung playlists and segments are served unchanged; when
+// the hls task is done the master lists the new version, and the old
+// version is still served for the grace (players that fetched the old
+// master just before the switch).
+func TestReprocessServesOldLadder(t *testing.T) {
+	idle := pipeline.Config{Load: func() (float64, int64) { return 0, 1 << 40 }}
+	n := nodetest.StartPipeline(t, idle, func(c *config.Config) { c.Workers, c.HeavyWorkers = 2, 1 })
+	src := gen(t, "clip.mp4", append(testsrc(20, "640x360", 25), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest")...)
+	id := upload(t, n, "clip.mp4", src)
+	if a := waitDone(t, n, id, 5*time.Minute); a.State != "ready" {
+		t.Fatalf("first transcode: %s", a.State)
+	}
+	get := func(path string) ([]byte, int) {
+		r := n.Get(t, "/media/"+id+"/hls/"+path, n.Token, nil)
+		return r.Body, r.Status
+	}
+	oldMaster, _ := get("master.m3u8")
+	oldRung := masterURIs(t, oldMaster)[0]
+	oldPl, _ := get(oldRung)
+	dir := strings.TrimSuffix(oldRung, "index.m3u8")
+	oldSeg, _ := get(dir + "seg00003.m4s")
+	if len(oldSeg) == 0 {
+		t.Fatalf("no segment 3 in %s", oldPl)
+	}
+	hlsRuns := func() (string, int) {
+		var ts struct {
+			Items []struct {
+				Name, State string
+				Attempts    int
+			}
+		}
+		n.Get(t, "/api/v1/assets/"+id+"/tasks", n.Token, nil).JSON(t, &ts)
+		for _, tk := range ts.Items {
+			if tk.Name == "hls" {
+				return tk.State, tk.Attempts
+			}
+		}
+		return "", 0
+	}
+	r := n.Do(t, "POST", "/api/v1/assets/"+id+"/reprocess", n.Token, strings.NewReader(`{"tasks":["hls"]}`),
+		http.Header{"Content-Type": {"application/json"}})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("reprocess: %d %s", r.Status, r.Body)
+	}
+	// Until the switch (the new master, published by the task just before
+	// it succeeds) the old ladder is what is served, unchanged; the master
+	// changes only to one whose rungs are all finished.
+	sawRunning := false
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the master never switched to the reprocessed ladder")
+		}
+		state, _ := hlsRuns()
+		sawRunning = sawRunning || state == "running"
+		m, ms := get("master.m3u8")
+		if ms != 200 {
+			t.Fatalf("master during the reprocess: %d", ms)
+		}
+		if !bytes.Equal(m, oldMaster) {
+			for _, u := range masterURIs(t, m) {
+				if pl, s := get(u); s != 200 || !bytes.Contains(pl, []byte("#EXT-X-ENDLIST")) {
+					t.Fatalf("the switched master lists an unfinished rung %s: %d\n%s", u, s, pl)
+				}
+			}
+			break
+		}
+		if state == "succeeded" {
+			t.Fatal("hls succeeded but the master still points at the old ladder")
+		}
+		if pl, s := get(oldRung); s != 200 || !bytes.Equal(pl, oldPl) {
+			t.Fatalf("old rung playlist during the reprocess: %d\n%s", s, pl)
+		}
+		if seg, s := get(dir + "seg00003.m4s"); s != 200 || !bytes.Equal(seg, oldSeg) {
+			t.Fatalf("old segment during the reprocess: %d, %d bytes", s, len(seg))
+		}
+	}
+	if !sawRunning {
+		t.Log("the hls task finished between two polls: only the before/after states were checked")
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if state, _ := hlsRuns(); state == "succeeded" {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("hls task %s a minute after the switch", state)
+		}
+	}
+	m, _ := get("master.m3u8")
+	newRung := masterURIs(t, m)[0]
+	if newRung == oldRung || !strings.Contains(string(m), "AVERAGE-BANDWIDTH") {
+		t.Fatalf("master after the reprocess still points at %s:\n%s", oldRung, m)
+	}
+	if pl, s := get(newRung); s != 200 || !strings.Contains(string(pl), "#EXT-X-ENDLIST") {
+		t.Fatalf("new rung playlist: %d\n%s", s, pl)
+	}
+	if d := fdur(ffprobeHTTP(t, n, "/media/"+id+"/hls/master.m3u8")); math.Abs(d-20) > 0.1 {
+		t.Errorf("new master read back by ffprobe: %.3f s, want 20", d)
+	}
+	if seg, s := get(dir + "seg00003.m4s"); s != 200 || !bytes.Equal(seg, oldSeg) {
+		t.Errorf("old segment right after the switch (grace): %d", s)
 	}
 }
