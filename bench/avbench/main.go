@@ -253,7 +253,17 @@ func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish boo
 	must(err)
 	must(n.Start(ctx))
 	go n.Serve(ln)
-	defer n.Stop(ctx)
+	defer func() {
+		// Without -node-finish the transcode is still running: a short
+		// deadline makes Stop cancel it (ffmpeg is killed) instead of
+		// draining it.
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		if finish {
+			sctx, cancel = context.WithCancel(ctx)
+		}
+		defer cancel()
+		n.Stop(sctx)
+	}()
 	base := "http://" + cfg.Addr
 	body, err := os.Open(src) // streamed: the 10 min clip is 1.5 GB
 	must(err)
@@ -294,7 +304,7 @@ func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish boo
 		time.Sleep(100 * time.Millisecond)
 	}
 	if !finish {
-		return // n.Stop cancels the transcode (ffmpeg is killed)
+		return // the deferred Stop cancels the transcode (ffmpeg is killed)
 	}
 	for {
 		r, _ := http.NewRequest("GET", base+"/api/v1/assets/"+asset.ID, nil)
