@@ -3,11 +3,11 @@
 # imgproxy runs for the whole benchmark and each round times stor (in
 # process, vips.Engine.Thumbnail as the thumbnail task calls it) and imgproxy
 # (over loopback HTTP) on the same directory, the order alternating by round.
-# Round 1 also times ImageMagick (`convert FILE -thumbnail 400x400 OUT.jpg`,
-# one process per image, same concurrency) between stor and imgproxy: it
-# takes minutes per set, so it runs once (CONVERT=0 leaves it out). Prints
-# every run, the best of the rounds and the ratios (stor ÷ ImageMagick from
-# round 1, where both ran back to back).
+# The last round also times ImageMagick (`convert FILE -thumbnail 400x400
+# OUT.jpg`, one process per image, same concurrency) after stor: it
+# takes minutes per set, so it runs once, last (CONVERT=0 leaves it out).
+# Prints every run, the best of the rounds and the ratios (stor ÷
+# ImageMagick from the last round, where both ran back to back).
 # Needs bench/setup.sh and bench/gen.sh first.
 #   bench/thumbs.sh [ROUNDS] [CONCURRENCY] [SET...]   (sets: jpg tif; default both)
 set -euo pipefail
@@ -30,7 +30,7 @@ OUT=$B/thumbs-runs.txt
 for r in $(seq "$R"); do
   tools="stor imgproxy"
   [ $((r % 2)) = 0 ] && tools="imgproxy stor"
-  [ "$r" = 1 ] && [ "${CONVERT:-1}" != 0 ] && tools="stor convert imgproxy"
+  [ "$r" = "$R" ] && [ "${CONVERT:-1}" != 0 ] && tools="$tools convert"
   for set in $SETS; do
     for tool in $tools; do
       line=$("$B/bin/thumbs" -tool $tool -pid $IPID ${THREADS:+-threads $THREADS} -imgproxy "http://127.0.0.1:$PORT" -dir "$D/thumbs/$set" -c "$C")
@@ -45,9 +45,9 @@ for set in $SETS; do
   s=$(best stor) i=$(best imgproxy) sc=$(cpu stor) ic=$(cpu imgproxy)
   printf '%s: stor %s img/s, imgproxy %s img/s, stor ÷ imgproxy %.2f× | CPU per image: stor %s ms, imgproxy %s ms, imgproxy ÷ stor %.2f×\n' \
     "$set" "$s" "$i" "$(echo "$s / $i" | bc -l)" "$sc" "$ic" "$(echo "$ic / $sc" | bc -l)"
-  if grep -q "round=1 set=$set tool=convert " "$OUT"; then
-    r1() { grep "round=1 set=$set tool=$1 " "$OUT" | sed 's/.*throughput=\([0-9.]*\).*/\1/'; }
-    s1=$(r1 stor) m1=$(r1 convert)
-    printf '%s: round 1: stor %s img/s, ImageMagick convert %s img/s, stor ÷ ImageMagick %.1f×\n' "$set" "$s1" "$m1" "$(echo "$s1 / $m1" | bc -l)"
+  if grep -q "round=$R set=$set tool=convert " "$OUT"; then
+    rl() { grep "round=$R set=$set tool=$1 " "$OUT" | sed 's/.*throughput=\([0-9.]*\).*/\1/'; }
+    sl=$(rl stor) ml=$(rl convert)
+    printf '%s: round %s: stor %s img/s, ImageMagick convert %s img/s, stor ÷ ImageMagick %.1f×\n' "$set" "$R" "$sl" "$ml" "$(echo "$sl / $ml" | bc -l)"
   fi
 done
