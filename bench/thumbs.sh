@@ -7,7 +7,7 @@
 # OUT.jpg`, one process per image, same concurrency) after stor: it
 # takes minutes per set, so it runs once, last (CONVERT=0 leaves it out).
 # Prints every run, the best of the rounds and the ratios (stor ÷
-# ImageMagick from the last round, where both ran back to back).
+# ImageMagick from the last round, where both ran).
 # Needs bench/setup.sh and bench/gen.sh first.
 #   bench/thumbs.sh [ROUNDS] [CONCURRENCY] [SET...]   (sets: jpg tif; default both)
 set -euo pipefail
