@@ -10,6 +10,7 @@ import (
 	"stor/internal/auth"
 	"stor/internal/catalog"
 	"stor/internal/logging"
+	"stor/internal/storage"
 )
 
 // DefaultSessionTTL is how long a web session lasts unless configured.
@@ -101,6 +102,10 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if p.SessionID != "" {
 		out["session_id"] = p.SessionID
 	}
+	// What this server's uploads can do: s3_multipart says direct
+	// browser-to-S3 uploads (/api/v1/uploads/s3) work (the store is S3).
+	_, s3 := s.Store.(storage.MultipartUploader)
+	out["uploads"] = map[string]bool{"s3_multipart": s3}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
