@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Thumbnail benchmark, stor vs imgproxy, interleaved: imgproxy runs for the
-# whole benchmark and each round times stor (in process, vips.Engine.
-# Thumbnail as the thumbnail task calls it) and imgproxy (over loopback
-# HTTP) on the same directory, the order alternating by round. Prints every
-# run and the best of the rounds. ImageMagick is left out (minutes per set;
-# see docs/benchmarks.md for how to run it with bench/thumbs).
+# Thumbnail benchmark, stor vs imgproxy vs ImageMagick, interleaved:
+# imgproxy runs for the whole benchmark and each round times stor (in
+# process, vips.Engine.Thumbnail as the thumbnail task calls it) and imgproxy
+# (over loopback HTTP) on the same directory, the order alternating by round.
+# The last round also times ImageMagick (`convert FILE -thumbnail 400x400
+# OUT.jpg`, one process per image, same concurrency) after stor: it
+# takes minutes per set, so it runs once, last (CONVERT=0 leaves it out).
+# Prints every run, the best of the rounds and the ratios (stor ÷
+# ImageMagick from the last round, where both ran).
 # Needs bench/setup.sh and bench/gen.sh first.
 #   bench/thumbs.sh [ROUNDS] [CONCURRENCY] [SET...]   (sets: jpg tif; default both)
 set -euo pipefail
@@ -27,6 +30,7 @@ OUT=$B/thumbs-runs.txt
 for r in $(seq "$R"); do
   tools="stor imgproxy"
   [ $((r % 2)) = 0 ] && tools="imgproxy stor"
+  [ "$r" = "$R" ] && [ "${CONVERT:-1}" != 0 ] && tools="$tools convert"
   for set in $SETS; do
     for tool in $tools; do
       line=$("$B/bin/thumbs" -tool $tool -pid $IPID ${THREADS:+-threads $THREADS} -imgproxy "http://127.0.0.1:$PORT" -dir "$D/thumbs/$set" -c "$C")
@@ -41,4 +45,9 @@ for set in $SETS; do
   s=$(best stor) i=$(best imgproxy) sc=$(cpu stor) ic=$(cpu imgproxy)
   printf '%s: stor %s img/s, imgproxy %s img/s, stor ÷ imgproxy %.2f× | CPU per image: stor %s ms, imgproxy %s ms, imgproxy ÷ stor %.2f×\n' \
     "$set" "$s" "$i" "$(echo "$s / $i" | bc -l)" "$sc" "$ic" "$(echo "$ic / $sc" | bc -l)"
+  if grep -q "round=$R set=$set tool=convert " "$OUT"; then
+    rl() { grep "round=$R set=$set tool=$1 " "$OUT" | sed 's/.*throughput=\([0-9.]*\).*/\1/'; }
+    sl=$(rl stor) ml=$(rl convert)
+    printf '%s: round %s: stor %s img/s, ImageMagick convert %s img/s, stor ÷ ImageMagick %.1f×\n' "$set" "$R" "$sl" "$ml" "$(echo "$sl / $ml" | bc -l)"
+  fi
 done

@@ -232,6 +232,9 @@ func (s *Server) wrap(rt Route) http.Handler {
 		if rt.Scope != "" && p == nil {
 			var err error
 			if p, err = s.Auth.Authenticate(r); err != nil {
+				if rt.Signed && errors.Is(err, auth.ErrUnauthenticated) && !possibleAssetID(r.PathValue("id")) {
+					err = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such asset"}
+				}
 				writeError(w, r, s.Log, err)
 				return
 			}

@@ -98,7 +98,9 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *auth.Prin
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := catalog.RevokeToken(r.Context(), s.DB.Writer(), r.PathValue("id")); err != nil {
+	err := catalog.RevokeToken(r.Context(), s.DB.Writer(), r.PathValue("id"))
+	s.Auth.Forget() // this node stops accepting it now; others within auth.DefaultTokenCacheTTL
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -124,7 +124,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Princ
 			u.DisabledAt = nil
 		}
 	}
-	if err := catalog.UpdateUser(r.Context(), s.DB.Writer(), u); err != nil {
+	err = catalog.UpdateUser(r.Context(), s.DB.Writer(), u)
+	s.Auth.Forget() // the user's tokens: role, project, disabled
+	if err != nil {
 		return err
 	}
 	if endSessions {

@@ -157,6 +157,9 @@ type Authenticator struct {
 	Writer catalog.Querier
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Tokens, when set, keeps validated bearer tokens for a few seconds
+	// (see TokenCache for how revocation is seen).
+	Tokens *TokenCache
 }
 
 func (a *Authenticator) now() time.Time {
@@ -242,20 +245,29 @@ func (a *Authenticator) LookupSession(ctx context.Context, secret string) (*Prin
 // Lookup finds the live token with this secret.
 func (a *Authenticator) Lookup(ctx context.Context, secret string) (*Principal, error) {
 	hash := HashSecret(secret)
+	if a.Tokens != nil {
+		return a.lookupCached(hash, func() (*Principal, *time.Time, error) { return a.lookupToken(ctx, hash) })
+	}
+	p, _, err := a.lookupToken(ctx, hash)
+	return p, err
+}
+
+// lookupToken finds the live token of this hash, and its expiry.
+func (a *Authenticator) lookupToken(ctx context.Context, hash string) (*Principal, *time.Time, error) {
 	t, err := catalog.TokenByHash(ctx, a.DB, hash)
 	if errors.Is(err, catalog.ErrNotFound) {
-		return nil, ErrUnauthenticated
+		return nil, nil, ErrUnauthenticated
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The lookup was by hash; compare again in constant time for form.
 	if subtle.ConstantTimeCompare([]byte(t.SecretHash), []byte(hash)) != 1 {
-		return nil, ErrUnauthenticated
+		return nil, nil, ErrUnauthenticated
 	}
 	now := a.now()
 	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) {
-		return nil, ErrUnauthenticated
+		return nil, nil, ErrUnauthenticated
 	}
 	p := &Principal{TokenID: t.ID, Name: t.Name, Scopes: t.Scopes, Project: t.Project}
 	if t.UserID != "" {
@@ -263,13 +275,13 @@ func (a *Authenticator) Lookup(ctx context.Context, secret string) (*Principal, 
 		// while the user is disabled.
 		u, err := catalog.GetUser(ctx, a.DB, t.UserID)
 		if errors.Is(err, catalog.ErrNotFound) {
-			return nil, ErrUnauthenticated
+			return nil, nil, ErrUnauthenticated
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if u.DisabledAt != nil {
-			return nil, ErrUnauthenticated
+			return nil, nil, ErrUnauthenticated
 		}
 		role, _ := RoleScopes(u.Role)
 		p.Scopes = capScopes(t.Scopes, role)
@@ -278,7 +290,7 @@ func (a *Authenticator) Lookup(ctx context.Context, secret string) (*Principal, 
 		}
 		p.UserID, p.Username, p.Role = u.ID, u.Username, u.Role
 	}
-	return p, nil
+	return p, t.ExpiresAt, nil
 }
 
 // capScopes keeps the scopes of want that role grants.

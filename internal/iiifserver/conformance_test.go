@@ -320,6 +320,27 @@ func TestErrorsAndAccess(t *testing.T) {
 	if r := f.do("GET", "/iiif/3/"+f.original+"/info.json", false); r.status != 401 {
 		t.Errorf("no token: %d", r.status)
 	}
+	// Without credentials (as the official validator asks): an identifier
+	// stor can never have given (its ids are UUIDv7) is a 404, as the
+	// validator's id_error_random (a UUIDv1) and id_error_unescaped
+	// ("[frob]", 400 or 404) want; a well-formed id stays 401 whether or not
+	// its asset exists, so nothing is revealed.
+	for _, v := range []string{"3", "2"} {
+		for _, p := range []string{
+			"/iiif/" + v + "/" + uuid.Must(uuid.NewUUID()).String() + "/full/max/0/default.jpg",
+			"/iiif/" + v + "/" + uuid.NewString() + "/info.json",
+			"/iiif/" + v + "/[frob]/full/max/0/default.jpg",
+			"/iiif/" + v + "/a%2Fb/info.json",
+		} {
+			if r := f.do("GET", p, false); r.status != 404 || r.h.Get("Access-Control-Allow-Origin") != "*" {
+				t.Errorf("anonymous %s: %d %q, want 404 with CORS", p, r.status, r.h.Get("Access-Control-Allow-Origin"))
+			}
+		}
+		p := "/iiif/" + v + "/" + uuid.Must(uuid.NewV7()).String() + "/info.json"
+		if r := f.do("GET", p, false); r.status != 401 {
+			t.Errorf("anonymous unknown UUIDv7 %s: %d, want 401", p, r.status)
+		}
+	}
 	r := f.do("OPTIONS", "/iiif/3/"+f.original+"/full/max/0/default.jpg", false,
 		"Origin: https://viewer.example", "Access-Control-Request-Method: GET", "Access-Control-Request-Headers: authorization")
 	if r.status != 204 || r.h.Get("Access-Control-Allow-Origin") != "*" ||

@@ -202,7 +202,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	}
 	n.API = &api.Server{
 		Signer: &auth.Signer{Keys: keys}, Events: n.Pipe, CORSOrigins: cfg.CORSList(),
-		DB: db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader(), Writer: db.Writer()},
+		DB: db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader(), Writer: db.Writer(), Tokens: &auth.TokenCache{}},
 		SessionTTL: cfg.SessionTTL,
 		Limits: api.Limits{SignInPerMinute: cfg.SignInRateLimit, UploadsPerMinute: cfg.UploadRateLimit,
 			RequestsPerSecond: cfg.RateLimit, DownloadRate: int64(cfg.DownloadRate)},
