@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"stor/internal/auth"
@@ -20,10 +22,6 @@ func (s *Server) sessionTTL() time.Duration {
 		return s.SessionTTL
 	}
 	return DefaultSessionTTL
-}
-
-func secureRequest(r *http.Request) bool {
-	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
 }
 
 func setSessionCookie(w http.ResponseWriter, r *http.Request, value string, expires time.Time) {
@@ -46,12 +44,30 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ *auth.P
 		return err
 	}
 	if req.Username != "" || req.Password != "" {
+		if err := s.Lockout.Check(r.Context(), s.DB.Writer(), req.Username); err != nil {
+			var locked *auth.LockedError
+			if errors.As(err, &locked) {
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(locked.Wait.Seconds())))))
+			}
+			return err
+		}
 		u, err := auth.CheckCredentials(r.Context(), s.DB.Reader(), req.Username, req.Password)
 		if err != nil {
 			if errors.Is(err, auth.ErrBadCredentials) {
 				s.audit(r, nil, "session.denied", req.Username, http.StatusUnauthorized, nil)
+				until, lerr := s.Lockout.Fail(r.Context(), s.DB.Writer(), req.Username)
+				if lerr != nil {
+					s.Log.ErrorContext(r.Context(), "sign-in lockout: recording a failure", "err", lerr)
+				}
+				if !until.IsZero() {
+					s.audit(r, nil, "session.locked", req.Username, http.StatusUnauthorized,
+						map[string]any{"locked_until": rfc3339(until)})
+				}
 			}
 			return err
+		}
+		if err := s.Lockout.Succeed(r.Context(), s.DB.Writer(), req.Username); err != nil {
+			s.Log.ErrorContext(r.Context(), "sign-in lockout: clearing failures", "err", err)
 		}
 		secret, sess, err := auth.CreateSession(r.Context(), s.DB.Writer(), u, s.sessionTTL(), clientIP(r), r.UserAgent())
 		if err != nil {
