@@ -58,7 +58,7 @@ var matrix = map[string]string{
 	"POST /api/v1/reprocess":                       "403", "POST /api/v1/processing/pause": "403", "POST /api/v1/processing/resume": "403",
 	"GET /api/v1/sessions": "ok", "DELETE /api/v1/sessions/{id}": "any", "PUT /api/v1/account/password": "any",
 	"POST /api/v1/users": "403", "GET /api/v1/users": "403", "GET /api/v1/users/{id}": "403", "PATCH /api/v1/users/{id}": "403",
-	"GET /api/v1/audit": "403",
+	"GET /api/v1/audit": "403", "GET /api/v1/signin-locks": "403", "DELETE /api/v1/signin-locks/{name}": "403",
 }
 
 var wildcard = regexp.MustCompile(`\{([a-z]+)(\.\.\.)?\}`)
