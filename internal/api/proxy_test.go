@@ -3,6 +3,7 @@ package api_test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"stor/internal/config"
@@ -73,5 +74,22 @@ func TestForwardedSpoofing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSignInNeedsJSON: a cross-site form (text/plain or urlencoded) that
+// spells a JSON body cannot sign a browser in (login CSRF).
+func TestSignInNeedsJSON(t *testing.T) {
+	n := nodetest.Start(t, func(c *config.Config) { c.Workers = 0 })
+	body := `{"token":"` + n.Token + `","pad":"="}`
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""} {
+		r := n.Do(t, "POST", "/api/v1/session", "", strings.NewReader(body), http.Header{"Content-Type": {ct}})
+		if r.Status != 415 || r.ErrorCode(t) != "json_required" || r.Header.Get("Set-Cookie") != "" {
+			t.Errorf("sign-in as %q: %d %s %v", ct, r.Status, r.Body, r.Header.Get("Set-Cookie"))
+		}
+	}
+	r := n.Do(t, "POST", "/api/v1/session", "", jbody(map[string]string{"token": n.Token}), http.Header{"Content-Type": {"application/json; charset=utf-8"}})
+	if r.Status != 200 {
+		t.Errorf("JSON sign-in: %d %s", r.Status, r.Body)
 	}
 }

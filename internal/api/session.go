@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -39,6 +40,13 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ *auth.P
 		Token    string `json:"token"`
 		Username string `json:"username"`
 		Password string `json:"password"`
+	}
+	// Only JSON: a cross-site HTML form can post text/plain that parses
+	// as JSON, and would sign the victim's browser into the attacker's
+	// account (login CSRF); it cannot send application/json, and a script
+	// of another origin cannot without a CORS preflight.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "json_required", Message: "sign in with a JSON body (Content-Type: application/json)"}
 	}
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
