@@ -60,6 +60,8 @@ func Classify(err error) (status int, code, msg string) {
 		return http.StatusForbidden, "signature_wrong_path", err.Error()
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"
+	case errors.Is(err, auth.ErrCSRF):
+		return http.StatusForbidden, "csrf_required", err.Error()
 	case errors.Is(err, auth.ErrForbidden):
 		return http.StatusForbidden, "forbidden", "this token lacks the scope for that"
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, storage.ErrNotExist):

@@ -103,6 +103,9 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ *auth.P
 // one) is revoked, and the cookie cleared.
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
 	if c, err := r.Cookie(auth.SessionCookie); err == nil && c.Value != "" {
+		if r.Header.Get(auth.CSRFHeader) == "" {
+			return auth.ErrCSRF // a cross-site form must not sign the user out
+		}
 		if p, err := s.Auth.LookupSession(r.Context(), c.Value); err == nil {
 			if err := catalog.RevokeSession(r.Context(), s.DB.Writer(), p.SessionID, p.UserID); err != nil && !errors.Is(err, catalog.ErrNotFound) {
 				return err

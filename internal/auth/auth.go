@@ -194,7 +194,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
 		if r.Header.Get(CSRFHeader) == "" {
-			return nil, ErrForbidden
+			return nil, ErrCSRF
 		}
 	}
 	if strings.HasPrefix(c.Value, SessionPrefix) {
