@@ -1,7 +1,10 @@
 package api
 
 import (
+	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"stor/internal/auth"
@@ -36,4 +39,28 @@ func (s *Server) deleteSigninLock(w http.ResponseWriter, r *http.Request, _ *aut
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// checkLockout refuses a sign-in (or password check) of a locked
+// username, with Retry-After, before any password is looked at: the same
+// answer, and about the same time, whether the username exists or not.
+func (s *Server) checkLockout(w http.ResponseWriter, r *http.Request, username string) error {
+	err := s.Lockout.Check(r.Context(), s.DB.Writer(), username)
+	var locked *auth.LockedError
+	if errors.As(err, &locked) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(locked.Wait.Seconds())))))
+	}
+	return err
+}
+
+// signinFailed counts a wrong password for username; the failure that
+// locks it is audit-logged (session.locked).
+func (s *Server) signinFailed(r *http.Request, username string) {
+	until, err := s.Lockout.Fail(r.Context(), s.DB.Writer(), username)
+	if err != nil {
+		s.Log.ErrorContext(r.Context(), "sign-in lockout: recording a failure", "err", err)
+	}
+	if !until.IsZero() {
+		s.audit(r, nil, "session.locked", username, http.StatusUnauthorized, map[string]any{"locked_until": rfc3339(until)})
+	}
 }

@@ -123,4 +123,18 @@ func testSigninLockout(t *testing.T) {
 	if r := signIn(n2, "ghost", nodetest.TestPassword, 52); r.Status != 429 {
 		t.Errorf("ghost is still locked: %d", r.Status)
 	}
+
+	// Wrong current passwords of a password change count too: a stolen
+	// session cannot guess the password.
+	_, pat := n2.NewUser(t, "pat", "viewer", "")
+	for i := range 4 {
+		r := n2.Do(t, "PUT", "/api/v1/account/password", "", jbody(map[string]string{"current_password": "guess number " + strconv.Itoa(i),
+			"new_password": "a brand new password"}), nodetest.SessionHeader(pat))
+		if want := map[bool]int{true: 401, false: 429}[i < 3]; r.Status != want {
+			t.Errorf("password change %d with a wrong current password: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if r := signIn(n2, "pat", nodetest.TestPassword, 53); r.Status != 429 {
+		t.Errorf("pat after 3 wrong current passwords: %d", r.Status)
+	}
 }

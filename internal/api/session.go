@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
 	"mime"
 	"net/http"
-	"strconv"
 	"time"
 
 	"stor/internal/auth"
@@ -52,25 +50,14 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ *auth.P
 		return err
 	}
 	if req.Username != "" || req.Password != "" {
-		if err := s.Lockout.Check(r.Context(), s.DB.Writer(), req.Username); err != nil {
-			var locked *auth.LockedError
-			if errors.As(err, &locked) {
-				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(locked.Wait.Seconds())))))
-			}
+		if err := s.checkLockout(w, r, req.Username); err != nil {
 			return err
 		}
 		u, err := auth.CheckCredentials(r.Context(), s.DB.Reader(), req.Username, req.Password)
 		if err != nil {
 			if errors.Is(err, auth.ErrBadCredentials) {
 				s.audit(r, nil, "session.denied", req.Username, http.StatusUnauthorized, nil)
-				until, lerr := s.Lockout.Fail(r.Context(), s.DB.Writer(), req.Username)
-				if lerr != nil {
-					s.Log.ErrorContext(r.Context(), "sign-in lockout: recording a failure", "err", lerr)
-				}
-				if !until.IsZero() {
-					s.audit(r, nil, "session.locked", req.Username, http.StatusUnauthorized,
-						map[string]any{"locked_until": rfc3339(until)})
-				}
+				s.signinFailed(r, req.Username)
 			}
 			return err
 		}
@@ -197,8 +184,16 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, p *auth.
 	if err := auth.CheckPassword(req.New); err != nil {
 		return badRequest("weak_password", err.Error())
 	}
+	// Wrong current passwords count towards the username's sign-in lock:
+	// a stolen session must not guess its way to the password.
+	if err := s.checkLockout(w, r, p.Username); err != nil {
+		return err
+	}
 	u, err := auth.CheckCredentials(r.Context(), s.DB.Reader(), p.Username, req.Current)
 	if err != nil {
+		if errors.Is(err, auth.ErrBadCredentials) {
+			s.signinFailed(r, p.Username)
+		}
 		return err
 	}
 	u.PasswordHash = auth.HashPassword(req.New, auth.DefaultArgon2)
