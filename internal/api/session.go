@@ -231,6 +231,9 @@ func (s *Server) audit(r *http.Request, p *auth.Principal, action, target string
 	}
 	detail["method"], detail["path"], detail["status"] = r.Method, r.URL.Path, status
 	b, _ := json.Marshal(detail)
+	if len(target) > 256 { // a made-up username of a refused sign-in: bounded
+		target = target[:256]
+	}
 	actor := "anonymous"
 	if p != nil {
 		actor = p.Actor()
