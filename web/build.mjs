@@ -46,8 +46,14 @@ for (const k of ['app', 'style', 'upload', 'pano']) {
   if (!entries[k]) throw new Error(`build: no output for entry ${k}`);
 }
 
+// The chunks app.js imports statically are preloaded beside it, so the
+// browser fetches them at once instead of after parsing app.js.
+const appOut = result.metafile.outputs[path.relative(here, path.join(out, entries.app))];
+const preloads = (appOut ? appOut.imports : []).filter((i) => i.kind === 'import-statement')
+  .map((i) => `<link rel="modulepreload" href="static/${path.basename(i.path)}">`);
 let html = await readFile(path.join(here, 'src/index.html'), 'utf8');
 html = html
+  .replace(/(<link rel="modulepreload" href="%APP_JS%">)/, `$1${preloads.map((l) => '\n' + l).join('')}`)
   .replaceAll('%APP_JS%', entries.app)
   .replaceAll('%STYLE_CSS%', entries.style)
   .replaceAll('%UPLOAD_CSS%', entries.upload)

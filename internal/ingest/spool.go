@@ -43,7 +43,7 @@ func spool(dir string, r io.Reader, max int64) (_ *Spooled, err error) {
 
 	sh, mh := sha256.New(), md5.New()
 	head := &headWriter{buf: make([]byte, 0, HeadSize)}
-	cp := Copier{File: f, Sinks: []io.Writer{sh, mh, head}, Max: max}
+	cp := Copier{File: f, Sinks: []io.Writer{sh, mh, head}, Max: max, Direct: true}
 	size, err := cp.Copy(r)
 	switch {
 	case errors.Is(err, ErrTooLarge):

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/tus/tusd/v2/pkg/filestore"
 	"github.com/tus/tusd/v2/pkg/handler"
@@ -20,10 +21,17 @@ import (
 	"stor/internal/ingest"
 )
 
-// checkpointEvery is how many bytes a long PATCH writes between two
-// checkpoints (data fsynced, then the hash state saved). After a crash at
-// most this much is hashed again from the file.
-const checkpointEvery = 64 << 20
+// checkpointEvery is how many bytes of an upload are written between two
+// checkpoints (data fsynced, then the hash state saved), counted over the
+// whole upload, not per PATCH: a PATCH that ends does not fsync. Between
+// PATCHes the running hashes stay in memory (Store.live); after a crash
+// or restart the bytes after the last checkpoint (at most this much plus
+// one PATCH) are hashed again from the file.
+const checkpointEvery = 256 << 20
+
+// maxLive bounds the running hashes kept in memory between PATCHes (an
+// entry is a few hundred bytes; an upload without one reloads its state).
+const maxLive = 4096
 
 // bufSize is the unit of copying parts into a concatenated upload.
 const bufSize = 1 << 20
@@ -52,6 +60,55 @@ type state struct {
 type Store struct {
 	Dir string
 	fs  filestore.FileStore
+	// every is checkpointEvery (smaller in tests).
+	every int64
+
+	mu   sync.Mutex
+	live map[string]*running
+}
+
+// running is an upload's hashes between two PATCHes: they cover exactly
+// [0, offset) of the data file, and [0, durable) is in the saved state.
+type running struct {
+	sh, mh          hash.Hash
+	offset, durable int64
+	st              *state
+}
+
+// take removes and returns the running hashes of id if they still cover
+// the whole data file of size size (another process may have written it
+// since, or the entry is stale).
+func (s *Store) take(id string, size int64) *running {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.live[id]
+	delete(s.live, id)
+	if r == nil || r.offset != size {
+		return nil
+	}
+	return r
+}
+
+// keep stores the running hashes of id until its next PATCH.
+func (s *Store) keep(id string, r *running) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.live == nil {
+		s.live = map[string]*running{}
+	}
+	if len(s.live) >= maxLive {
+		for k := range s.live { // drop any one: it reloads from its state
+			delete(s.live, k)
+			break
+		}
+	}
+	s.live[id] = r
+}
+
+func (s *Store) forget(id string) {
+	s.mu.Lock()
+	delete(s.live, id)
+	s.mu.Unlock()
 }
 
 // NewStore makes the directory and the store.
@@ -63,7 +120,7 @@ func NewStore(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uploads: %w", err)
 	}
-	return &Store{Dir: abs, fs: filestore.New(abs)}, nil
+	return &Store{Dir: abs, fs: filestore.New(abs), every: checkpointEvery}, nil
 }
 
 // UseIn registers the store and its extensions (no content serving:
@@ -193,6 +250,9 @@ type upload struct {
 	id             string
 	st             *state
 	sh, mh         hash.Hash
+	// offset is how many bytes of the data file the hashes cover (all of
+	// them, once loaded); durable is the offset of the saved state.
+	offset, durable int64
 }
 
 // load reads the state and makes the hashes cover exactly the data file:
@@ -204,6 +264,17 @@ func (u *upload) load() error {
 	if u.sh != nil {
 		return nil
 	}
+	fi, err := os.Stat(u.s.binPath(u.id))
+	if errors.Is(err, os.ErrNotExist) {
+		return handler.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	if r := u.s.take(u.id, fi.Size()); r != nil {
+		u.st, u.sh, u.mh, u.offset, u.durable = r.st, r.sh, r.mh, r.offset, r.durable
+		return nil
+	}
 	st, err := u.s.readState(u.id)
 	if err != nil {
 		return err
@@ -212,10 +283,6 @@ func (u *upload) load() error {
 	if st.Partial {
 		u.sh, u.mh = sha256.New(), md5.New()
 		return nil
-	}
-	fi, err := os.Stat(u.s.binPath(u.id))
-	if err != nil {
-		return fmt.Errorf("uploads: %w", err)
 	}
 	from := st.Offset
 	if from > fi.Size() {
@@ -227,7 +294,7 @@ func (u *upload) load() error {
 			sh, mh, from = sha256.New(), md5.New(), 0
 		}
 	}
-	u.sh, u.mh = sh, mh
+	u.sh, u.mh, u.offset, u.durable = sh, mh, from, from
 	if from == fi.Size() {
 		return nil
 	}
@@ -244,12 +311,19 @@ func (u *upload) load() error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("uploads: %w", err)
 	}
+	u.offset, u.durable = from+n, from+n
 	return st.save(u.s.statePath(u.id), sh, mh, from+n)
 }
 
 // WriteChunk appends src to the data file while hashing it (ingest.Copier:
 // the write, SHA-256 and MD5 run side by side). Every checkpointEvery
-// bytes and at the end the file is fsynced and then the state saved.
+// bytes of the upload the file is fsynced and then the state saved; at the
+// end of the PATCH the hashes are kept in memory for the next one (tusd
+// holds the upload's lock meanwhile, so PATCHes of one upload never
+// overlap). A PATCH answered without fsync is safe for tus: after a crash
+// the client asks for the offset again (HEAD), which is the file's size,
+// and the hashes are redone from the last checkpoint. The fsync that makes
+// the whole upload durable is in finished, before the commit.
 func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
 	if err := u.load(); err != nil {
 		return 0, err
@@ -266,24 +340,31 @@ func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (i
 		if !hashing {
 			return nil
 		}
-		return u.st.save(u.s.statePath(u.id), u.sh, u.mh, offset+written)
+		if err := u.st.save(u.s.statePath(u.id), u.sh, u.mh, offset+written); err != nil {
+			return err
+		}
+		u.durable = offset + written
+		return nil
 	}
-	cp := ingest.Copier{File: f, Every: checkpointEvery, Checkpoint: checkpoint}
+	cp := ingest.Copier{File: f, Every: u.s.every, Checkpoint: checkpoint, Direct: true, Offset: offset}
 	if hashing {
 		cp.Sinks = []io.Writer{u.sh, u.mh}
+		cp.Since = offset - u.durable
 	}
 	written, werr := cp.Copy(eofReader{src})
-	switch {
-	case errors.Is(werr, ingest.ErrWrite):
-		// The hashes took more than the file holds: checkpoint nothing
-		// more; load rehashes from the file.
-		u.sh = nil
-		werr = fmt.Errorf("uploads: %w", werr)
-	case werr == nil && u.sh != nil:
-		werr = checkpoint(written)
-	}
 	if cerr := f.Close(); werr == nil && cerr != nil {
 		werr = fmt.Errorf("uploads: %w", cerr)
+	}
+	switch {
+	case errors.Is(werr, ingest.ErrWrite):
+		// The hashes took more than the file holds: keep nothing; load
+		// rehashes from the file.
+		u.sh = nil
+		werr = fmt.Errorf("uploads: %w", werr)
+	case hashing:
+		// A body cut short ends like one that ended (eofReader); any
+		// other error left the hashes covering exactly what was written.
+		u.s.keep(u.id, &running{sh: u.sh, mh: u.mh, offset: offset + written, durable: u.durable, st: u.st})
 	}
 	return written, werr
 }
@@ -307,6 +388,7 @@ func (u *upload) Terminate(ctx context.Context) error {
 }
 
 func (s *Store) remove(id string) error {
+	s.forget(id)
 	var errs []error
 	for _, p := range []string{s.binPath(id), filepath.Join(s.Dir, id+".info"), s.statePath(id),
 		s.statePath(id) + ".tmp", filepath.Join(s.Dir, id+".stop")} {
@@ -363,7 +445,7 @@ func (u *upload) ConcatUploads(ctx context.Context, parts []handler.Upload) erro
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("uploads: %w", err)
 	}
-	u.sh, u.mh = sh, mh
+	u.sh, u.mh, u.offset, u.durable = sh, mh, total, total
 	return st.save(u.s.statePath(u.id), sh, mh, total)
 }
 
@@ -382,13 +464,18 @@ func (s *Store) finished(id string) (*ingest.Spooled, *state, error) {
 		return nil, nil, fmt.Errorf("uploads: %w", err)
 	}
 	defer f.Close()
+	// PATCHes do not fsync (WriteChunk): the whole file is made durable
+	// here, before it becomes an asset.
+	if err := f.Sync(); err != nil {
+		return nil, nil, fmt.Errorf("uploads: %w", err)
+	}
 	head := make([]byte, ingest.HeadSize)
 	n, err := io.ReadFull(f, head)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return nil, nil, fmt.Errorf("uploads: %w", err)
 	}
 	return &ingest.Spooled{
-		Path: s.binPath(id), Size: u.st.Offset, Head: head[:n],
+		Path: s.binPath(id), Size: u.offset, Head: head[:n],
 		SHA256: hex.EncodeToString(u.sh.Sum(nil)), MD5: hex.EncodeToString(u.mh.Sum(nil)),
 	}, u.st, nil
 }

@@ -21,14 +21,18 @@ import (
 // TestBrowserE2E builds the UI bundle and the stor binary, starts `stor
 // serve` on a free loopback port and drives the UI in Debian's headless
 // Chromium with playwright-core (web/test/e2e.mjs), one server and one
-// browser for the whole run: sign in; upload a JPEG, an MP4 and a PDF
+// browser for the whole run: sign in through the form with a username and
+// password (a wrong one refused), My sessions (revoke one, sign out
+// everywhere); upload a JPEG, an MP4 and a PDF
 // through Uppy (tus) and watch them turn ready live; the JPEG in deep zoom
 // (IIIF tiles seen), edited and tagged; collections created, filled and
-// reordered by keyboard; the MP4 playing through hls.js (currentTime
+// reordered by keyboard and by drag and drop; bulk selection (keyboard
+// range) with bulk tags and add-to-collection; the MP4 playing through hls.js (currentTime
 // advancing) with its storyboard; the PDF's pages in deep zoom and its
-// text; a panorama in Pannellum; audio with its waveform; search by a word
+// text; a panorama in Pannellum; audio with its waveform and a playhead that seeks; search by a word
 // of the PDF's text, filters (tag, collection, capture date, kind) and
-// sort; not-found states; the first 50 thumbnails' speed; pause/resume;
+// sort; not-found states; the first 50 thumbnails' speed (navigation start
+// to the 50th thumbnail's load, measured in the page, printed as SPEED); pause/resume;
 // sign out. Everything runs through the real pipeline. One screenshot per
 // page lands in test-output/ui/ and each must be more than one colour.
 func TestBrowserE2E(t *testing.T) {
@@ -120,8 +124,8 @@ func TestBrowserE2E(t *testing.T) {
 		t.Fatalf("web/test/e2e.mjs failed: %v\n--- server log ---\n%s", err, tail(serverLog.String(), 4000))
 	}
 
-	names := []string{"signin", "upload-selected", "upload", "asset", "collections", "collection", "viewer-video",
-		"viewer-document", "viewer-pano", "viewer-audio", "grid", "search", "search-narrow", "admin"}
+	names := []string{"signin", "sessions", "upload-selected", "upload", "asset", "collections", "collection", "viewer-video",
+		"viewer-document", "viewer-pano", "viewer-audio", "grid", "grid-bulk", "search", "search-narrow", "admin", "users"}
 	for _, n := range names {
 		p := filepath.Join(shots, n+".png")
 		colours, err := distinctColours(p)

@@ -2,10 +2,12 @@
 // request carries X-Stor-CSRF, which the server requires with the cookie.
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfter) {
     super(message || code || `HTTP ${status}`);
     this.status = status;
     this.code = code;
+    // Seconds to wait (the Retry-After header of a 429 or 423), or null.
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -26,7 +28,9 @@ export function url(u) {
   }
 }
 
-export async function api(path, { method = 'GET', body, query, signal, raw } = {}) {
+// A 401 means the session is gone (onUnauthenticated), except where it
+// answers a credential the user typed (keep401).
+export async function api(path, { method = 'GET', body, query, signal, raw, keep401 } = {}) {
   let target = path.startsWith('/') || path.startsWith('http') ? url(path) : path;
   if (query) {
     const q = new URLSearchParams();
@@ -49,8 +53,10 @@ export async function api(path, { method = 'GET', body, query, signal, raw } = {
   else data = await res.text().catch(() => null);
   if (!res.ok) {
     const e = data && data.error ? data.error : {};
-    const err = new ApiError(res.status, e.code, e.message || (typeof data === 'string' && data.trim()) || res.statusText);
-    if (res.status === 401 && !path.endsWith('session')) listeners.forEach((fn) => fn(err));
+    const ra = Number.parseInt(res.headers.get('Retry-After') || '', 10);
+    const err = new ApiError(res.status, e.code, e.message || (typeof data === 'string' && data.trim()) || res.statusText,
+      Number.isFinite(ra) ? ra : null);
+    if (res.status === 401 && !keep401 && !path.endsWith('session')) listeners.forEach((fn) => fn(err));
     throw err;
   }
   return data;
@@ -60,6 +66,11 @@ export async function api(path, { method = 'GET', body, query, signal, raw } = {
 export const A = {
   session: () => api('api/v1/session'),
   signIn: (token) => api('api/v1/session', { method: 'POST', body: { token } }),
+  signInPassword: (username, password) => api('api/v1/session', { method: 'POST', body: { username, password } }),
+  sessions: () => api('api/v1/sessions'),
+  changePassword: (current, next) => api('api/v1/account/password', { method: 'PUT', body: { current_password: current, new_password: next }, keep401: true }),
+  revokeSession: (id) => api(`api/v1/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  bulkTag: (ids, add, remove) => api('api/v1/tags', { method: 'POST', body: { ids, add: add || [], remove: remove || [] } }),
   signOut: () => api('api/v1/session', { method: 'DELETE' }),
   assets: (query, signal) => api('api/v1/assets', { query, signal }),
   asset: (id, signal) => api(`api/v1/assets/${encodeURIComponent(id)}`, { signal }),
@@ -85,6 +96,9 @@ export const A = {
   deleteCollection: (id) => api(`api/v1/collections/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   members: (id) => api(`api/v1/collections/${encodeURIComponent(id)}/members`),
   setMembers: (id, ids) => api(`api/v1/collections/${encodeURIComponent(id)}/members`, { method: 'PUT', body: { ids } }),
+  users: () => api('api/v1/users'),
+  createUser: (u) => api('api/v1/users', { method: 'POST', body: u }),
+  patchUser: (id, c) => api(`api/v1/users/${encodeURIComponent(id)}`, { method: 'PATCH', body: c }),
   tokens: () => api('api/v1/tokens'),
   createToken: (t) => api('api/v1/tokens', { method: 'POST', body: t }),
   revokeToken: (id) => api(`api/v1/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' }),

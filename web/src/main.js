@@ -4,11 +4,13 @@
 import { A, onUnauthenticated } from './api.js';
 import { clear, h } from './dom.js';
 import { signInPage } from './pages/signin.js';
-import { gridPage } from './pages/grid.js';
+import { gridPage, prefetchGrid } from './pages/grid.js';
 import { assetPage } from './pages/asset.js';
 import { adminPage } from './pages/admin.js';
 import { collectionPage, collectionsPage } from './pages/collections.js';
 import { extraRoutes } from './routes.js';
+import './pages/sessions.js';
+import './pages/users.js';
 
 const state = { me: null, cleanup: null };
 
@@ -32,13 +34,13 @@ function setChrome() {
   document.getElementById('nav').hidden = !signedIn;
   document.getElementById('who').hidden = !signedIn;
   if (signedIn) {
-    document.getElementById('who-name').textContent = state.me.name || 'signed in';
+    document.getElementById('who-name').textContent = state.me.username || state.me.name || 'signed in';
     for (const a of document.querySelectorAll('#nav [data-scope]')) a.hidden = !has(a.dataset.scope);
   }
 }
 
 function markNav(name) {
-  for (const a of document.querySelectorAll('#nav a')) {
+  for (const a of document.querySelectorAll('#nav a, #who a')) {
     if (a.dataset.nav === name) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
@@ -115,6 +117,9 @@ function navigate(path, replace) {
 }
 
 async function boot() {
+  // On the grid, its first page is asked for beside the session.
+  const { path, query } = parseHash();
+  if (path === '/' || path === '') prefetchGrid(query);
   try {
     state.me = await A.session();
   } catch {
@@ -134,6 +139,10 @@ async function boot() {
   document.getElementById('skip-link').addEventListener('click', (ev) => {
     ev.preventDefault();
     main.focus();
+  });
+  document.addEventListener('stor:signedout', () => {
+    state.me = null;
+    navigate('/signin', true);
   });
   document.addEventListener('stor:signedin', (ev) => {
     state.me = ev.detail;

@@ -2,7 +2,8 @@
 // playwright-core (never a downloaded browser). Run by
 // internal/webui/e2e_test.go, which starts the server and passes:
 //   STOR_URL    base URL of a running `stor serve`
-//   STOR_TOKEN  an admin token
+//   STOR_TOKEN  an admin token (the test's own API calls; the browser signs
+//               in with a username and password through the form)
 //   STOR_JPEG   a JPEG (its name has the word "harbour"; EXIF date 2019-05-04)
 //   STOR_MP4    an MP4 (H.264/AAC, a few seconds)
 //   STOR_PDF    a two-page PDF whose first page has the word "quokkaphile"
@@ -58,8 +59,9 @@ page.on('console', (m) => {
   if (m.type() !== 'error') return;
   const t = m.text();
   // 401 before sign-in and 404 for optional routes that have not landed
-  // yet (metadata, text) are expected.
-  if (/Failed to load resource: the server responded with a status of (401|404)/.test(t)) return;
+  // yet (metadata, text) are expected, and so are the 429 and 423 the test
+  // makes up for the sign-in form's messages.
+  if (/Failed to load resource: the server responded with a status of (401|404|429|423)/.test(t)) return;
   problems.push(`console error: ${t}`);
 });
 const requests = [];
@@ -143,15 +145,41 @@ async function openAsset(id) {
   await page.waitForSelector('#viewer');
   await page.waitForSelector('#tasks-table tbody tr');
 }
+// A user to sign in as, and a second session of theirs from another
+// client (for the sessions page).
+const USER = 'e2e-admin', PASS = 'correct horse battery e2e';
+async function outsideSession(ua) {
+  const r = await fetch(base + '/api/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json', 'User-Agent': ua },
+    body: JSON.stringify({ username: USER, password: PASS }) });
+  assert(r.ok, `sign-in from outside the browser: HTTP ${r.status}`);
+  const cookie = r.headers.get('set-cookie').split(';')[0];
+  return { cookie, id: (await r.json()).session_id };
+}
+async function sessionStatus(cookie) {
+  return (await fetch(base + '/api/v1/session', { headers: { Cookie: cookie } })).status;
+}
+async function signInForm(password) {
+  await page.waitForSelector('#username');
+  await page.fill('#username', USER);
+  await page.fill('#password', password);
+  await page.click('#signin-submit');
+}
+
 let failed = false;
 try {
-  // --- Sign in: a wrong token is refused, the right one lands on the grid.
+  await apiJSON('/api/v1/users', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: USER, password: PASS, role: 'admin' }) });
+  const curlSession = await outsideSession('curl/8.5.0 (stor e2e)');
+
+  // --- Sign in with a username and password: a wrong password is refused
+  // with a clear message; the right one lands on the grid. The token
+  // sign-in is still there, folded away.
   const resp = await page.goto(base + '/');
   const csp = resp.headers()['content-security-policy'] || '';
   assert(csp.includes("default-src 'self'"), `CSP header on / (got ${JSON.stringify(csp)})`);
-  await page.waitForSelector('#token');
+  await page.waitForSelector('#username');
   assert(page.url().endsWith('#/signin'), `redirected to sign-in, at ${page.url()}`);
-  assert(await page.evaluate(() => document.activeElement.id) === 'token', 'the token field has focus');
+  assert(await page.evaluate(() => document.activeElement.id) === 'username', 'the username field has focus');
   assert(await page.evaluate(() => {
     const f = [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')].filter((e) => e.tabIndex >= 0);
     return f[0].id === 'skip-link' && !document.querySelector('[tabindex]:not([tabindex="0"]):not([tabindex="-1"])');
@@ -161,16 +189,57 @@ try {
   assert(box && box.x >= 0, 'the skip link shows when focused');
   await page.keyboard.press('Enter');
   assert(await page.evaluate(() => document.activeElement.id) === 'main', 'the skip link moves focus to the content');
-  await page.focus('#token');
+  // The keyboard goes username → password → Sign in → the token option.
+  await page.focus('#username');
+  const tabOrder = [];
+  for (let i = 0; i < 3; i++) { await page.keyboard.press('Tab'); tabOrder.push(await page.evaluate(() => document.activeElement.id || document.activeElement.tagName)); }
+  assert(JSON.stringify(tabOrder) === '["password","signin-submit","SUMMARY"]', `focus order of the sign-in page: ${tabOrder}`);
+  await page.click('#signin-alt summary');
+  await page.waitForFunction(() => document.activeElement.id === 'token');
   await page.fill('#token', 'stor_not_a_real_token');
-  await page.click('button[type=submit]');
-  await page.waitForSelector('#signin-error:not(:empty)');
-  await page.fill('#token', token);
+  await page.click('#token-submit');
+  await page.waitForFunction(() => document.querySelector('#token-error').textContent.includes('unknown, expired or revoked'));
+  await page.click('#signin-alt summary');
+  await signInForm('not the password at all');
+  await page.waitForFunction(() => document.querySelector('#signin-error').textContent === 'Wrong username or password.');
+  assert(await page.evaluate(() => document.activeElement.id) === 'password', 'focus returns to the password');
+  // A rate limit and a locked account show the server's own message and how
+  // long to wait (answers made up by the test: the server's limits are
+  // checked by the API's tests, and hitting them here would lock the run out).
+  for (const [st, code, msg, ra, want] of [
+    [429, 'rate_limited', 'too many sign-in attempts', '42', 'too many sign-in attempts. Try again in 42 s.'],
+    [423, 'locked', 'this account is locked after repeated failed sign-ins', '600', 'this account is locked after repeated failed sign-ins. Try again in 10 min.']]) {
+    await page.route('**/api/v1/session', (route) => route.request().method() === 'POST'
+      ? route.fulfill({ status: st, headers: { 'Retry-After': ra }, contentType: 'application/json', body: JSON.stringify({ error: { code, message: msg } }) })
+      : route.continue());
+    await page.fill('#password', PASS);
+    await page.click('#signin-submit');
+    await page.waitForFunction((w) => document.querySelector('#signin-error').textContent === w, want);
+    await page.unroute('**/api/v1/session');
+  }
+  log('sign-in: wrong password, rate limit and lockout each say so');
+  await page.fill('#password', PASS);
   await shot('signin');
-  await page.click('button[type=submit]');
+  await page.click('#signin-submit');
   await page.waitForSelector('#grid', { state: 'attached' });
+  const me = await page.evaluate(async () => (await fetch('api/v1/session')).json());
+  assert(me.username === USER && me.session_id, `signed in as the user, with a session: ${JSON.stringify(me)}`);
+  assert(await page.textContent('#who-name') === USER, 'the header names the user');
   await page.waitForSelector('#nav a[href="#/admin"]:not([hidden])');
-  log('signed in');
+  log('signed in through the form (username and password)');
+
+  // --- My sessions: this browser and the curl one; revoke the curl one.
+  await page.click('#my-sessions');
+  await page.waitForSelector('#sessions-table tbody tr');
+  let rows = await page.$$eval('#sessions-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.id, tr.dataset.state]));
+  assert(rows.some(([id, st]) => id === me.session_id && st === 'this browser') && rows.some(([id, st]) => id === curlSession.id && st === 'active'),
+    `the sessions page lists this browser and the curl session: ${JSON.stringify(rows)}`);
+  assert(await page.$(`#revoke-${me.session_id}`) === null, 'no revoke button for this browser (sign out does that)');
+  await shot('sessions');
+  await page.click(`#revoke-${curlSession.id}`);
+  await page.waitForSelector(`#sessions-table tr[data-id="${curlSession.id}"][data-state="revoked"]`);
+  assert(await sessionStatus(curlSession.cookie) === 401, 'the revoked session no longer works');
+  log('sessions page: listed both, revoked the other one');
 
   // --- Upload a JPEG, an MP4 and a PDF through Uppy (tus), in one batch.
   await page.click('#nav a[href="#/upload"]');
@@ -255,6 +324,7 @@ try {
   await page.selectOption('#c-parent', parentId);
   await page.click('#coll-create button[type=submit]');
   await page.waitForSelector(`#collections li[data-id="${parentId}"] ul li[data-id]`);
+  const childId = await page.$eval(`#collections li[data-id="${parentId}"] ul li[data-id]`, (li) => li.dataset.id);
   log('created a collection and a child inside it');
   await shot('collections');
   for (const id of [jpegId, pdfId, mp4Id]) {
@@ -279,6 +349,13 @@ try {
   const order = await members();
   assert(JSON.stringify(order) === JSON.stringify([pdfId, mp4Id, jpegId]), `the new order is saved: ${JSON.stringify(order)}`);
   log('reordered the members with the keyboard');
+  // And by drag and drop: the JPEG dropped on the top half of the first.
+  await page.dragAndDrop(`#members li[data-id="${jpegId}"] .drag-handle`, `#members li[data-id="${pdfId}"]`, { targetPosition: { x: 40, y: 4 } });
+  await page.waitForFunction((id) => document.querySelector('#members li:nth-child(1)')?.dataset.id === id, jpegId);
+  await page.waitForFunction(() => document.querySelector('#members-status').textContent.startsWith('Moved'));
+  const order2 = await members();
+  assert(JSON.stringify(order2) === JSON.stringify([jpegId, pdfId, mp4Id]), `the dragged order is saved: ${JSON.stringify(order2)}`);
+  log('reordered the members by drag and drop');
   man = await manifestOf('#coll-manifest');
   assert(man[0] === 200 && man[1] === 'Manifest', `the collection's manifest link opens: ${JSON.stringify(man)}`);
   await shot('collection');
@@ -355,8 +432,25 @@ try {
   await openAsset(wavA.id);
   await page.waitForFunction(() => { const i = document.querySelector('#viewer img.waveform'); return i && i.complete && i.naturalWidth > 0; });
   await page.waitForFunction(() => { const au = document.querySelector('#viewer audio'); return au && au.duration > 1; });
-  log('audio: waveform and player');
+  // The playhead: a click on the waveform at 3/4 seeks there, and the
+  // playhead and the slider follow; Home goes back to the start.
+  const wb = await page.locator('#wave').boundingBox();
+  await page.mouse.click(wb.x + wb.width * 0.75, wb.y + wb.height / 2);
+  await page.waitForFunction(() => { const au = document.querySelector('#viewer audio'); return Math.abs(au.currentTime / au.duration - 0.75) < 0.03; });
+  const head = await page.evaluate(() => {
+    const w = document.querySelector('#wave').getBoundingClientRect(), p = document.querySelector('#playhead').getBoundingClientRect();
+    return [(p.left + p.width / 2 - w.left) / w.width, document.querySelector('#wave').getAttribute('aria-valuetext')];
+  });
+  assert(Math.abs(head[0] - 0.75) < 0.03, `the playhead is at 3/4 of the waveform (${head[0].toFixed(3)})`);
+  log(`audio: click at 3/4 of the waveform seeks; playhead at ${head[0].toFixed(3)}, slider says "${head[1]}"`);
   await shot('viewer-audio');
+  await page.focus('#wave');
+  await page.keyboard.press('Home');
+  await page.waitForFunction(() => document.querySelector('#viewer audio').currentTime < 0.05 && document.querySelector('#wave').dataset.position === '0.0000');
+  await page.evaluate(() => { const au = document.querySelector('#viewer audio'); au.muted = true; return au.play(); });
+  await page.waitForFunction(() => Number(document.querySelector('#wave').dataset.position) > 0.1, null, { timeout: 15000 });
+  await page.evaluate(() => document.querySelector('#viewer audio').pause());
+  log('audio: the playhead moves while playing; Home seeks to the start');
 
   // --- The grid: find by a word of the PDF's text; filters; sort.
   await page.click('#nav a[href="#/"]');
@@ -399,6 +493,46 @@ try {
   await waitGrid([jpegId], true, 'capture date filter');
   assert(page.url().includes('captured_after=2019-01-01') && page.url().includes('captured_before=2020-01-01'), 'dates kept in the URL');
   await page.click('#f-clear');
+  // Bulk: the three uploads (the collection filter) selected from the
+  // keyboard (Space on the first, Shift+Space on the last: the range),
+  // tagged at once; the tag removed from one; all added to the child
+  // collection with "select all on this page".
+  await page.selectOption('#f-collection', parentId);
+  await waitGrid([jpegId, pdfId, mp4Id], false, 'collection filter for bulk');
+  const tiles = await gridIDs();
+  await page.focus(`#sel-${tiles[0]}`);
+  await page.keyboard.press('Space');
+  await page.focus(`#sel-${tiles[2]}`);
+  await page.keyboard.down('Shift');
+  await page.keyboard.press('Space');
+  await page.keyboard.up('Shift');
+  await page.waitForFunction(() => document.querySelector('#bulk-count').textContent === '3 selected');
+  assert(await page.$eval('#select-all', (b) => b.checked && !b.indeterminate), 'all on the page are selected');
+  await page.fill('#bulk-tags', 'bulk-e2e, batch-two');
+  await page.click('#bulk-tag-add');
+  await page.waitForFunction(() => document.querySelector('#bulk-note').textContent.startsWith('Added'));
+  for (const id of [jpegId, pdfId, mp4Id]) {
+    const tg = (await apiJSON(`/api/v1/assets/${id}`)).tags;
+    assert(tg.includes('bulk-e2e') && tg.includes('batch-two'), `bulk tags on ${id}: ${JSON.stringify(tg)}`);
+  }
+  await shot('grid-bulk');
+  await page.click('#bulk-clear');
+  assert(await page.textContent('#bulk-count') === 'None selected', 'the selection is cleared');
+  await page.click(`#sel-${pdfId}`);
+  await page.fill('#bulk-tags', 'batch-two');
+  await page.click('#bulk-tag-remove');
+  await page.waitForFunction(() => document.querySelector('#bulk-note').textContent.startsWith('Removed'));
+  assert(!(await apiJSON(`/api/v1/assets/${pdfId}`)).tags.includes('batch-two'), 'the tag is removed from the PDF');
+  assert((await apiJSON(`/api/v1/assets/${jpegId}`)).tags.includes('batch-two'), 'and kept on the JPEG');
+  await page.click('#select-all');
+  await page.waitForFunction(() => document.querySelector('#bulk-count').textContent === '3 selected');
+  await page.selectOption('#bulk-coll', childId);
+  await page.click('#bulk-coll-add');
+  await page.waitForFunction(() => document.querySelector('#bulk-note').textContent.startsWith('Added 3'));
+  const childMembers = (await apiJSON(`/api/v1/collections/${childId}/members`)).items.map((a) => a.id).sort();
+  assert(JSON.stringify(childMembers) === JSON.stringify([jpegId, pdfId, mp4Id].sort()), `bulk add to a collection: ${JSON.stringify(childMembers)}`);
+  log('bulk: keyboard range selection, tags added to three and removed from one, all three added to a collection');
+  await page.click('#f-clear');
   await page.selectOption('#f-kind', 'video');
   await waitGrid([mp4Id], true, 'kind filter');
   // A reload keeps the filters.
@@ -418,35 +552,38 @@ try {
 
   // --- Speed: 50 more assets, then the grid's first page from a cold load.
   const body = await readFile(small);
-  await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+  const speedIDs = await Promise.all(Array.from({ length: 50 }, async (_, i) => {
     const fd = new FormData();
     // Distinct bytes after the JPEG's end, so none is a duplicate.
     fd.append('file', new Blob([body, Buffer.from(`\nstor-e2e-${i}\n`)], { type: 'image/jpeg' }), `speed-${String(i).padStart(2, '0')}.jpg`);
-    await apiJSON('/api/v1/assets', { method: 'POST', body: fd });
+    return (await apiJSON('/api/v1/assets', { method: 'POST', body: fd })).id;
   }));
-  // Best of three cold loads: the test machine is shared and often busy,
-  // and one slow run says more about the neighbours than about the UI.
-  const times = [];
-  for (let round = 0; round < 3; round++) {
+  await Promise.all(speedIDs.map((id, i) => waitReady(id, `speed asset ${i}`)));
+  // Navigation start to the 50th thumbnail loaded, as the page itself
+  // measures it (the grid marks 'stor:first-page-thumbs' with the
+  // Performance API when the last image of its first page fired load).
+  // Cold: the browser's HTTP cache emptied before each load; warm: as a
+  // returning user sees it. Best of three each: the machine is shared.
+  const cdp = await context.newCDPSession(page);
+  const measure = async (cold) => {
+    if (cold) await cdp.send('Network.clearBrowserCache');
     await page.goto('about:blank');
     const listBefore = requests.filter((u) => u.includes('/api/v1/assets?')).length;
     await page.goto(base + '/#/');
-    const start = Date.now();
-    await page.waitForFunction(() => document.querySelectorAll('#grid li').length >= 50);
-    await page.waitForFunction(() => [...document.querySelectorAll('#grid li')].every((li) => {
-      const r = li.getBoundingClientRect();
-      if (r.top > innerHeight) return true; // lazy: loads when scrolled to
-      const img = li.querySelector('.thumb img');
-      return !img || img.complete;
-    }));
-    times.push(Date.now() - start);
+    const m = await (await page.waitForFunction(() => {
+      const e = performance.getEntriesByName('stor:first-page-thumbs')[0];
+      return e && { ms: e.startTime, ...e.detail };
+    })).jsonValue();
     const lists = requests.filter((u) => u.includes('/api/v1/assets?')).length - listBefore;
-    assert(lists === 1, `one list request for the first page (saw ${lists})`);
-    if (times[round] < 1000) break;
-  }
-  const ms = Math.min(...times);
-  log(`first 50 tiles with visible thumbnails after the page's load event: ${times.join(', ')} ms, best ${ms} ms, 1 list request each`);
-  assert(ms < 1500, `the first 50 render fast (best of ${times.length}: ${ms} ms)`);
+    assert(lists === 1, `one list request for the first page (saw ${lists}: ${requests.filter((u) => u.includes('/api/v1/assets?')).slice(-lists).join(' ')})`);
+    assert(m.count === 50 && m.failed === 0, `the first page has 50 thumbnails, all loaded: ${JSON.stringify(m)}`);
+    return Math.round(m.ms);
+  };
+  const cold = [], warm = [];
+  for (let round = 0; round < 3; round++) { cold.push(await measure(true)); warm.push(await measure(false)); }
+  const ms = Math.min(...cold);
+  log(`SPEED first 50 thumbnails (navigation start -> 50th thumbnail load, Performance API): cold cache ${cold.join(', ')} ms (best ${ms} ms); warm cache ${warm.join(', ')} ms (best ${Math.min(...warm)} ms)`);
+  assert(ms < 5000, `the first 50 thumbnails load within 5 s on loopback, cold (best of 3: ${ms} ms; the goal is 1 s, the bound is loose for busy CI machines)`);
   // Infinite scroll: scrolling to the end fetches the next page.
   await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
   await page.waitForFunction(() => document.querySelectorAll('#grid li').length >= 51);
@@ -469,12 +606,71 @@ try {
   assert((await apiJSON('/api/v1/processing')).paused === false, 'the server says running');
   log('resumed');
 
+  // --- Users (admin): create one, change the role, disable.
+  await page.click('#nav a[href="#/users"]');
+  await page.waitForSelector(`#users-table tr[data-username="${USER}"]`);
+  await page.fill('#u-name', 'e2e-viewer');
+  await page.fill('#u-pass', 'viewer passphrase e2e');
+  await page.fill('#u-project', 'e2e-project');
+  await page.click('#user-create button[type=submit]');
+  await page.waitForSelector('#users-table tr[data-username="e2e-viewer"][data-state="active"]');
+  const vid = await page.$eval('#users-table tr[data-username="e2e-viewer"]', (tr) => tr.dataset.id);
+  await page.selectOption(`#role-${vid}`, 'editor');
+  await page.waitForFunction((id) => document.activeElement.id === `role-${id}` && document.querySelector(`#role-${id}`).value === 'editor', vid);
+  await page.click(`#toggle-${vid}`);
+  await page.waitForSelector('#users-table tr[data-username="e2e-viewer"][data-state="disabled"]');
+  const vu = await apiJSON(`/api/v1/users/${vid}`);
+  assert(vu.role === 'editor' && vu.project === 'e2e-project' && vu.disabled_at, `the user is saved: ${JSON.stringify(vu)}`);
+  await shot('users');
+  log('users: created one, made it an editor, disabled it');
+
   // --- Sign out.
   await page.click('#signout');
-  await page.waitForSelector('#token');
+  await page.waitForSelector('#username');
   const after = await page.evaluate(async () => (await fetch('api/v1/session')).status);
   assert(after === 401, `signed out: the session is gone (status ${after})`);
   log('signed out');
+
+  // --- Change the password on My sessions: the other sessions end, this
+  // one stays. Then sign out everywhere: a new session elsewhere, then the
+  // button ends it and this one.
+  const before = await outsideSession('Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0');
+  await signInForm(PASS);
+  await page.waitForSelector('#grid', { state: 'attached' });
+  await page.click('#my-sessions');
+  await page.waitForSelector('#pw-form');
+  const PASS2 = 'a brand new passphrase e2e';
+  await page.fill('#pw-current', 'not my password at all');
+  await page.fill('#pw-new', PASS2);
+  await page.fill('#pw-again', PASS2);
+  await page.click('#pw-submit');
+  await page.waitForFunction(() => document.querySelector('#pw-note').textContent === 'The current password is wrong.');
+  assert(page.url().endsWith('#/sessions'), 'a wrong current password does not sign out');
+  await page.fill('#pw-current', PASS);
+  await page.fill('#pw-new', PASS2);
+  await page.fill('#pw-again', PASS2);
+  await page.click('#pw-submit');
+  await page.waitForFunction(() => document.querySelector('#pw-note').textContent.startsWith('Password changed'));
+  assert(await sessionStatus(before.cookie) === 401, 'changing the password ended the other session');
+  assert(await page.evaluate(async () => (await fetch('api/v1/session')).status) === 200, 'and kept this one');
+  log('changed the password: the other session ended, this one stays');
+  const PASS_OLD = PASS;
+  const elsewhere = await (async () => {
+    const r = await fetch(base + '/api/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json', 'User-Agent': 'Mozilla/5.0 (Macintosh; Mac OS X 14_0) Safari/605.1.15' },
+      body: JSON.stringify({ username: USER, password: PASS2 }) });
+    assert(r.ok, `sign-in with the new password: HTTP ${r.status}`);
+    return { cookie: r.headers.get('set-cookie').split(';')[0], id: (await r.json()).session_id };
+  })();
+  assert((await fetch(base + '/api/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: USER, password: PASS_OLD }) })).status === 401, 'the old password no longer works');
+  await page.reload();
+  await page.waitForSelector(`#sessions-table tr[data-id="${elsewhere.id}"][data-state="active"]`);
+  page.once('dialog', (d) => d.accept());
+  await page.click('#signout-everywhere');
+  await page.waitForSelector('#username');
+  assert(await sessionStatus(elsewhere.cookie) === 401, 'the other session is ended');
+  assert(await page.evaluate(async () => (await fetch('api/v1/session')).status) === 401, 'and this one');
+  log('signed out everywhere');
 
   const csp2 = problems.filter((p) => /Content Security Policy/i.test(p));
   assert(csp2.length === 0, `no CSP violations: ${csp2.join('; ')}`);

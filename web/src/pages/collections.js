@@ -1,6 +1,6 @@
 // Collections: a tree of every collection (create, rename, move under
 // another, delete), and one collection's page with its members in order
-// (move up/down, remove), its IIIF manifest, and a link to the grid
+// (drag and drop, or move up/down from the keyboard; remove), its IIIF manifest, and a link to the grid
 // filtered by it.
 import { A, items, url } from '../api.js';
 import { append, badge, clear, h, toast } from '../dom.js';
@@ -131,8 +131,9 @@ export async function collectionPage(main, ctx) {
     status.textContent = members.length ? `${members.length} asset${members.length === 1 ? '' : 's'}, in order.` : 'This collection is empty. Add assets from their pages.';
     members.forEach((m, i) => {
       const name = m.title || m.filename;
-      list.append(h('li', { dataset: { id: m.id } },
-        h('a', { href: `#/assets/${encodeURIComponent(m.id)}`, class: 'member-link' }, thumb(m), h('span', { class: 'member-name' }, name)),
+      list.append(h('li', { dataset: { id: m.id }, draggable: canWrite ? 'true' : null },
+        canWrite ? h('span', { class: 'drag-handle', 'aria-hidden': 'true', title: 'Drag to reorder' }, '⠿') : null,
+        h('a', { href: `#/assets/${encodeURIComponent(m.id)}`, class: 'member-link', draggable: 'false' }, thumb(m), h('span', { class: 'member-name' }, name)),
         badge(m.state),
         canWrite ? h('span', { class: 'member-actions' },
           h('button', { type: 'button', id: `up-${m.id}`, class: 'small', disabled: i === 0, 'aria-label': `Move ${name} up`, onclick: () => move(i, -1, 'up') }, '↑'),
@@ -146,6 +147,50 @@ export async function collectionPage(main, ctx) {
       else list.querySelector(`li[data-id] button:not([disabled])`)?.focus();
     }
   }
+  // Drag and drop: drag a member over another; it lands before or after
+  // it (by the pointer's half) and the new order is saved. The ↑/↓ buttons
+  // do the same from the keyboard.
+  if (canWrite) {
+    let dragId = null;
+    const unmark = () => list.querySelectorAll('.drop-before, .drop-after, .dragging').forEach((el) => el.classList.remove('drop-before', 'drop-after', 'dragging'));
+    const spot = (ev) => {
+      const li = ev.target.closest && ev.target.closest('#members > li');
+      if (!li || !dragId) return null;
+      const r = li.getBoundingClientRect();
+      return { li, after: ev.clientY > r.top + r.height / 2 };
+    };
+    list.addEventListener('dragstart', (ev) => {
+      const li = ev.target.closest && ev.target.closest('#members > li');
+      if (!li) return;
+      dragId = li.dataset.id;
+      ev.dataTransfer.effectAllowed = 'move';
+      ev.dataTransfer.setData('text/plain', dragId);
+      li.classList.add('dragging');
+    });
+    list.addEventListener('dragover', (ev) => {
+      const sp = spot(ev);
+      if (!sp) return;
+      ev.preventDefault();
+      ev.dataTransfer.dropEffect = 'move';
+      list.querySelectorAll('.drop-before, .drop-after').forEach((el) => el.classList.remove('drop-before', 'drop-after'));
+      if (sp.li.dataset.id !== dragId) sp.li.classList.add(sp.after ? 'drop-after' : 'drop-before');
+    });
+    list.addEventListener('drop', (ev) => {
+      const sp = spot(ev);
+      const id = dragId;
+      dragId = null;
+      unmark();
+      if (!sp || sp.li.dataset.id === id) return;
+      ev.preventDefault();
+      const ids = members.map((m) => m.id).filter((x) => x !== id);
+      const at = ids.indexOf(sp.li.dataset.id) + (sp.after ? 1 : 0);
+      ids.splice(at, 0, id);
+      const m = members.find((x) => x.id === id);
+      save(ids, null, `Moved ${m.title || m.filename} to position ${at + 1}.`);
+    });
+    list.addEventListener('dragend', () => { dragId = null; unmark(); });
+  }
+
   try {
     members = items(await A.members(c.id));
   } catch (e) {

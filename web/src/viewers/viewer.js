@@ -14,6 +14,56 @@ function deriv(derivs, ...names) {
   return null;
 }
 
+// waveform draws the audio's waveform image with the part played shaded
+// and a playhead at the current position. It is a slider: a click seeks
+// there, and from the keyboard ←/→ move 5 s, PageUp/PageDown a tenth,
+// Home/End to the ends.
+function waveform(au, src, name) {
+  const played = h('div', { class: 'wave-played' });
+  const head = h('div', { class: 'playhead', id: 'playhead' });
+  const box = h('div', {
+    class: 'wave', id: 'wave', role: 'slider', tabindex: '0', 'aria-label': `Position in ${name}`,
+    'aria-valuemin': '0', 'aria-valuemax': '0', 'aria-valuenow': '0',
+  }, h('img', { class: 'waveform', src, alt: `Waveform of ${name}`, draggable: 'false' }), played, head);
+  const dur = () => (Number.isFinite(au.duration) ? au.duration : 0);
+  const fmt = (t) => `${Math.floor(t / 60)}:${String(Math.floor(t % 60)).padStart(2, '0')}`;
+  let raf = 0;
+  const draw = () => {
+    const d = dur();
+    const p = d ? Math.min(1, au.currentTime / d) : 0;
+    head.style.left = `${(p * 100).toFixed(3)}%`;
+    played.style.width = `${(p * 100).toFixed(3)}%`;
+    box.dataset.position = p.toFixed(4);
+    box.setAttribute('aria-valuemax', d.toFixed(1));
+    box.setAttribute('aria-valuenow', au.currentTime.toFixed(1));
+    box.setAttribute('aria-valuetext', `${fmt(au.currentTime)} of ${fmt(d)}`);
+  };
+  const tick = () => { draw(); raf = au.paused ? 0 : requestAnimationFrame(tick); };
+  for (const ev of ['timeupdate', 'seeked', 'loadedmetadata', 'durationchange', 'pause']) au.addEventListener(ev, draw);
+  au.addEventListener('play', () => { if (!raf) raf = requestAnimationFrame(tick); });
+  const seek = (t) => {
+    const d = dur();
+    if (!d) return;
+    au.currentTime = Math.max(0, Math.min(d, t));
+    draw();
+  };
+  box.addEventListener('click', (ev) => {
+    const r = box.getBoundingClientRect();
+    seek(((ev.clientX - r.left) / r.width) * dur());
+  });
+  box.addEventListener('keydown', (ev) => {
+    const d = dur();
+    const step = { ArrowLeft: -5, ArrowDown: -5, ArrowRight: 5, ArrowUp: 5, PageDown: -d / 10, PageUp: d / 10 }[ev.key];
+    if (step != null) seek(au.currentTime + step);
+    else if (ev.key === 'Home') seek(0);
+    else if (ev.key === 'End') seek(d);
+    else return;
+    ev.preventDefault();
+  });
+  draw();
+  return box;
+}
+
 function fallback(a, msg) {
   return h('div', { class: 'viewer-empty' }, icon(a.kind), h('p', null, msg),
     h('a', { class: 'button', href: url(a.links.original) + '?download=1' }, 'Download the original'));
@@ -116,9 +166,7 @@ export async function mount(el, a, derivs, md) {
       const access = deriv(derivs, 'audio-access');
       const wave = deriv(derivs, 'waveform.png');
       const au = h('audio', { controls: true, preload: 'metadata', class: 'player-audio', src: access ? url(access.url) : url(links.original), 'aria-label': `Audio: ${a.filename}` });
-      el.append(h('div', { class: 'audio' },
-        wave ? h('img', { class: 'waveform', src: url(wave.url), alt: `Waveform of ${a.filename}` }) : icon('audio'),
-        au));
+      el.append(h('div', { class: 'audio' }, wave ? waveform(au, url(wave.url), a.filename) : icon('audio'), au));
       el.dataset.viewer = 'audio';
       return () => au.pause();
     }
