@@ -47,7 +47,7 @@ func Classify(err error) (status int, code, msg string) {
 	case errors.As(err, &limited):
 		return http.StatusTooManyRequests, "rate_limited", err.Error()
 	case errors.Is(err, auth.ErrSigninLocked):
-		return http.StatusTooManyRequests, "signin_locked", "too many failed sign-ins for this username: retry after the time in Retry-After, or ask an admin to unlock it"
+		return http.StatusTooManyRequests, "signin_locked", "too many failed sign-ins for this username: it is locked for now (an admin can unlock it)"
 	case errors.Is(err, auth.ErrBadCredentials):
 		return http.StatusUnauthorized, "bad_credentials", err.Error()
 	case errors.As(err, &apiErr):
