@@ -652,7 +652,8 @@ func (s *Server) getOriginal(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	}
 
 	h.Set("Content-Disposition", contentDisposition(disp, a.Filename))
-	if s.redirectPresigned(w, r, a.BlobKey, contentDisposition(disp, a.Filename), a.ContentType) {
+	if s.redirectPresigned(w, r, a.BlobKey, contentDisposition(disp, a.Filename), a.ContentType) ||
+		s.accelRedirect(w, a.BlobKey) {
 		return nil
 	}
 	rs := storage.NewReadSeeker(r.Context(), s.Store, a.BlobKey, obj.Size)
@@ -681,6 +682,32 @@ func (s *Server) redirectPresigned(w http.ResponseWriter, r *http.Request, key, 
 	h.Del("ETag")
 	h.Set("Cache-Control", "private, no-store")
 	http.Redirect(w, r, u, http.StatusFound)
+	return true
+}
+
+// accelRedirect answers an authorized download of a local file with an
+// empty 200 carrying X-Accel-Redirect (STOR_ACCEL_REDIRECT), so nginx
+// sends the file itself from an internal location aliased to the disk
+// store's root (Range, sendfile). The headers set so far (Content-Type,
+// Content-Disposition, Cache-Control) go with it; a download rate that
+// applies becomes X-Accel-Limit-Rate. It reports false (serve the bytes
+// here) when off or when the store has no local files.
+func (s *Server) accelRedirect(w http.ResponseWriter, key string) bool {
+	if s.AccelRedirect == "" {
+		return false
+	}
+	if _, ok := s.Store.(storage.Localizer); !ok {
+		return false
+	}
+	if storage.CheckKey(key) != nil {
+		return false
+	}
+	h := w.Header()
+	h.Set("X-Accel-Redirect", (&url.URL{Path: s.AccelRedirect + key}).EscapedPath())
+	if bps := downloadRate(w); bps > 0 {
+		h.Set("X-Accel-Limit-Rate", strconv.FormatInt(bps, 10))
+	}
+	w.WriteHeader(http.StatusOK)
 	return true
 }
 

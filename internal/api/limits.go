@@ -271,3 +271,19 @@ func SignedBase(base string, p *auth.Principal) string {
 	}
 	return base
 }
+
+// downloadRate is the rate of the throttledWriter under w (bytes/s), 0
+// when the response is not throttled.
+func downloadRate(w http.ResponseWriter) int64 {
+	for w != nil {
+		if t, ok := w.(*throttledWriter); ok {
+			return int64(t.l.Limit())
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return 0
+		}
+		w = u.Unwrap()
+	}
+	return 0
+}

@@ -282,7 +282,7 @@ func (s *Server) getDerivative(w http.ResponseWriter, r *http.Request, p *auth.P
 	h.Set("Content-Type", d.ContentType)
 	h.Set("Cache-Control", "private, max-age=300")
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	if s.redirectPresigned(w, r, d.BlobKey, "", d.ContentType) {
+	if s.redirectPresigned(w, r, d.BlobKey, "", d.ContentType) || s.accelRedirect(w, d.BlobKey) {
 		return nil
 	}
 	rs := storage.NewReadSeeker(r.Context(), s.Store, d.BlobKey, obj.Size)

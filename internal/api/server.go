@@ -72,6 +72,11 @@ type Server struct {
 	// derivatives with a 302 to a presigned URL of that lifetime, when the
 	// Store is a storage.Presigner (S3). 0 serves the bytes.
 	PresignExpiry time.Duration
+	// AccelRedirect, when set, answers authorized downloads of originals
+	// and derivatives on a local store (storage.Localizer) with an empty
+	// response carrying X-Accel-Redirect: AccelRedirect + key, for nginx
+	// to send the file (see docs/deployment.md).
+	AccelRedirect string
 	// S3PartURLExpiry is the lifetime of the part URLs of direct uploads
 	// (/api/v1/uploads/s3); 0 is 15 minutes.
 	S3PartURLExpiry time.Duration

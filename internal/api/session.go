@@ -11,6 +11,7 @@ import (
 	"stor/internal/auth"
 	"stor/internal/catalog"
 	"stor/internal/logging"
+	"stor/internal/storage"
 )
 
 // DefaultSessionTTL is how long a web session lasts unless configured.
@@ -90,7 +91,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ *auth.P
 // one) is revoked, and the cookie cleared.
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
 	if c, err := r.Cookie(auth.SessionCookie); err == nil && c.Value != "" {
-		if r.Header.Get(auth.CSRFHeader) == "" {
+		if !auth.CSRFOK(r) {
 			return auth.ErrCSRF // a cross-site form must not sign the user out
 		}
 		if p, err := s.Auth.LookupSession(r.Context(), c.Value); err == nil {
@@ -115,6 +116,10 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if p.SessionID != "" {
 		out["session_id"] = p.SessionID
 	}
+	// What this server's uploads can do: s3_multipart says direct
+	// browser-to-S3 uploads (/api/v1/uploads/s3) work (the store is S3).
+	_, s3 := s.Store.(storage.MultipartUploader)
+	out["uploads"] = map[string]bool{"s3_multipart": s3}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -173,7 +173,11 @@ const SessionCookie = "stor_session"
 
 // CSRFHeader must accompany unsafe requests authenticated by the cookie: a
 // cross-site form cannot set it, and a cross-site script cannot send it
-// without a CORS preflight that stor does not grant.
+// without a CORS preflight that stor does not grant. A browser's
+// "Sec-Fetch-Site: same-origin" proves the same (pages cannot set Sec-
+// headers; net/http.CrossOriginProtection relies on it too): it lets
+// libraries that make their own requests, such as Uppy's S3 plugin, use
+// the session without knowing about X-Stor-CSRF.
 const CSRFHeader = "X-Stor-CSRF"
 
 // Authenticate returns the caller of r, or ErrUnauthenticated. It takes a
@@ -193,7 +197,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
-		if r.Header.Get(CSRFHeader) == "" {
+		if !CSRFOK(r) {
 			return nil, ErrCSRF
 		}
 	}

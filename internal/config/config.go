@@ -195,6 +195,13 @@ type Config struct {
 	// S3PresignExpiry is how long such a URL (and a browser upload's part
 	// URL) stays valid. Env STOR_S3_PRESIGN_EXPIRY. Default 5m.
 	S3PresignExpiry time.Duration
+	// AccelRedirect, when set (e.g. "/_stor_blobs/"), hands authorized
+	// downloads of originals and derivatives on the disk store to nginx:
+	// stor checks access and answers with X-Accel-Redirect: AccelRedirect
+	// + the object's key, and nginx sends the file from an `internal`
+	// location aliased to DATA/blobs/. Env STOR_ACCEL_REDIRECT. Default
+	// none (stor streams the bytes).
+	AccelRedirect string
 	// SessionTTL is how long a web UI session (sign-in with a username and
 	// password) lasts. Env STOR_SESSION_TTL. Default 12h.
 	SessionTTL time.Duration
@@ -373,6 +380,7 @@ func fields(c *Config) []field {
 		{"s3-part-size", "STOR_S3_PART_SIZE", "multipart part size of S3 uploads (at least 5MiB)", size(&c.S3PartSize)},
 		{"s3-presign", "STOR_S3_PRESIGN", "redirect authorized downloads to short-lived presigned S3 URLs", boolean(&c.S3Presign)},
 		{"s3-presign-expiry", "STOR_S3_PRESIGN_EXPIRY", "lifetime of presigned S3 URLs", dur(&c.S3PresignExpiry)},
+		{"accel-redirect", "STOR_ACCEL_REDIRECT", "URI prefix of nginx's internal location of DATA/blobs/: downloads on the disk store are answered with X-Accel-Redirect", str(&c.AccelRedirect)},
 		{"session-ttl", "STOR_SESSION_TTL", "lifetime of a web UI session", dur(&c.SessionTTL)},
 		{"signin-rate-limit", "STOR_SIGNIN_RATE_LIMIT", "sign-in attempts per minute per client IP and per credentials (0: no limit)", num(&c.SignInRateLimit)},
 		{"signin-lockout-attempts", "STOR_SIGNIN_LOCKOUT_ATTEMPTS", "failed sign-ins of one username, from any IPs, that lock it out (0: no lockout)", num(&c.SignInLockoutAttempts)},
@@ -559,6 +567,9 @@ func (c *Config) Validate() error {
 	}
 	if c.S3PresignExpiry < time.Second || c.S3PresignExpiry > 7*24*time.Hour {
 		bad("s3-presign-expiry (STOR_S3_PRESIGN_EXPIRY)", "must be between 1s and 168h")
+	}
+	if c.AccelRedirect != "" && (!strings.HasPrefix(c.AccelRedirect, "/") || !strings.HasSuffix(c.AccelRedirect, "/")) {
+		bad("accel-redirect (STOR_ACCEL_REDIRECT)", "must be a URI prefix starting and ending with /, e.g. /_stor_blobs/")
 	}
 	if c.S3Presign && c.S3Bucket == "" {
 		bad("s3-presign (STOR_S3_PRESIGN)", "needs an S3 store (STOR_S3_ENDPOINT and STOR_S3_BUCKET)")

@@ -252,10 +252,13 @@ func (in *Ingester) commit(ctx context.Context, sp Checked, m Meta, place func(c
 }
 
 // CleanFilename keeps a client's filename as data: any bytes that are not
-// UTF-8 become U+FFFD so the name survives the database and JSON intact,
+// UTF-8, and NUL (which PostgreSQL text cannot hold), become U+FFFD so the
+// name survives the database and JSON intact,
 // and an absurd length is cut at 4 KiB. It is never used as a path.
 func CleanFilename(name string) string {
 	name = strings.ToValidUTF8(name, "\uFFFD")
+	// NUL cannot be stored in PostgreSQL text (nor used in a file name).
+	name = strings.ReplaceAll(name, "\x00", "\uFFFD")
 	if len(name) > 4096 {
 		cut := 4096
 		for cut > 0 && !utf8.RuneStart(name[cut]) {

@@ -224,6 +224,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		n.API.PresignExpiry = cfg.S3PresignExpiry
 	}
 	n.API.S3PartURLExpiry = cfg.S3PresignExpiry
+	n.API.AccelRedirect = cfg.AccelRedirect
 	// DATA/uploads sits beside DATA/blobs, so a finished upload lands by rename.
 	ucfg := uploads.Config{
 		Dir: filepath.Join(cfg.DataDir, "uploads"), MaxSize: int64(cfg.MaxUploadSize),
@@ -255,7 +256,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		n.Close()
 		return nil, err
 	}
-	n.API.Extra = append(n.API.Extra, uiRoutes()...)
+	n.API.Extra = append(n.API.Extra, uiRoutes(uiConnect(cfg))...)
 	avs := &av.Server{DB: db, Store: store, BaseURL: cfg.BaseURL()}
 	n.API.Extra = append(n.API.Extra, avs.Routes()...)
 	n.API.Links = joinLinks(n.API.Links, avs.Links)
@@ -307,8 +308,8 @@ func S3Config(cfg config.Config, retries *prometheus.CounterVec) s3.Config {
 
 // uiRoutes serves the embedded web UI at "/". They are public: the shell
 // holds no data and every call it makes goes through the authenticated API.
-func uiRoutes() []api.Route {
-	ui := webui.Handler()
+func uiRoutes(connect []string) []api.Route {
+	ui := webui.Handler(connect...)
 	var rs []api.Route
 	for _, p := range webui.Patterns() {
 		rs = append(rs, api.Route{Method: "GET", Pattern: p, Handle: func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
@@ -569,4 +570,28 @@ func networkFS(dir string) (string, error) {
 		return "fuse", nil
 	}
 	return "", nil
+}
+
+// uiConnect are the origins besides its own that the web UI fetches from:
+// the S3 endpoint (path-style and virtual-host-style bucket URLs) that
+// direct uploads PUT their parts to.
+func uiConnect(cfg config.Config) []string {
+	if !cfg.S3Store() {
+		return nil
+	}
+	host, tls, err := s3.ParseEndpoint(cfg.S3Endpoint, cfg.S3TLS)
+	if err != nil {
+		return nil
+	}
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
+	out := []string{scheme + host}
+	if h, _, err := net.SplitHostPort(host); err != nil || net.ParseIP(h) == nil {
+		if net.ParseIP(host) == nil {
+			out = append(out, scheme+"*."+host)
+		}
+	}
+	return out
 }

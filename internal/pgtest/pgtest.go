@@ -82,31 +82,43 @@ func Stop() {
 // the test ends.
 func URL(t testing.TB) string {
 	t.Helper()
+	u, drop, err := NewDatabase()
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(drop)
+	return u
+}
+
+// NewDatabase is URL for programs that are not tests (benchmarks): it
+// starts the process's server at first use and returns the DSN of a new,
+// empty database and a func that drops it. Call Stop before exiting.
+func NewDatabase() (dsn string, drop func(), err error) {
 	once.Do(start)
 	if srv.err != nil {
-		t.Fatalf("pgtest: PostgreSQL did not start: %v", srv.err)
+		return "", nil, fmt.Errorf("PostgreSQL did not start: %w", srv.err)
 	}
 	name := fmt.Sprintf("stor_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6, seq.Add(1))
 	admin, err := sql.Open("pgx", srv.base)
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return "", nil, err
 	}
 	defer admin.Close()
 	ctx := context.Background()
 	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
+		return "", nil, fmt.Errorf("create database: %w", err)
 	}
-	t.Cleanup(func() {
+	drop = func() {
 		admin, err := sql.Open("pgx", srv.base)
 		if err != nil {
 			return
 		}
 		defer admin.Close()
 		admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
-	})
+	}
 	u, _ := url.Parse(srv.base)
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), drop, nil
 }
 
 func start() {

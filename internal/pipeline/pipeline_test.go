@@ -324,7 +324,10 @@ func testPauseIngestResume(t *testing.T) {
 	if code, body := e.do("POST", "/api/v1/processing/pause", nil, nil); code != 200 || !strings.Contains(string(body), `"paused":true`) {
 		t.Fatalf("pause: %d %s", code, body)
 	}
-	time.Sleep(200 * time.Millisecond) // workers see the pause on their next poll
+	// Workers see the pause on their next look at the queue settings
+	// (River polls them every 2 s where there is no LISTEN/NOTIFY); 200 ms
+	// was enough on a quiet machine but not under CI load.
+	time.Sleep(2500 * time.Millisecond)
 	var ids []string
 	for i := range 10 {
 		ids = append(ids, e.upload(fmt.Sprintf("paused-%d.png", i), nil))

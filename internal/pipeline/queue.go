@@ -69,7 +69,7 @@ func newJobClient(ctx context.Context, db *catalog.DB, rc *river.Config) (jobCli
 			return nil, nil, fmt.Errorf("pipeline: job queue pool: %w", err)
 		}
 		driver := riverpgxv5.New(pool)
-		if err := migrateRiver(ctx, driver); err != nil {
+		if err := withMigrationLock(ctx, pool, func() error { return migrateRiver(ctx, driver) }); err != nil {
 			pool.Close()
 			return nil, nil, err
 		}
@@ -113,4 +113,32 @@ func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) 
 		return fmt.Errorf("pipeline: migrate job queue: %w", err)
 	}
 	return nil
+}
+
+// riverMigrationLock is the PostgreSQL advisory lock key ("stor-riv")
+// that serializes River's migrations across nodes.
+const riverMigrationLock = 0x73746f722d726976
+
+// withMigrationLock runs fn holding a session advisory lock on a
+// connection of its own, so that many nodes starting at once on one fresh
+// PostgreSQL migrate River's tables one after the other: River wraps each
+// migration in a transaction of its own but does not lock, and two nodes
+// applying the same version at once fail (duplicate table or version
+// row). The ones that wait find every version applied and do nothing.
+func withMigrationLock(ctx context.Context, pool *pgxpool.Pool, fn func() error) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("pipeline: job queue migration lock: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(riverMigrationLock)); err != nil {
+		return fmt.Errorf("pipeline: job queue migration lock: %w", err)
+	}
+	ferr := fn()
+	// A failed unlock leaves the lock with the session: closing the
+	// connection (not returning it to the pool) releases it.
+	if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(riverMigrationLock)); err != nil {
+		conn.Conn().Close(context.WithoutCancel(ctx))
+	}
+	return ferr
 }

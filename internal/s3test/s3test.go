@@ -87,6 +87,34 @@ func Start(t testing.TB) *Server {
 	return shared
 }
 
+// StartServer is Start for programs that are not tests (benchmarks):
+// the process's MinIO, started at the first call. Call Stop before
+// exiting.
+func StartServer() (*Server, error) {
+	once.Do(func() { shared, started = start() })
+	return shared, started
+}
+
+// Stop stops the process's MinIO, if it started, and removes its data.
+func Stop() {
+	if shared != nil {
+		shared.stop()
+	}
+}
+
+// NewBucket makes a new, empty bucket (for programs that are not tests;
+// tests use Bucket).
+func (s *Server) NewBucket() (string, error) {
+	mu.Lock()
+	nbucket++
+	name := strings.ToLower(fmt.Sprintf("b%d-%s", nbucket, randHex(4)))
+	mu.Unlock()
+	if err := s.Client.MakeBucket(context.Background(), name, minio.MakeBucketOptions{Region: s.Region}); err != nil {
+		return "", fmt.Errorf("s3test: make bucket: %w", err)
+	}
+	return name, nil
+}
+
 // Main runs the tests and then stops MinIO and removes its data.
 func Main(m *testing.M) int {
 	code := m.Run()

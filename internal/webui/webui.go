@@ -34,18 +34,24 @@ const CSP = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' bl
 // The app routes itself by the URL fragment, so nothing else is needed.
 func Patterns() []string { return []string{"/{$}", "/index.html", "/static/{file}"} }
 
-// Handler serves the embedded UI.
-func Handler() http.Handler {
+// Handler serves the embedded UI. connect are further origins the UI may
+// fetch from (CSP connect-src), e.g. the S3 endpoint that browsers PUT
+// direct uploads to.
+func Handler(connect ...string) http.Handler {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil { // cannot happen: "dist" is a valid path
 		panic(err)
 	}
-	return NewHandler(sub)
+	h := NewHandler(sub).(*handler)
+	if len(connect) > 0 {
+		h.csp = strings.Replace(CSP, "connect-src 'self'", "connect-src 'self' "+strings.Join(connect, " "), 1)
+	}
+	return h
 }
 
 // NewHandler serves the UI from fsys, which holds index.html and static/.
 func NewHandler(fsys fs.FS) http.Handler {
-	h := &handler{fsys: fsys}
+	h := &handler{fsys: fsys, csp: CSP}
 	if b, err := fs.ReadFile(fsys, "index.html"); err == nil {
 		sum := sha256.Sum256(b)
 		h.index, h.indexETag = b, `"`+hex.EncodeToString(sum[:8])+`"`
@@ -57,6 +63,7 @@ type handler struct {
 	fsys      fs.FS
 	index     []byte // nil when the bundle was not built
 	indexETag string
+	csp       string
 }
 
 // notBuilt is the page "/" shows when dist/ has no bundle.
@@ -72,7 +79,7 @@ The API at <a href="api/openapi.json">/api/openapi.json</a> works either way.</p
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", CSP)
+	hd.Set("Content-Security-Policy", h.csp)
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	if name, ok := strings.CutPrefix(r.URL.Path, "/static/"); ok {

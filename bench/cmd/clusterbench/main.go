@@ -1,14 +1,15 @@
 // Command clusterbench compares the shapes stor runs in, on this machine:
 //
-//   - embedded: one `stor serve` (API and workers in one process);
-//   - scaleout-1w: two `stor serve --workers=0` and one `stor worker`;
-//   - scaleout-2w: two `stor serve --workers=0` and two `stor worker`.
+//   - embedded: one `stor serve` (API and workers in one process) on
+//     SQLite and the local disk;
+//   - scaleout-1w: two `stor serve --workers=0` and one `stor worker` on
+//     PostgreSQL and MinIO (started here on loopback, like the tests do:
+//     internal/pgtest and internal/s3test; a fresh database and bucket per
+//     shape and run, every process with a data dir of its own);
+//   - scaleout-2w: the same with two `stor worker`.
 //
-// Each shape gets a fresh data dir (SQLite and the local disk, shared by
-// its processes; set -env to pass STOR_DATABASE_URL / STOR_S3_* for
-// PostgreSQL and S3, then each shape needs an empty database and bucket)
-// and the same files: -n JPEGs plus one large image with a tiled pyramid.
-// It measures
+// Every shape gets the same files: -n JPEGs plus one large image with a
+// tiled pyramid. It measures
 //
 //   - ingest: the uploads (request to 201, -c at once, spread over the API
 //     processes), files/s;
@@ -17,13 +18,19 @@
 //   - tiles: -tiles IIIF tile requests of the large image at -tc at once,
 //     spread over the API processes, requests/s.
 //
-// Results are printed per shape and as ratios to the embedded shape.
+// The shapes are interleaved: -runs rounds, each running every shape once
+// (the order reversed every other round, so load drifting over time
+// does not favour one shape). It prints every run and, from the same
+// rounds, the ratios the issue asks for: scale-out vs embedded for ingest
+// and tiles, two worker processes vs one for processing (median of the
+// rounds).
 //
-//	go run ./bench/cmd/clusterbench -n 200 -tiles 2000
+//	go run ./bench/cmd/clusterbench
 package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -37,23 +44,28 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"stor/internal/pgtest"
+	"stor/internal/s3test"
 )
 
 const token = "stor_clusterbench_token_0123456789"
 
 func main() {
-	n := flag.Int("n", 200, "JPEGs to ingest per shape")
-	size := flag.Int("size", 1600, "long edge of those JPEGs")
+	n := flag.Int("n", 24, "JPEGs to ingest per shape")
+	size := flag.Int("size", 1200, "long edge of those JPEGs")
 	c := flag.Int("c", 8, "uploads at once")
-	tiles := flag.Int("tiles", 2000, "IIIF tile requests per shape")
+	tiles := flag.Int("tiles", 600, "IIIF tile requests per shape")
 	tc := flag.Int("tc", 8, "tile requests at once")
 	workers := flag.Int("workers", 2, "STOR_WORKERS of each worker process (and of the embedded one)")
 	heavy := flag.Int("heavy", 1, "STOR_HEAVY_WORKERS of each worker process")
-	shapes := flag.String("shapes", "embedded,scaleout-1w,scaleout-2w", "shapes to run, in order")
+	runs := flag.Int("runs", 2, "rounds of every shape")
+	shapes := flag.String("shapes", "embedded,scaleout-1w,scaleout-2w", "shapes to run")
 	storBin := flag.String("stor", "", "stor binary (default: build ./cmd/stor)")
 	dir := flag.String("dir", "bench/out/clusterbench", "work dir")
 	env := flag.String("env", "", "extra environment for every process, comma-separated NAME=value")
@@ -72,6 +84,8 @@ func main() {
 			fatal(fmt.Errorf("build: %v\n%s", err, out))
 		}
 	}
+	defer pgtest.Stop()
+	defer s3test.Stop()
 	fmt.Printf("generating %d JPEGs (%dpx) and one 6000x4000 image...\n", *n, *size)
 	files := genFiles(*n, *size)
 	big := genJPEG(6000, 4000, 99)
@@ -79,24 +93,48 @@ func main() {
 	if *env != "" {
 		extra = strings.Split(*env, ",")
 	}
-	type result struct {
-		shape                string
-		ingest, process, tps float64
+	order := strings.Split(*shapes, ",")
+	res := map[string][][3]float64{}
+	for round := range *runs {
+		o := slices.Clone(order)
+		if round%2 == 1 {
+			slices.Reverse(o)
+		}
+		for _, shape := range o {
+			data := filepath.Join(work, shape)
+			os.RemoveAll(data)
+			r := run(shape, *storBin, data, extra, files, big, *c, *tiles, *tc, *workers, *heavy)
+			fmt.Printf("run %d  %-12s ingest %7.1f files/s   processing %6.2f assets/s   tiles %7.1f req/s\n",
+				round+1, shape, r[0], r[1], r[2])
+			res[shape] = append(res[shape], r)
+			os.RemoveAll(data)
+		}
 	}
-	var results []result
-	for _, shape := range strings.Split(*shapes, ",") {
-		data := filepath.Join(work, shape)
-		os.RemoveAll(data)
-		r := run(shape, *storBin, data, extra, files, big, *c, *tiles, *tc, *workers, *heavy)
-		fmt.Printf("%-12s ingest %7.1f files/s   processing %6.2f assets/s   tiles %7.1f req/s\n", shape, r[0], r[1], r[2])
-		results = append(results, result{shape, r[0], r[1], r[2]})
-		os.RemoveAll(data)
+	// ratio is the median over the rounds of a[i]/b[i] for metric m.
+	ratio := func(a, b string, m int) string {
+		if len(res[a]) == 0 || len(res[b]) == 0 {
+			return "n/a"
+		}
+		var rs []float64
+		for i := range res[a] {
+			rs = append(rs, res[a][i][m]/res[b][i][m])
+		}
+		slices.Sort(rs)
+		med := rs[len(rs)/2]
+		if len(rs)%2 == 0 {
+			med = (rs[len(rs)/2-1] + rs[len(rs)/2]) / 2
+		}
+		parts := make([]string, len(rs))
+		for i, r := range rs {
+			parts[i] = fmt.Sprintf("%.0f%%", 100*r)
+		}
+		return fmt.Sprintf("%4.0f%%  (runs: %s)", 100*med, strings.Join(parts, " "))
 	}
-	fmt.Printf("\nratios to %s:\n", results[0].shape)
-	for _, r := range results[1:] {
-		fmt.Printf("%-12s ingest %5.0f%%   processing %5.0f%%   tiles %5.0f%%\n", r.shape,
-			100*r.ingest/results[0].ingest, 100*r.process/results[0].process, 100*r.tps/results[0].tps)
-	}
+	fmt.Printf("\nratios (median of %d interleaved rounds):\n", *runs)
+	fmt.Printf("ingest      scale-out (PostgreSQL+MinIO, 2 API) / embedded (SQLite+disk): %s\n", ratio("scaleout-1w", "embedded", 0))
+	fmt.Printf("tiles       scale-out (PostgreSQL+MinIO, 2 API) / embedded (SQLite+disk): %s\n", ratio("scaleout-1w", "embedded", 2))
+	fmt.Printf("processing  scale-out with 2 worker processes / with 1:                  %s\n", ratio("scaleout-2w", "scaleout-1w", 1))
+	fmt.Printf("processing  scale-out with 1 worker process / embedded:                  %s\n", ratio("scaleout-1w", "embedded", 1))
 }
 
 func fatal(err error) {
@@ -204,13 +242,39 @@ func run(shape, bin, data string, env []string, files []file, big []byte, c, til
 	w := []string{fmt.Sprintf("STOR_WORKERS=%d", workers), fmt.Sprintf("STOR_HEAVY_WORKERS=%d", heavy)}
 	var procs, apis []*proc
 	lg := func(name string) string { return filepath.Join(data, name+".log") }
+	env = slices.Clone(env)
 	switch shape {
 	case "embedded":
 		p := start(bin, data, append(env, w...), lg("serve"), "serve")
 		procs, apis = append(procs, p), append(apis, p)
 	case "scaleout-1w", "scaleout-2w":
+		dsn, drop, err := pgtest.NewDatabase()
+		if err != nil {
+			fatal(err)
+		}
+		defer drop()
+		srv, err := s3test.StartServer()
+		if err != nil {
+			fatal(err)
+		}
+		bucket, err := srv.NewBucket()
+		if err != nil {
+			fatal(err)
+		}
+		env = append(env, "STOR_DATABASE_URL="+dsn, "STOR_S3_ENDPOINT=http://"+srv.Endpoint, "STOR_S3_BUCKET="+bucket,
+			"STOR_S3_REGION="+srv.Region, "STOR_S3_ACCESS_KEY="+srv.AccessKey, "STOR_S3_SECRET_KEY="+srv.SecretKey,
+			"STOR_SIGNING_KEYS=bench:"+base64.StdEncoding.EncodeToString([]byte("clusterbench-signing-key-0123456789")))
+		// Every process has a data dir of its own: nothing is shared on disk.
+		own := func(name string) string {
+			d := filepath.Join(data, name)
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				fatal(err)
+			}
+			return d
+		}
 		for i := range 2 {
-			p := start(bin, data, append(env, "STOR_WORKERS=0"), lg(fmt.Sprintf("api%d", i)), "serve")
+			name := fmt.Sprintf("api%d", i)
+			p := start(bin, own(name), append(env, "STOR_WORKERS=0"), lg(name), "serve")
 			procs, apis = append(procs, p), append(apis, p)
 		}
 		nw := 1
@@ -218,7 +282,8 @@ func run(shape, bin, data string, env []string, files []file, big []byte, c, til
 			nw = 2
 		}
 		for i := range nw {
-			procs = append(procs, start(bin, data, append(env, w...), lg(fmt.Sprintf("worker%d", i)), "worker"))
+			name := fmt.Sprintf("worker%d", i)
+			procs = append(procs, start(bin, own(name), append(env, w...), lg(name), "worker"))
 		}
 	default:
 		fatal(fmt.Errorf("unknown shape %q", shape))

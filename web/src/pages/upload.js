@@ -10,6 +10,7 @@ import GoldenRetriever from '@uppy/golden-retriever';
 import Tus from '@uppy/tus';
 import XHRUpload from '@uppy/xhr-upload';
 import { A, items } from '../api.js';
+import { assetFromS3, s3Uploads, useS3 } from '../s3upload.js';
 import { badge, bytes, clear, h } from '../dom.js';
 
 const FINAL = new Set(['ready', 'failed', 'deleted']);
@@ -64,13 +65,14 @@ export async function uploadPage(main, ctx) {
     return;
   }
   loadCSS();
-  const tus = await hasTus();
+  const s3 = s3Uploads(ctx.me);
+  const tus = !s3 && await hasTus();
   const project = h('input', { id: 'up-project', placeholder: ctx.me.project || 'default', value: ctx.me.project || '', autocomplete: 'off', readonly: !!ctx.me.project });
   const target = h('div', { id: 'uppy', class: 'uppy-target' });
   const doneList = h('ul', { class: 'uploaded', id: 'uploaded', 'aria-live': 'polite' });
   main.append(
     h('div', { class: 'page-head' }, h('h1', null, 'Upload'),
-      h('span', { class: 'muted', id: 'upload-mode' }, tus ? 'Resumable uploads (tus)' : 'Uploads by HTTP POST')),
+      h('span', { class: 'muted', id: 'upload-mode' }, s3 ? 'Direct uploads to S3 (multipart)' : tus ? 'Resumable uploads (tus)' : 'Uploads by HTTP POST')),
     h('div', { class: 'field inline' }, h('label', { for: 'up-project' }, 'Project'), project),
     target,
     h('h2', null, 'Processing'),
@@ -90,7 +92,9 @@ export async function uploadPage(main, ctx) {
   // are kept in IndexedDB; larger ones are asked for again and tus resumes
   // them where they stopped).
   uppy.use(GoldenRetriever, { serviceWorker: false });
-  if (tus) {
+  if (s3) {
+    useS3(uppy);
+  } else if (tus) {
     uppy.use(Tus, {
       endpoint: new URL('uploads/', document.baseURI).href,
       headers: { 'X-Stor-CSRF': '1' },
@@ -115,7 +119,7 @@ export async function uploadPage(main, ctx) {
   uppy.on('upload-success', async (file, resp) => {
     let id = null;
     try {
-      id = tus ? await assetFromTus(file, resp) : resp && resp.body && resp.body.id;
+      id = s3 ? assetFromS3(resp) : tus ? await assetFromTus(file, resp) : resp && resp.body && resp.body.id;
     } catch { /* shown below */ }
     document.getElementById('uploaded-empty')?.remove();
     const stateEl = h('span', null, id ? badge('stored') : badge('unknown'));
