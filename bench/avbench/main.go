@@ -1,18 +1,23 @@
 // Command avbench measures the HLS ladder (issue 7), not in CI:
 //
-//	go run ./bench/avbench [-secs 60] [-preset veryfast] [-dir /tmp/stor-avbench]
+//	go run ./bench/avbench [-secs 60] [-runs 3] [-preset veryfast] [-skip node]
 //
-// It generates a testsrc2 1080p clip with a sine once, then times
+// It generates a testsrc2 1080p clip with a sine once (cached under
+// ${XDG_CACHE_HOME:-~/.cache}/stor/bench/av), then, run by run, in an
+// order that rotates so no arm always goes first:
 //  1. stor's transcode (av.Transcode: one ffmpeg run, one decode split to
 //     every rung, segments published into a disk store as they land),
 //  2. the bare ffmpeg command stor runs (same arguments, no Go around it),
-//  3. one ffmpeg run per rung with the same encoder settings,
+//  3. one ffmpeg run per rung with the same filters and encoder settings,
+//
+// and prints, per run and as medians, the CPU (user+sys of ffmpeg and its
+// threads, getrusage of the waited-for children) and wall ratios. Then
 //  4. upload to first playable segment through a real node (HTTP upload,
-//     then polling /api/v1/assets/{id}/av for playable_at).
+//     then polling /api/v1/assets/{id}/av for playable_at); the node is
+//     stopped once the clip is playable (-node-finish waits for ready).
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -24,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,122 +43,201 @@ import (
 	"stor/internal/storage/disk"
 )
 
+type arm struct {
+	wall, cpu, self time.Duration
+}
+
 func main() {
 	secs := flag.Int("secs", 60, "clip length in seconds")
+	runs := flag.Int("runs", 1, "runs of each ladder arm, interleaved")
 	preset := flag.String("preset", "veryfast", "x264 preset")
 	size := flag.String("size", "1920x1080", "source picture size")
-	dir := flag.String("dir", "/tmp/stor-avbench", "work directory (the source clip is kept)")
+	dir := flag.String("dir", "/tmp/stor-avbench", "work directory")
+	cache := flag.String("cache", defaultCache(), "where the generated source clips are kept")
 	skip := flag.String("skip", "", "comma-separated parts to skip: stor,bare,perrung,node")
+	finish := flag.Bool("node-finish", false, "node part: wait for the asset to be ready instead of stopping once playable")
 	flag.Parse()
 	ctx := context.Background()
 	must(os.MkdirAll(*dir, 0o750))
-	src := filepath.Join(*dir, fmt.Sprintf("src%d.mp4", *secs))
+	must(os.MkdirAll(*cache, 0o750))
+	src := filepath.Join(*cache, fmt.Sprintf("src%d.mp4", *secs))
 	if *size != "1920x1080" {
-		src = filepath.Join(*dir, fmt.Sprintf("src%d-%s.mp4", *secs, *size))
+		src = filepath.Join(*cache, fmt.Sprintf("src%d-%s.mp4", *secs, *size))
 	}
-	if _, err := os.Stat(src); err != nil {
-		t := time.Now()
-		run("ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=duration=%d:size=%s:rate=30", *secs, *size),
-			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:duration=%d", *secs),
-			"-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "aac", "-shortest", src)
-		log.Printf("generated %s in %v", src, time.Since(t).Round(time.Millisecond))
-	}
+	generate(src, *secs, *size)
 	a, _, err := av.Probe(ctx, src, av.Limits{})
 	must(err)
 	enc := av.Encoding{Preset: *preset}
 	skipped := func(p string) bool { return strings.Contains(","+*skip+",", ","+p+",") }
-	load := func() string {
-		b, _ := os.ReadFile("/proc/loadavg")
-		return strings.Join(strings.Fields(string(b))[:3], " ")
-	}
-	fmt.Printf("clip %d s %s 30 fps, preset %s, %d CPUs, load before: %s\n", *secs, *size, *preset, numCPU(), load())
+	fmt.Printf("clip %d s %s 30 fps, preset %s, %d CPUs; %s\n", *secs, *size, *preset, numCPU(), uptime())
 
-	var storT, bareT, rungT, storCPU, storSelf, bareCPU, rungCPU time.Duration
-	if !skipped("stor") {
-		out := filepath.Join(*dir, "stor")
-		os.RemoveAll(out)
-		store, err := disk.New(filepath.Join(out, "blobs"))
-		must(err)
-		var first time.Duration
-		s0, c0 := cpu()
-		start := time.Now()
-		tr := &av.Transcode{Store: store, Key: func(n string) string { return "derivatives/be/bench/" + n },
-			Src: src, Analysis: a, TempDir: filepath.Join(out, "tmp"), Encoding: enc,
-			OnPlayable: func(time.Time) { first = time.Since(start) }}
-		res, err := tr.Run(ctx)
-		must(err)
-		storT = res.Elapsed
-		s1, c1 := cpu()
-		storCPU, storSelf = c1-c0, s1-s0
-		names := []string{}
-		for _, r := range res.Plan.Rungs {
-			names = append(names, r.Name)
+	arms := map[string]func() arm{
+		"stor":    func() arm { return storArm(ctx, *dir, src, a, enc) },
+		"bare":    func() arm { return bareArm(*dir, src, a, enc) },
+		"perrung": func() arm { return perRungArm(*dir, src, a, enc, *preset) },
+	}
+	order := []string{}
+	for _, n := range []string{"stor", "bare", "perrung"} {
+		if !skipped(n) {
+			order = append(order, n)
 		}
-		fmt.Printf("stor one-decode ladder (%s): %.1f s, first playable segment (all rungs) after %.1f s, %d segments; load %s\n",
-			strings.Join(names, " "), storT.Seconds(), first.Seconds(), res.Segments, load())
 	}
-	if !skipped("bare") {
-		out := filepath.Join(*dir, "bare")
-		os.RemoveAll(out)
-		plan := av.BuildPlan(src, a, out, "", enc)
-		for i := range plan.Rungs {
-			must(os.MkdirAll(filepath.Join(out, "v"+strconv.Itoa(i)), 0o750))
+	var ladderCPU, ladderWall, overCPU, overWall []float64
+	for i := 0; i < *runs && len(order) > 0; i++ {
+		got := map[string]arm{}
+		k := i % len(order)
+		for _, n := range append(slices.Clone(order[k:]), order[:k]...) {
+			got[n] = arms[n]()
+			fmt.Printf("run %d %-8s wall %6.1f s  CPU %6.1f s (+ Go %.2f s)  %s\n", i+1, n,
+				got[n].wall.Seconds(), got[n].cpu.Seconds(), got[n].self.Seconds(), uptime())
 		}
-		_, c0 := cpu()
-		t := time.Now()
-		run("ffmpeg", plan.Args...)
-		bareT = time.Since(t)
-		_, c1 := cpu()
-		bareCPU = c1 - c0
-		fmt.Printf("bare ffmpeg, the same command: %.1f s; load %s\n", bareT.Seconds(), load())
-		fmt.Printf("  command: ffmpeg %s\n", strings.Join(quote(plan.Args), " "))
-	}
-	if !skipped("perrung") {
-		out := filepath.Join(*dir, "perrung")
-		os.RemoveAll(out)
-		plan := av.BuildPlan(src, a, out, "", enc)
-		gop := strconv.Itoa(int(plan.FPS*4 + 0.5))
-		_, c0 := cpu()
-		t := time.Now()
-		for i, r := range plan.Rungs {
-			d := filepath.Join(out, "v"+strconv.Itoa(i))
-			must(os.MkdirAll(d, 0o750))
-			run("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:v:0", "-map", "0:a:0",
-				"-vf", fmt.Sprintf("fps=%s,format=yuv420p,scale=%d:%d,setsar=1", a.Video.FrameRateExact, r.Width, r.Height),
-				"-c:v", "libx264", "-preset", *preset, "-pix_fmt", "yuv420p", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-				"-force_key_frames", "expr:gte(t,n_forced*4)", "-b:v", fmt.Sprintf("%dk", r.VideoKbps),
-				"-maxrate", fmt.Sprintf("%dk", r.VideoKbps*107/100), "-bufsize", fmt.Sprintf("%dk", r.VideoKbps*3/2),
-				"-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000",
-				"-f", "hls", "-hls_time", "4", "-hls_playlist_type", "event", "-hls_segment_type", "fmp4",
-				"-hls_flags", "temp_file+independent_segments", "-hls_segment_filename", d+"/seg%05d.m4s", d+"/index.m3u8")
+		s, sok := got["stor"]
+		if p, ok := got["perrung"]; ok && sok {
+			c, w := s.cpu.Seconds()/p.cpu.Seconds(), s.wall.Seconds()/p.wall.Seconds()
+			ladderCPU, ladderWall = append(ladderCPU, c), append(ladderWall, w)
+			fmt.Printf("run %d one-decode / per-rung: CPU %.3f×  wall %.3f×\n", i+1, c, w)
 		}
-		rungT = time.Since(t)
-		_, c1 := cpu()
-		rungCPU = c1 - c0
-		fmt.Printf("one ffmpeg run per rung: %.1f s; load %s\n", rungT.Seconds(), load())
+		if b, ok := got["bare"]; ok && sok {
+			c := ((s.cpu+s.self).Seconds()/b.cpu.Seconds() - 1) * 100
+			w := (s.wall.Seconds()/b.wall.Seconds() - 1) * 100
+			overCPU, overWall = append(overCPU, c), append(overWall, w)
+			fmt.Printf("run %d stor over bare ffmpeg: CPU %+.1f%%  wall %+.1f%%\n", i+1, c, w)
+		}
 	}
-	if storT > 0 && rungT > 0 {
-		fmt.Printf("one-decode / per-rung = %.2f× (goal ≤ 0.7×)\n", storT.Seconds()/rungT.Seconds())
+	if len(ladderCPU) > 0 {
+		fmt.Printf("RATIO one-decode / per-rung (median of %d): CPU %.3f×  wall %.3f×  (goal ≤ 0.7×)\n",
+			len(ladderCPU), median(ladderCPU), median(ladderWall))
 	}
-	if storT > 0 && bareT > 0 {
-		fmt.Printf("stor overhead over bare ffmpeg = %+.1f%% (goal ≤ 5%%)\n", (storT.Seconds()/bareT.Seconds()-1)*100)
-	}
-	fmt.Printf("CPU time (user+sys): stor's ffmpeg %.1f s + stor's Go side %.2f s; bare ffmpeg %.1f s; per-rung runs %.1f s\n",
-		storCPU.Seconds(), storSelf.Seconds(), bareCPU.Seconds(), rungCPU.Seconds())
-	if storCPU > 0 && rungCPU > 0 {
-		fmt.Printf("CPU one-decode / per-rung = %.2f×\n", storCPU.Seconds()/rungCPU.Seconds())
-	}
-	if storCPU > 0 && bareCPU > 0 {
-		fmt.Printf("CPU stor (ffmpeg + Go) over bare ffmpeg = %+.1f%%\n", ((storCPU+storSelf).Seconds()/bareCPU.Seconds()-1)*100)
+	if len(overCPU) > 0 {
+		fmt.Printf("RATIO stor over the bare ffmpeg command (median of %d): CPU %+.1f%%  wall %+.1f%%  (goal ≤ 5%%)\n",
+			len(overCPU), median(overCPU), median(overWall))
 	}
 	if !skipped("node") {
-		nodeFirstSegment(ctx, *dir, src)
+		nodeFirstSegment(ctx, *dir, src, *secs, *finish)
 	}
+	fmt.Printf("done; %s\n", uptime())
+}
+
+// generate makes the source clip once: testsrc2 and a sine, H.264
+// ultrafast crf 18 + AAC. Clips longer than a minute (the 10 min clip)
+// are the 60 s clip repeated, joined without re-encoding (concat
+// demuxer): generating 10 min of 1080p takes far longer on a busy
+// machine, and a transcode costs the same per second either way.
+func generate(src string, secs int, size string) {
+	if _, err := os.Stat(src); err == nil {
+		return
+	}
+	t := time.Now()
+	tmp := src + ".tmp.mp4"
+	if secs > 60 && secs%60 == 0 {
+		one := filepath.Join(filepath.Dir(src), "src60.mp4")
+		if size != "1920x1080" {
+			one = filepath.Join(filepath.Dir(src), "src60-"+size+".mp4")
+		}
+		generate(one, 60, size)
+		list := src + ".txt"
+		must(os.WriteFile(list, []byte(strings.Repeat("file '"+one+"'\n", secs/60)), 0o640))
+		defer os.Remove(list)
+		run("ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", list, "-c", "copy", tmp)
+	} else {
+		run("ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=duration=%d:size=%s:rate=30", secs, size),
+			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:duration=%d", secs),
+			"-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "aac", "-shortest", tmp)
+	}
+	must(os.Rename(tmp, src))
+	log.Printf("generated %s in %v", src, time.Since(t).Round(time.Millisecond))
+}
+
+func storArm(ctx context.Context, dir, src string, a *av.Analysis, enc av.Encoding) arm {
+	out := filepath.Join(dir, "stor")
+	os.RemoveAll(out)
+	store, err := disk.New(filepath.Join(out, "blobs"))
+	must(err)
+	var first time.Duration
+	s0, c0 := cpu()
+	start := time.Now()
+	tr := &av.Transcode{Store: store, Key: func(n string) string { return "derivatives/be/bench/" + n },
+		Src: src, Analysis: a, TempDir: filepath.Join(out, "tmp"), Encoding: enc,
+		OnPlayable: func(time.Time) { first = time.Since(start) }}
+	res, err := tr.Run(ctx)
+	must(err)
+	s1, c1 := cpu()
+	names := []string{}
+	for _, r := range res.Plan.Rungs {
+		names = append(names, r.Name)
+	}
+	fmt.Printf("    stor ladder %s: first playable segment (all rungs) after %.1f s, %d segments\n",
+		strings.Join(names, " "), first.Seconds(), res.Segments)
+	return arm{wall: res.Elapsed, cpu: c1 - c0, self: s1 - s0}
+}
+
+func bareArm(dir, src string, a *av.Analysis, enc av.Encoding) arm {
+	out := filepath.Join(dir, "bare")
+	os.RemoveAll(out)
+	plan := av.BuildPlan(src, a, out, "", enc)
+	for i := range plan.Rungs {
+		must(os.MkdirAll(filepath.Join(out, "v"+strconv.Itoa(i)), 0o750))
+	}
+	_, c0 := cpu()
+	t := time.Now()
+	run("ffmpeg", plan.Args...)
+	wall := time.Since(t)
+	_, c1 := cpu()
+	return arm{wall: wall, cpu: c1 - c0}
+}
+
+// perRungArm runs ffmpeg once per rung with the same filters (fps, format,
+// av.ScaleFilter) and x264/AAC/HLS settings as av.BuildPlan.
+func perRungArm(dir, src string, a *av.Analysis, enc av.Encoding, preset string) arm {
+	out := filepath.Join(dir, "perrung")
+	os.RemoveAll(out)
+	plan := av.BuildPlan(src, a, out, "", enc)
+	gop := strconv.Itoa(int(plan.FPS*4 + 0.5))
+	_, c0 := cpu()
+	t := time.Now()
+	for i, r := range plan.Rungs {
+		d := filepath.Join(out, "v"+strconv.Itoa(i))
+		must(os.MkdirAll(d, 0o750))
+		run("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:v:0", "-map", "0:a:0",
+			"-vf", fmt.Sprintf("fps=%s,format=yuv420p,%s", a.Video.FrameRateExact, av.ScaleFilter(r)),
+			"-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+			"-force_key_frames", "expr:gte(t,n_forced*4)", "-b:v", fmt.Sprintf("%dk", r.VideoKbps),
+			"-maxrate", fmt.Sprintf("%dk", r.VideoKbps*107/100), "-bufsize", fmt.Sprintf("%dk", r.VideoKbps*3/2),
+			"-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000",
+			"-f", "hls", "-hls_time", "4", "-hls_playlist_type", "event", "-hls_segment_type", "fmp4",
+			"-hls_flags", "temp_file+independent_segments", "-hls_segment_filename", d+"/seg%05d.m4s", d+"/index.m3u8")
+	}
+	wall := time.Since(t)
+	_, c1 := cpu()
+	return arm{wall: wall, cpu: c1 - c0}
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func uptime() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return time.Now().UTC().Format("15:04:05") + " load " + strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+func defaultCache() string {
+	d := os.Getenv("XDG_CACHE_HOME")
+	if d == "" {
+		h, _ := os.UserHomeDir()
+		d = filepath.Join(h, ".cache")
+	}
+	return filepath.Join(d, "stor", "bench", "av")
 }
 
 // nodeFirstSegment uploads the clip to a real node (default tasks and
 // settings, load gate off) and times upload-complete → playable_at.
-func nodeFirstSegment(ctx context.Context, dir, src string) {
+func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish bool) {
 	data := filepath.Join(dir, "node")
 	os.RemoveAll(data)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -168,15 +253,31 @@ func nodeFirstSegment(ctx context.Context, dir, src string) {
 	must(err)
 	must(n.Start(ctx))
 	go n.Serve(ln)
-	defer n.Stop(ctx)
+	defer func() {
+		// Without -node-finish the transcode is still running: a short
+		// deadline makes Stop cancel it (ffmpeg is killed) instead of
+		// draining it.
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		if finish {
+			sctx, cancel = context.WithCancel(ctx)
+		}
+		defer cancel()
+		n.Stop(sctx)
+	}()
 	base := "http://" + cfg.Addr
-	body, err := os.ReadFile(src)
+	body, err := os.Open(src) // streamed: the 10 min clip is 1.5 GB
 	must(err)
-	req, _ := http.NewRequest("POST", base+"/api/v1/assets", bytes.NewReader(body))
+	defer body.Close()
+	st, err := body.Stat()
+	must(err)
+	req, _ := http.NewRequest("POST", base+"/api/v1/assets", body)
+	req.ContentLength = st.Size()
 	req.Header.Set("Authorization", "Bearer "+cfg.BootstrapToken)
 	req.Header.Set("Content-Disposition", `attachment; filename="clip.mp4"`)
+	t0 := time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	must(err)
+	log.Printf("node: uploaded %d MB in %.1f s", st.Size()>>20, time.Since(t0).Seconds())
 	var asset struct{ ID string }
 	json.NewDecoder(resp.Body).Decode(&asset)
 	resp.Body.Close()
@@ -192,7 +293,8 @@ func nodeFirstSegment(ctx context.Context, dir, src string) {
 		json.NewDecoder(resp.Body).Decode(&v)
 		resp.Body.Close()
 		if v.PlayableAt != nil {
-			fmt.Printf("node: upload complete → first playable segment (live master + every rung): %.1f s (goal < 10 s)\n", time.Since(uploaded).Seconds())
+			fmt.Printf("RATIO node, %d s clip: upload complete → first playable segment (live master + every rung): %.1f s (goal < 10 s); %s\n",
+				secs, time.Since(uploaded).Seconds(), uptime())
 			break
 		}
 		if time.Since(uploaded) > 10*time.Minute {
@@ -201,7 +303,9 @@ func nodeFirstSegment(ctx context.Context, dir, src string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// Let the transcode finish so the process exits cleanly.
+	if !finish {
+		return // the deferred Stop cancels the transcode (ffmpeg is killed)
+	}
 	for {
 		r, _ := http.NewRequest("GET", base+"/api/v1/assets/"+asset.ID, nil)
 		r.Header.Set("Authorization", "Bearer "+cfg.BootstrapToken)

@@ -10,6 +10,7 @@
 #   ladder-full       the whole one-decode ladder, every rung from the full picture (stor before)
 #   ladder-cascade    the whole one-decode ladder, cascaded (stor's BuildPlan now)
 #   per-rung          five ffmpeg runs, one per rung, same x264/AAC/HLS settings
+# SWS=bilinear (any swscale flags) scales with those flags in every line.
 set -euo pipefail
 S=$1
 T=${2:-10}
@@ -21,12 +22,13 @@ t() {
   read -r u s e <"$out/t"
   printf '%-16s %7.2f s CPU %7.2f s wall\n' "$name" "$(echo "$u + $s" | bc)" "$e"
 }
-W=(426 640 854 1280 1920) H=(240 360 480 720 1080) K=(400 800 1400 2800 5000)
+SF=${SWS:+:flags=$SWS}
+W=(426 640 852 1280 1920) H=(240 360 480 720 1080) K=(400 800 1400 2800 5000)
 FULL="[0:v:0]fps=30,format=yuv420p,split=5[s0][s1][s2][s3][s4]"
 CASC="[0:v:0]fps=30,format=yuv420p,setsar=1,split=2[v4][c4]"
-for i in 0 1 2 3 4; do FULL+=";[s$i]scale=${W[$i]}:${H[$i]},setsar=1[v$i]"; done
+for i in 0 1 2 3 4; do FULL+=";[s$i]scale=${W[$i]}:${H[$i]}$SF,setsar=1[v$i]"; done
 for i in 3 2 1 0; do
-  if [ $i -gt 0 ]; then CASC+=";[c$((i+1))]scale=${W[$i]}:${H[$i]},setsar=1,split=2[v$i][c$i]"; else CASC+=";[c1]scale=${W[0]}:${H[0]},setsar=1[v0]"; fi
+  if [ $i -gt 0 ]; then CASC+=";[c$((i+1))]scale=${W[$i]}:${H[$i]}$SF,setsar=1,split=2[v$i][c$i]"; else CASC+=";[c1]scale=${W[0]}:${H[0]}$SF,setsar=1[v0]"; fi
 done
 nulls=(); for i in 0 1 2 3 4; do nulls+=(-map "[v$i]" -f null -); done
 X264=(-c:v libx264 -preset veryfast -pix_fmt yuv420p -g 120 -keyint_min 120 -sc_threshold 0 -force_key_frames 'expr:gte(t,n_forced*4)')
@@ -45,12 +47,12 @@ ladder() { # graph dir
 perrung() {
   for i in 0 1 2 3 4; do
     mkdir -p "$out/pr/v$i"
-    ffmpeg -nostdin -v error -t "$T" -i "$S" -map 0:v:0 -map 0:a:0 -vf "fps=30,format=yuv420p,scale=${W[$i]}:${H[$i]},setsar=1" \
+    ffmpeg -nostdin -v error -t "$T" -i "$S" -map 0:v:0 -map 0:a:0 -vf "fps=30,format=yuv420p,scale=${W[$i]}:${H[$i]}$SF,setsar=1" \
       "${X264[@]}" -b:v "${K[$i]}k" -maxrate "$((K[$i] * 107 / 100))k" -bufsize "$((K[$i] * 3 / 2))k" "${AAC[@]}" "${HLS[@]}" \
       -hls_segment_filename "$out/pr/v$i/seg%05d.m4s" "$out/pr/v$i/index.m3u8"
   done
 }
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "scale flags: ${SWS:-default (bicubic)}; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 t decode ffmpeg -nostdin -v error -t "$T" -i "$S" -map 0:v:0 -f null -
 t scales-full ffmpeg -nostdin -v error -t "$T" -i "$S" -filter_complex "$FULL" "${nulls[@]}"
 t scales-cascade ffmpeg -nostdin -v error -t "$T" -i "$S" -filter_complex "$CASC" "${nulls[@]}"

@@ -1,18 +1,20 @@
 // Command searchbench measures search and filtered listing on a catalog
 // of synthetic assets (issue 6), not in CI:
 //
-//	go run ./bench/searchbench [-n 1000000] [-runs 300] [-peer 100] [-reuse] [-db /tmp/stor-searchbench/catalog.db]
+//	go run ./bench/searchbench [-backend sqlite|postgres] [-n 1000000] [-runs 300] [-peer 100]
 //
-// It fills a fresh SQLite catalog (every migration, the FTS5 triggers
-// doing the indexing; with -reuse an interrupted fill continues) with n
-// assets of realistic shape: Zipf-distributed words in titles,
-// descriptions and keywords, creators, cameras, capture dates, kinds and
-// formats, projects, tags on a third, and a text page on one in twenty
-// (~120 words). Then it times, through catalog.SQLiteSearch (FindPage,
-// FacetCounts), each query shape -runs times with random words and prints
-// wall p50/p95/p99/max, the querying thread's CPU p50/p99, the share of
-// approximate answers, and the index size; and, as the peer, the same
-// database in the sqlite3 CLI with plain FTS5 queries.
+// It fills a catalog (SQLite, or PostgreSQL 15 started on loopback in a
+// kept data directory, or -dsn) with n assets of realistic shape:
+// Zipf-distributed words in titles, descriptions and keywords, creators,
+// cameras, capture dates, kinds and formats, projects, tags on a third,
+// and a text page on one in twenty (~120 words). The filled catalog is
+// kept, keyed by backend and n, and reused by the next run. Then it
+// times, through the backend's catalog.Searcher (FindPage, FacetCounts),
+// each query shape -runs times with random words and prints wall
+// p50/p95/p99/max, CPU p50/p99 (the querying thread, plus the PostgreSQL
+// backend process), the share of approximate answers, and the index
+// size; and, as the peer, plain full-text queries on the same data (the
+// sqlite3 CLI with FTS5, or textbook tsvector queries in PostgreSQL).
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"math/rand/v2"
 	"os"
@@ -39,21 +42,64 @@ import (
 func main() {
 	n := flag.Int("n", 1_000_000, "assets")
 	runs := flag.Int("runs", 300, "runs per query shape")
-	dbPath := flag.String("db", "/tmp/stor-searchbench/catalog.db", "catalog file (replaced unless -reuse)")
-	reuse := flag.Bool("reuse", false, "reuse an existing catalog of the right size")
+	backend := flag.String("backend", "sqlite", "catalog backend: sqlite or postgres")
+	dir := flag.String("dir", "", "where the filled catalog is kept between runs (default ${XDG_CACHE_HOME:-~/.cache}/stor/searchbench/BACKEND-nN; /var/tmp/stor/... for PostgreSQL as root)")
+	dbPath := flag.String("db", "", "SQLite catalog file (default DIR/catalog.db)")
+	dsn := flag.String("dsn", "", "postgres:// URL of an existing database to fill and measure instead of starting PostgreSQL in DIR")
+	reuse := flag.Bool("reuse", true, "reuse the catalog in DIR (an interrupted fill continues); false starts afresh")
 	timeout := flag.Duration("timeout", 5*time.Second, "a query running longer is stopped (and printed; counted at its time)")
-	optimize := flag.Bool("optimize", true, "merge the FTS5 index and ANALYZE before measuring")
-	peer := flag.Int("peer", 100, "queries per shape in the sqlite3 CLI peer (0: none)")
+	optimize := flag.Bool("optimize", false, "after a fill: merge the FTS5 index and ANALYZE (SQLite; the server does neither); PostgreSQL always gets VACUUM ANALYZE after its bulk load (what autovacuum does after one)")
+	peer := flag.Int("peer", 100, "queries per shape of the peer: the sqlite3 CLI with plain FTS5, or plain tsvector queries in PostgreSQL (0: none)")
+	only := flag.String("only", "", "run only the query shapes whose name contains this")
 	flag.Parse()
 	ctx := context.Background()
-	if !*reuse {
-		os.RemoveAll(filepath.Dir(*dbPath))
+	if *dir == "" {
+		cache := os.Getenv("XDG_CACHE_HOME")
+		if cache == "" {
+			home, _ := os.UserHomeDir()
+			cache = filepath.Join(home, ".cache")
+		}
+		if *backend == "postgres" && os.Geteuid() == 0 {
+			// The server runs as the postgres user, who cannot enter
+			// root's home.
+			cache = "/var/tmp"
+		}
+		*dir = filepath.Join(cache, "stor", "searchbench", fmt.Sprintf("%s-n%d", *backend, *n))
 	}
-	db, err := catalog.OpenSQLite(ctx, *dbPath)
+	if *dbPath == "" {
+		*dbPath = filepath.Join(*dir, "catalog.db")
+	}
+	fmt.Printf("searchbench: backend %s, %d assets, catalog in %s\n", *backend, *n, *dir)
+	var db *catalog.DB
+	var err error
+	switch *backend {
+	case "sqlite":
+		if !*reuse {
+			os.RemoveAll(filepath.Dir(*dbPath))
+		}
+		os.MkdirAll(filepath.Dir(*dbPath), 0o755)
+		db, err = catalog.OpenSQLite(ctx, *dbPath)
+	case "postgres":
+		if *dsn == "" {
+			if !*reuse {
+				os.RemoveAll(*dir)
+			}
+			srv, err := startPG(ctx, *dir)
+			if err != nil {
+				log.Fatal(err)
+			}
+			defer srv.stop()
+			*dsn = srv.dsn
+		}
+		db, err = catalog.OpenPostgres(ctx, *dsn)
+	default:
+		log.Fatalf("-backend %q: sqlite or postgres", *backend)
+	}
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer db.Close()
+	pg := *backend == "postgres"
 	vocab := makeVocab(rand.New(rand.NewPCG(1, 2)), 20000)
 	var have int
 	db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM assets`).Scan(&have)
@@ -68,28 +114,84 @@ func main() {
 		}
 		return strings.Join(ws, " ")
 	}
-	if have < *n {
+	if have < *n || (pg && !pgIndexed(ctx, db)) {
 		start := time.Now()
+		if pg {
+			// Bulk load: the search index is built afterwards in one pass
+			// (as the migrations do for an existing catalogue), not by the
+			// per-row triggers.
+			if err := pgTriggers(ctx, db, false); err != nil {
+				log.Fatal(err)
+			}
+		}
 		if err := fill(ctx, db, r, *n-have, have, word, words); err != nil {
 			log.Fatal(err)
 		}
+		how := "indexing by trigger included"
+		if pg {
+			if err := pgBuildIndex(ctx, db); err != nil {
+				log.Fatal(err)
+			}
+			how = "the search index built in bulk after the load"
+		}
 		el := time.Since(start)
-		fmt.Printf("filled %d assets in %s (%.0f/s, indexing by trigger included)\n", *n-have, el.Round(time.Second), float64(*n-have)/el.Seconds())
+		fmt.Printf("filled %d assets in %s (%.0f/s, %s)\n", *n-have, el.Round(time.Second), float64(*n-have)/el.Seconds(), how)
+		if *optimize {
+			// SQLite: merge the FTS5 index into one segment and gather
+			// planner statistics; PostgreSQL: VACUUM ANALYZE (merges the
+			// GIN pending lists, sets the visibility map). What a quiet
+			// night's maintenance would leave; autovacuum does the
+			// PostgreSQL part by itself.
+			t := time.Now()
+			stmts := []string{`INSERT INTO asset_fts(asset_fts) VALUES('optimize')`, `ANALYZE`}
+			if pg {
+				stmts = nil
+			}
+			for _, st := range stmts {
+				if _, err := db.Writer().ExecContext(ctx, st); err != nil {
+					log.Fatal(err)
+				}
+			}
+			fmt.Printf("optimize: %s\n", time.Since(t).Round(time.Second))
+		}
 	}
-	if *optimize {
-		// Merge the FTS5 index into one segment and gather planner
-		// statistics: what a quiet night's maintenance would leave. The
-		// server does neither (FTS5 merges segments as it goes).
-		t := time.Now()
-		if _, err := db.Writer().ExecContext(ctx, `INSERT INTO asset_fts(asset_fts) VALUES('optimize')`); err != nil {
+	if pg {
+		pgSize(ctx, db)
+	} else {
+		size(ctx, db, *dbPath)
+	}
+	// Measure a warm server: the catalog in memory, as it is on a server
+	// that has been answering for a while (PostgreSQL: pg_prewarm into
+	// shared buffers; SQLite: the file read into the page cache).
+	t0 := time.Now()
+	if pg {
+		if err := pgPrewarm(ctx, db); err != nil {
 			log.Fatal(err)
 		}
-		if _, err := db.Writer().ExecContext(ctx, `ANALYZE`); err != nil {
+	} else if f, err := os.Open(*dbPath); err == nil {
+		io.Copy(io.Discard, f)
+		f.Close()
+	}
+	fmt.Printf("warmed in %s\n", time.Since(t0).Round(time.Second))
+
+	// One connection, so that its PostgreSQL backend's CPU time can be
+	// read around each query.
+	db.Reader().SetMaxOpenConns(1)
+	db.Reader().SetMaxIdleConns(1)
+	backendPID := 0
+	if pg {
+		if err := db.Reader().QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&backendPID); err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("optimize + ANALYZE: %s\n", time.Since(t).Round(time.Second))
 	}
-	size(ctx, db, *dbPath)
+	timed := func(f func()) (wall, cpu time.Duration) {
+		c0 := procCPU(backendPID)
+		wall, cpu = timedThread(f)
+		if pg {
+			cpu += procCPU(backendPID) - c0
+		}
+		return wall, cpu
+	}
 
 	s := db.Search().(interface {
 		catalog.Pager
@@ -132,6 +234,16 @@ func main() {
 		{name: "search: 2 Zipf words, newest 50", f: func() catalog.AssetFilter {
 			return catalog.AssetFilter{Query: word() + " " + word(), Newest: true, Limit: 50}
 		}},
+		{name: "search: prefix, 3 letters of a Zipf word*, ranked 50", f: func() catalog.AssetFilter {
+			return catalog.AssetFilter{Query: word()[:3] + "*", Limit: 50}
+		}},
+		{name: "search: prefix, 5 letters of a rare word*, ranked 50", f: func() catalog.AssetFilter {
+			w := rare()
+			return catalog.AssetFilter{Query: w[:min(5, len(w))] + "*", Limit: 50}
+		}},
+		{name: "search: prefix, 3 letters*, newest 50", f: func() catalog.AssetFilter {
+			return catalog.AssetFilter{Query: word()[:3] + "*", Newest: true, Limit: 50}
+		}},
 		{name: "facets (5 fields), no filter", facets: true, f: func() catalog.AssetFilter { return catalog.AssetFilter{} }},
 		{name: "facets (5 fields), kind+project", facets: true, f: func() catalog.AssetFilter {
 			return catalog.AssetFilter{Kind: kinds[r.IntN(len(kinds))].kind, Project: projects[r.IntN(len(projects))]}
@@ -142,10 +254,14 @@ func main() {
 		{name: "facets (5 fields), Zipf word search", facets: true, f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: word()} }},
 		{name: "facets (5 fields), rare word search", facets: true, f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: rare()} }},
 	}
-	fmt.Printf("\nwall time and the querying thread's CPU time (RUSAGE_THREAD), %d runs per shape; approx = share of runs\n", *runs)
+	fmt.Printf("\nload: %s\n", loadavg())
+	fmt.Printf("\nwall time and CPU time (the querying thread's RUSAGE_THREAD, plus the PostgreSQL backend's), %d runs per shape; approx = share of runs\n", *runs)
 	fmt.Printf("with an approximate order (ranked) or approximate counts (facets)\n\n")
 	fmt.Printf("%-44s %9s %9s %9s %9s | %9s %9s | %6s\n", "query", "p50", "p95", "p99", "max", "cpu p50", "cpu p99", "approx")
 	for _, sh := range shapes {
+		if *only != "" && !strings.Contains(sh.name, *only) {
+			continue
+		}
 		var ds, cs []time.Duration
 		approx := 0
 		for range *runs {
@@ -187,14 +303,39 @@ func main() {
 		}
 		report(sh.name, ds, cs, approx)
 	}
-	if *peer > 0 {
+	if *peer > 0 && pg {
+		pgPeerRun(ctx, db, *peer, word, timed)
+	} else if *peer > 0 {
 		peerRun(ctx, *dbPath, *peer, word)
 	}
+	// Ratios against the peer (same run, same data).
+	fmt.Println()
+	for _, pr := range [][2]string{
+		{"search: 1 Zipf word, ranked 50", "1 Zipf word, bm25 ORDER BY rank LIMIT 50"},
+		{"search: 1 Zipf word, ranked 50", "1 Zipf word, ORDER BY ts_rank LIMIT 50"},
+		{"search: Zipf word, newest 50", "1 Zipf word, ORDER BY rowid DESC LIMIT 50"},
+		{"search: Zipf word, newest 50", "1 Zipf word, ORDER BY seq DESC LIMIT 50"},
+	} {
+		ours, ok1 := results[pr[0]]
+		var peer [2]time.Duration
+		ok2 := false
+		for name, v := range results {
+			if strings.HasPrefix(name, "peer") && strings.HasSuffix(name, pr[1]) {
+				peer, ok2 = v, true
+			}
+		}
+		if ok1 && ok2 && ours[0] > 0 && ours[1] > 0 {
+			fmt.Printf("ratio peer/stor %-32s vs peer %-44s wall p99 %5.1fx, CPU p99 %5.1fx\n", pr[0], pr[1],
+				float64(peer[0])/float64(ours[0]), float64(peer[1])/float64(ours[1]))
+		}
+	}
+	fmt.Printf("\nload: %s\n", loadavg())
 }
 
-// timed runs f on a locked OS thread and returns its wall and thread CPU
-// time (the machine is shared: CPU time shows the query's own cost).
-func timed(f func()) (wall, cpu time.Duration) {
+// timedThread runs f on a locked OS thread and returns its wall and
+// thread CPU time (the machine is shared: CPU time shows the query's own
+// cost; on PostgreSQL the backend's CPU time is added).
+func timedThread(f func()) (wall, cpu time.Duration) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var a, b syscall.Rusage
@@ -218,7 +359,13 @@ func pct(ds []time.Duration, f float64) time.Duration {
 	return ds[min(len(ds)-1, int(f*float64(len(ds))))]
 }
 
+// results holds each reported row's wall p99 and CPU p99, by name.
+var results = map[string][2]time.Duration{}
+
 func report(name string, ds, cs []time.Duration, approx int) {
+	if len(ds) > 0 {
+		defer func() { results[name] = [2]time.Duration{pct(ds, 0.99), pct(cs, 0.99)} }()
+	}
 	if len(ds) == 0 {
 		fmt.Printf("%-44s (no runs)\n", name)
 		return
@@ -317,49 +464,56 @@ func fill(ctx context.Context, db *catalog.DB, r *rand.Rand, n, offset int, word
 	const batch = 5000
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for done := 0; done < n; done += batch {
+		// Multi-row INSERTs of up to 400 assets (a round trip per
+		// statement: a loaded machine makes round trips slow).
+		var assets, tagRows [][]any
+		type text struct {
+			id   string
+			page catalog.TextPage
+		}
+		var texts []text
+		for i := done; i < min(n, done+batch); i++ {
+			seq := offset + i
+			id := fmt.Sprintf("%08x-0000-7000-8000-%012x", seq, seq)
+			k := kinds[r.IntN(len(kinds))]
+			cam := cameras[r.IntN(len(cameras))]
+			kw, _ := json.Marshal(strings.Fields(words(1 + r.IntN(5))))
+			var desc any
+			if r.IntN(2) == 0 {
+				desc = words(8 + r.IntN(25))
+			}
+			created := base.Add(time.Duration(seq) * time.Second)
+			capture := time.Date(2005+r.IntN(20), time.Month(1+r.IntN(12)), 1+r.IntN(28), r.IntN(24), r.IntN(60), 0, 0, time.UTC)
+			filename := fmt.Sprintf("%s_%05d_%s.%s", strings.ToUpper(word()[:3]), r.IntN(100000), word(), k.format)
+			assets = append(assets, []any{id, filename, 1 + r.IntN(50<<20), "md5", fmt.Sprintf("%064x", seq), "blobs/" + id,
+				k.ct, k.kind, k.format, catalog.StateReady, projects[r.IntN(len(projects))], "tx",
+				created.UnixMicro(), created.UnixMicro(), words(2 + r.IntN(5)), desc, creators[r.IntN(len(creators))],
+				"http://rightsstatements.org/vocab/InC/1.0/", string(kw), capture.Format("2006-01-02T15:04:05"), cam[0], cam[1]})
+			if r.IntN(3) == 0 {
+				seen := map[string]bool{}
+				for range 1 + r.IntN(3) {
+					if t := tags[r.IntN(len(tags))]; !seen[t] {
+						seen[t] = true
+						tagRows = append(tagRows, []any{id, t})
+					}
+				}
+			}
+			if r.IntN(20) == 0 {
+				texts = append(texts, text{id, catalog.TextPage{Page: 1, Source: catalog.TextOCR, Text: words(80 + r.IntN(80))}})
+			}
+		}
 		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			ins, err := tx.PrepareContext(ctx, `INSERT INTO assets (id, filename, size, md5, sha256, blob_key, content_type,
+			if err := insertRows(ctx, tx, `INSERT INTO assets (id, filename, size, md5, sha256, blob_key, content_type,
 				kind, format, state, project, txid, created_at, updated_at, title, description, creator, rights, keywords,
-				capture_date, camera_make, camera_model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-			if err != nil {
+				capture_date, camera_make, camera_model) VALUES `, "", assets, 400); err != nil {
 				return err
 			}
-			defer ins.Close()
-			tag, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO asset_tags (asset_id, tag) VALUES (?,?)`)
-			if err != nil {
+			if err := insertRows(ctx, tx, `INSERT INTO asset_tags (asset_id, tag) VALUES `, " ON CONFLICT DO NOTHING", tagRows, 1000); err != nil {
 				return err
 			}
-			defer tag.Close()
-			for i := done; i < min(n, done+batch); i++ {
-				seq := offset + i
-				id := fmt.Sprintf("%08x-0000-7000-8000-%012x", seq, seq)
-				k := kinds[r.IntN(len(kinds))]
-				cam := cameras[r.IntN(len(cameras))]
-				kw, _ := json.Marshal(strings.Fields(words(1 + r.IntN(5))))
-				var desc any
-				if r.IntN(2) == 0 {
-					desc = words(8 + r.IntN(25))
-				}
-				created := base.Add(time.Duration(seq) * time.Second)
-				capture := time.Date(2005+r.IntN(20), time.Month(1+r.IntN(12)), 1+r.IntN(28), r.IntN(24), r.IntN(60), 0, 0, time.UTC)
-				filename := fmt.Sprintf("%s_%05d_%s.%s", strings.ToUpper(word()[:3]), r.IntN(100000), word(), k.format)
-				if _, err := ins.ExecContext(ctx, id, filename, 1+r.IntN(50<<20), "md5", fmt.Sprintf("%064x", seq), "blobs/"+id,
-					k.ct, k.kind, k.format, catalog.StateReady, projects[r.IntN(len(projects))], "tx",
-					created.UnixMicro(), created.UnixMicro(), words(2+r.IntN(5)), desc, creators[r.IntN(len(creators))],
-					"http://rightsstatements.org/vocab/InC/1.0/", string(kw), capture.Format("2006-01-02T15:04:05"), cam[0], cam[1]); err != nil {
+			for _, t := range texts {
+				if err := catalog.ReplaceText(ctx, tx, t.id, []catalog.TextPage{t.page}); err != nil {
 					return err
-				}
-				if r.IntN(3) == 0 {
-					for range 1 + r.IntN(3) {
-						if _, err := tag.ExecContext(ctx, id, tags[r.IntN(len(tags))]); err != nil {
-							return err
-						}
-					}
-				}
-				if r.IntN(20) == 0 {
-					if err := catalog.ReplaceText(ctx, tx, id, []catalog.TextPage{{Page: 1, Source: catalog.TextOCR, Text: words(80 + r.IntN(80))}}); err != nil {
-						return err
-					}
 				}
 			}
 			return nil
@@ -367,10 +521,33 @@ func fill(ctx context.Context, db *catalog.DB, r *rand.Rand, n, offset int, word
 		if err != nil {
 			return err
 		}
-		if (done/batch)%20 == 0 {
+		if (done/batch)%10 == 0 {
 			fmt.Fprintf(os.Stderr, "\r%d/%d", done+batch, n)
 		}
 	}
 	fmt.Fprintln(os.Stderr)
+	return nil
+}
+
+// insertRows inserts rows with one statement per chunk of them.
+func insertRows(ctx context.Context, tx *sql.Tx, insert, tail string, rows [][]any, chunk int) error {
+	for len(rows) > 0 {
+		part := rows[:min(chunk, len(rows))]
+		rows = rows[len(part):]
+		var b strings.Builder
+		b.WriteString(insert)
+		var args []any
+		for i, row := range part {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?" + strings.Repeat(",?", len(row)-1) + ")")
+			args = append(args, row...)
+		}
+		b.WriteString(tail)
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("fill: %w", err)
+		}
+	}
 	return nil
 }

@@ -43,7 +43,7 @@ kill $tpid; wait $tpid 2>/dev/null || true
 rm -rf "$work/tusd-data"
 done
 
-echo "== run $run: stor tus (SHA-256 + MD5 as bytes arrive, fsync per checkpoint, commit by rename; 64 MiB PATCHes)"
+echo "== run $run: stor tus (SHA-256 + MD5 as bytes arrive, O_DIRECT writes, checkpoint every 256 MiB, one fsync before commit by rename; 64 MiB PATCHes)"
 STOR_DATA_DIR=$work/stor-data STOR_ADDR=127.0.0.1:18991 STOR_BOOTSTRAP_TOKEN=$token STOR_WORKERS=0 \
   STOR_LOG_LEVEL=error "$bin/stor" serve >/dev/null 2>&1 &
 spid=$!

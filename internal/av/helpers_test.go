@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -91,4 +92,21 @@ func readFile(t testing.TB, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// masterURIs lists the rung playlist URIs of a master playlist
+// ("rVERSION/v0/index.m3u8", ...), without their query.
+func masterURIs(t testing.TB, master []byte) []string {
+	t.Helper()
+	var out []string
+	for _, line := range strings.Split(string(master), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			uri, _, _ := strings.Cut(line, "?")
+			out = append(out, uri)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no rung in the master:\n%s", master)
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,15 +23,51 @@ import (
 
 // HLS layout below an asset's derivative prefix (pipeline.DerivativeKey):
 //
-//	hls/master.m3u8        published last, when every rung is complete
-//	hls/live.m3u8          the master while transcoding (rungs published so far)
-//	hls/v0/index.m3u8      rung playlists: EVENT while transcoding, VOD at the end
-//	hls/v0/init_0.mp4      fMP4 init segment
-//	hls/v0/seg00000.m4s    media segments
+//	hls/master.m3u8              published last, when every rung is complete
+//	hls/live.m3u8                the master while transcoding (rungs published so far)
+//	hls/VER/v0/index.m3u8        rung playlists: EVENT while transcoding, VOD at the end
+//	hls/VER/v0/init_0.mp4        fMP4 init segment
+//	hls/VER/v0/seg00000.m4s      media segments
+//
+// VER is the version of the ladder: every transcode (a reprocess too)
+// writes a new one, so the segments of the published ladder are never
+// overwritten while a viewer plays them. PublishMaster switches the master
+// to the new version in one atomic Put and then removes the older ones.
+// Ladders made before versions existed sit at hls/v0/... (no VER) and
+// count as older than any version.
 const (
 	MasterName = "hls/master.m3u8"
 	LiveName   = "hls/live.m3u8"
 )
+
+// NewVersion names a new ladder version: "r", the time in milliseconds
+// (base 36, fixed width, so that names sort by age) and 16 random bits.
+func NewVersion() string {
+	ms := strconv.FormatInt(time.Now().UnixMilli(), 36)
+	if len(ms) < 10 {
+		ms = strings.Repeat("0", 10-len(ms)) + ms
+	}
+	return fmt.Sprintf("r%s%04x", ms, rand.IntN(1<<16))
+}
+
+var versionName = regexp.MustCompile(`^r[0-9a-z]{14}$`)
+
+// versionOf is the ladder version of a key below hls/ ("r…/v0/seg.m4s"):
+// the version, "" for the unversioned layout ("v0/..."), ok false for
+// anything else (master.m3u8, live.m3u8).
+func versionOf(rel string) (string, bool) {
+	first, _, ok := strings.Cut(rel, "/")
+	if !ok {
+		return "", false
+	}
+	if versionName.MatchString(first) {
+		return first, true
+	}
+	if len(first) > 1 && first[0] == 'v' && strings.Trim(first[1:], "0123456789") == "" {
+		return "", true
+	}
+	return "", false
+}
 
 // Transcode is one HLS (+ progressive MP4) transcode of an asset.
 type Transcode struct {
@@ -49,6 +86,8 @@ type Transcode struct {
 	Log        *slog.Logger
 	// Poll is how often the output directory is scanned (default 200ms).
 	Poll time.Duration
+	// Version is the ladder version written (default NewVersion()).
+	Version string
 }
 
 // Result is what a finished transcode made. The master playlist is NOT
@@ -59,6 +98,7 @@ type Result struct {
 	MP4Path  string // local progressive MP4, "" if none
 	Elapsed  time.Duration
 	Segments int
+	Version  string // the ladder version the master points at
 }
 
 // Run transcodes, publishing segments and EVENT playlists into the store
@@ -76,6 +116,9 @@ func (t *Transcode) Run(ctx context.Context) (res *Result, err error) {
 		mp4 = filepath.Join(t.TempDir, "progressive.mp4")
 	}
 	plan := BuildPlan(t.Src, t.Analysis, out, mp4, t.Encoding)
+	if t.Version == "" {
+		t.Version = NewVersion()
+	}
 	n := max(1, len(plan.Rungs))
 	for i := range n {
 		if err := os.MkdirAll(filepath.Join(out, "v"+strconv.Itoa(i)), 0o750); err != nil {
@@ -89,15 +132,11 @@ func (t *Transcode) Run(ctx context.Context) (res *Result, err error) {
 	defer func() {
 		if err != nil {
 			// Withdraw the live master so nothing points at a dead run,
-			// and, unless an earlier run's final master uses them, the
-			// unfinished rung playlists (a retry publishes them again).
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			// and this run's version (no master points at it; a retry
+			// writes a new one). The published ladder, if any, stays.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			t.Store.Delete(dctx, t.Key(LiveName))
-			if _, serr := t.Store.Stat(dctx, t.Key(MasterName)); errors.Is(serr, storage.ErrNotExist) {
-				for i := range n {
-					t.Store.Delete(dctx, t.Key("hls/v"+strconv.Itoa(i)+"/index.m3u8"))
-				}
-			}
+			removeVersion(dctx, t.Store, t.Key, t.Version)
 			cancel()
 		}
 	}()
@@ -164,7 +203,7 @@ loop:
 	if t.Progress != nil {
 		t.Progress(100)
 	}
-	res = &Result{Plan: plan, Master: master, MP4Path: mp4, Elapsed: time.Since(start)}
+	res = &Result{Plan: plan, Master: master, MP4Path: mp4, Elapsed: time.Since(start), Version: t.Version}
 	for _, r := range pub.rungs {
 		res.Segments += len(r.segs)
 	}
@@ -240,7 +279,7 @@ func (p *publisher) pass(ctx context.Context, final bool) error {
 		if err != nil {
 			return err
 		}
-		prefix := "hls/v" + strconv.Itoa(i) + "/"
+		prefix := "hls/" + p.t.Version + "/v" + strconv.Itoa(i) + "/"
 		if initName != "" && !rs.initDone {
 			if _, err := p.putFile(ctx, prefix+initName, filepath.Join(vdir, initName)); err != nil {
 				return err
@@ -360,9 +399,104 @@ func (p *publisher) master(final bool) ([]byte, error) {
 		} else {
 			codecs = "mp4a.40.2"
 		}
-		fmt.Fprintf(&b, ",CODECS=\"%s\"\nv%d/index.m3u8\n", codecs, i)
+		fmt.Fprintf(&b, ",CODECS=\"%s\"\n%s/v%d/index.m3u8\n", codecs, p.t.Version, i)
 	}
 	return b.Bytes(), nil
+}
+
+// PublishMaster switches the ladder to res's version: put publishes the
+// master (one atomic Put, so a player gets the old ladder or the new one,
+// whole); then the live master is withdrawn and every older version is
+// removed, the one the previous master pointed at included. Until put,
+// the previous ladder is untouched and stays playable.
+//
+// grace delays the removal (in the background; 0: before returning), so
+// that a player that fetched the old master just before the switch (it is
+// cached for 60 s) can still play it. If the process stops first, the
+// next transcode of the asset removes the leftovers, which nothing lists.
+//
+// A transcode that finds the master already pointing at a newer version
+// (a later reprocess finished first) does not publish: it removes its own
+// version and returns false.
+func PublishMaster(ctx context.Context, store storage.Store, key func(string) string, res *Result, grace time.Duration, put func() error) (bool, error) {
+	if cur := masterVersion(ctx, store, key); cur > res.Version {
+		removeVersion(ctx, store, key, res.Version)
+		return false, nil
+	}
+	if err := put(); err != nil {
+		return false, err
+	}
+	store.Delete(ctx, key(LiveName))
+	if grace > 0 {
+		time.AfterFunc(grace, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			removeOlder(ctx, store, key, res.Version)
+		})
+		return true, nil
+	}
+	return true, removeOlder(ctx, store, key, res.Version)
+}
+
+// removeOlder removes every ladder version older than ver.
+func removeOlder(ctx context.Context, store storage.Store, key func(string) string, ver string) error {
+	old := map[string]bool{}
+	prefix := key("hls/")
+	err := store.List(ctx, prefix, func(o storage.Object) error {
+		if v, ok := versionOf(strings.TrimPrefix(o.Key, prefix)); ok && v < ver {
+			old[v] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("av: listing old ladders: %w", err)
+	}
+	for v := range old {
+		if err := removeVersion(ctx, store, key, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// masterVersion is the version the published master points at ("" for
+// none or the unversioned layout).
+func masterVersion(ctx context.Context, store storage.Store, key func(string) string) string {
+	rc, err := store.Open(ctx, key(MasterName), 0, 64<<10)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(rc)
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			v, _ := versionOf(line)
+			return v
+		}
+	}
+	return ""
+}
+
+// removeVersion deletes the objects of one ladder version ("" the
+// unversioned hls/vN/ directories).
+func removeVersion(ctx context.Context, store storage.Store, key func(string) string, ver string) error {
+	prefix := key("hls/")
+	var keys []string
+	err := store.List(ctx, prefix, func(o storage.Object) error {
+		if v, ok := versionOf(strings.TrimPrefix(o.Key, prefix)); ok && v == ver {
+			keys = append(keys, o.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("av: listing ladder %q: %w", ver, err)
+	}
+	for _, k := range keys {
+		if err := store.Delete(ctx, k); err != nil {
+			return fmt.Errorf("av: removing ladder %q: %w", ver, err)
+		}
+	}
+	return nil
 }
 
 // parseMedia reads a media playlist: the init segment and the segments.

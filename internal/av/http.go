@@ -60,13 +60,14 @@ func (s *Server) asset(r *http.Request, p *auth.Principal) (*catalog.Asset, erro
 	return a, nil
 }
 
-var hlsPath = regexp.MustCompile(`^(master\.m3u8|v[0-9]{1,2}/(index\.m3u8|init(_[0-9]{1,2})?\.mp4|seg[0-9]{5,9}\.m4s))$`)
+var hlsPath = regexp.MustCompile(`^(master\.m3u8|(r[0-9a-z]{14}/)?v[0-9]{1,2}/(index\.m3u8|init(_[0-9]{1,2})?\.mp4|seg[0-9]{5,9}\.m4s))$`)
 
 // hls serves the ladder. Playlists still being written (EVENT, no
 // ENDLIST) are not cached; finished ones briefly; segments long (their
-// keys are deterministic and only replaced by a reprocess, and the ETag
-// follows the stored object). Until master.m3u8 is published, the live
-// master (rungs with at least one segment) is served in its place.
+// ladder version's keys are written once: a reprocess writes a new
+// version and switches the master, see PublishMaster). Until master.m3u8
+// is published, the live master (rungs with at least one segment) is
+// served in its place.
 //
 // Private assets: child URIs in playlists are relative, and a "token"
 // query parameter on the request (a signed URL of /media/{id}/hls/, checked
@@ -126,7 +127,12 @@ func (s *Server) hls(w http.ResponseWriter, r *http.Request, p *auth.Principal) 
 	} else {
 		h.Set("Content-Type", "video/mp4")
 	}
-	h.Set("Cache-Control", "private, max-age=86400")
+	if v, _ := versionOf(rel); v != "" {
+		// A version's segments are written once and never replaced.
+		h.Set("Cache-Control", "private, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "private, max-age=86400")
+	}
 	rs := storage.NewReadSeeker(r.Context(), s.Store, key, obj.Size)
 	defer rs.Close()
 	http.ServeContent(w, r, "", obj.ModTime, rs)

@@ -3,6 +3,7 @@ package av_test
 import (
 	"bytes"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -82,27 +83,39 @@ func TestHLSSurvivesSIGKILL(t *testing.T) {
 	if pgid == syscall.Getpgrp() {
 		t.Fatalf("ffmpeg %d shares the test's process group", pid)
 	}
+	// The dead run's first rung playlist, as the live master lists it.
+	rung := masterURIs(t, readFile(t, live))[0]
 	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killedAt := time.Now()
 
-	// The asset became playable before the kill and says so.
+	// The asset became playable before the kill and says so (playable_at
+	// is recorded right after the live master is stored: under load the
+	// test may look in between, so it polls).
 	var mid assetView
-	n.Get(t, "/api/v1/assets/"+id, n.Token, nil).JSON(t, &mid)
-	if mid.PlayableAt == nil || mid.State == "ready" {
-		t.Errorf("after the kill: state %s, playable_at %v", mid.State, mid.PlayableAt)
-	}
-
-	// Between the kill and the retry nothing points at the dead run: the
-	// master URL (live or final) is gone.
 	for {
-		r := n.Get(t, "/media/"+id+"/hls/master.m3u8", n.Token, nil)
-		pl := n.Get(t, "/media/"+id+"/hls/v0/index.m3u8", n.Token, nil)
-		if r.Status == 404 && pl.Status == 404 {
+		n.Get(t, "/api/v1/assets/"+id, n.Token, nil).JSON(t, &mid)
+		if mid.PlayableAt != nil || time.Since(killedAt) > time.Minute {
 			break
 		}
-		if time.Since(killedAt) > 1500*time.Millisecond {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if mid.PlayableAt == nil || mid.State == "ready" {
+		t.Fatalf("after the kill: state %s, playable_at %v", mid.State, mid.PlayableAt)
+	}
+
+	// Soon after the kill nothing points at the dead run: its version is
+	// removed and the master URL (live or final) is gone, or, once the
+	// retry has published its first segments, lists the retry's version.
+	dead, _, _ := strings.Cut(rung, "/")
+	for {
+		r := n.Get(t, "/media/"+id+"/hls/master.m3u8", n.Token, nil)
+		pl := n.Get(t, "/media/"+id+"/hls/"+rung, n.Token, nil)
+		if pl.Status == 404 && (r.Status == 404 || r.Status == 200 && !strings.Contains(string(r.Body), dead)) {
+			break
+		}
+		if time.Since(killedAt) > time.Minute {
 			t.Fatalf("%v after the kill: master %d, rung playlist %d\n%s", time.Since(killedAt), r.Status, pl.Status, pl.Body)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -189,5 +202,108 @@ func TestHLSSurvivesSIGKILL(t *testing.T) {
 	n.Get(t, "/api/v1/assets/"+id, n.Token, nil).JSON(t, &after)
 	if after.PlayableAt == nil || *after.PlayableAt != *mid.PlayableAt {
 		t.Errorf("playable_at %v after the retry, %v before: the first time must stay", after.PlayableAt, mid.PlayableAt)
+	}
+}
+
+// Reprocessing a video through the API: while the new ladder is made the
+// old master, its rung playlists and segments are served unchanged; when
+// the hls task is done the master lists the new version, and the old
+// version is still served for the grace (players that fetched the old
+// master just before the switch).
+func TestReprocessServesOldLadder(t *testing.T) {
+	idle := pipeline.Config{Load: func() (float64, int64) { return 0, 1 << 40 }}
+	n := nodetest.StartPipeline(t, idle, func(c *config.Config) { c.Workers, c.HeavyWorkers = 2, 1 })
+	src := gen(t, "clip.mp4", append(testsrc(20, "640x360", 25), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest")...)
+	id := upload(t, n, "clip.mp4", src)
+	if a := waitDone(t, n, id, 5*time.Minute); a.State != "ready" {
+		t.Fatalf("first transcode: %s", a.State)
+	}
+	get := func(path string) ([]byte, int) {
+		r := n.Get(t, "/media/"+id+"/hls/"+path, n.Token, nil)
+		return r.Body, r.Status
+	}
+	oldMaster, _ := get("master.m3u8")
+	oldRung := masterURIs(t, oldMaster)[0]
+	oldPl, _ := get(oldRung)
+	dir := strings.TrimSuffix(oldRung, "index.m3u8")
+	oldSeg, _ := get(dir + "seg00003.m4s")
+	if len(oldSeg) == 0 {
+		t.Fatalf("no segment 3 in %s", oldPl)
+	}
+	hlsRuns := func() (string, int) {
+		var ts struct {
+			Items []struct {
+				Name, State string
+				Attempts    int
+			}
+		}
+		n.Get(t, "/api/v1/assets/"+id+"/tasks", n.Token, nil).JSON(t, &ts)
+		for _, tk := range ts.Items {
+			if tk.Name == "hls" {
+				return tk.State, tk.Attempts
+			}
+		}
+		return "", 0
+	}
+	r := n.Do(t, "POST", "/api/v1/assets/"+id+"/reprocess", n.Token, strings.NewReader(`{"tasks":["hls"]}`),
+		http.Header{"Content-Type": {"application/json"}})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("reprocess: %d %s", r.Status, r.Body)
+	}
+	// Until the switch (the new master, published by the task just before
+	// it succeeds) the old ladder is what is served, unchanged; the master
+	// changes only to one whose rungs are all finished.
+	sawRunning := false
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the master never switched to the reprocessed ladder")
+		}
+		state, _ := hlsRuns()
+		sawRunning = sawRunning || state == "running"
+		m, ms := get("master.m3u8")
+		if ms != 200 {
+			t.Fatalf("master during the reprocess: %d", ms)
+		}
+		if !bytes.Equal(m, oldMaster) {
+			for _, u := range masterURIs(t, m) {
+				if pl, s := get(u); s != 200 || !bytes.Contains(pl, []byte("#EXT-X-ENDLIST")) {
+					t.Fatalf("the switched master lists an unfinished rung %s: %d\n%s", u, s, pl)
+				}
+			}
+			break
+		}
+		if state == "succeeded" {
+			t.Fatal("hls succeeded but the master still points at the old ladder")
+		}
+		if pl, s := get(oldRung); s != 200 || !bytes.Equal(pl, oldPl) {
+			t.Fatalf("old rung playlist during the reprocess: %d\n%s", s, pl)
+		}
+		if seg, s := get(dir + "seg00003.m4s"); s != 200 || !bytes.Equal(seg, oldSeg) {
+			t.Fatalf("old segment during the reprocess: %d, %d bytes", s, len(seg))
+		}
+	}
+	if !sawRunning {
+		t.Log("the hls task finished between two polls: only the before/after states were checked")
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if state, _ := hlsRuns(); state == "succeeded" {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("hls task %s a minute after the switch", state)
+		}
+	}
+	m, _ := get("master.m3u8")
+	newRung := masterURIs(t, m)[0]
+	if newRung == oldRung || !strings.Contains(string(m), "AVERAGE-BANDWIDTH") {
+		t.Fatalf("master after the reprocess still points at %s:\n%s", oldRung, m)
+	}
+	if pl, s := get(newRung); s != 200 || !strings.Contains(string(pl), "#EXT-X-ENDLIST") {
+		t.Fatalf("new rung playlist: %d\n%s", s, pl)
+	}
+	if d := fdur(ffprobeHTTP(t, n, "/media/"+id+"/hls/master.m3u8")); math.Abs(d-20) > 0.1 {
+		t.Errorf("new master read back by ffprobe: %.3f s, want 20", d)
+	}
+	if seg, s := get(dir + "seg00003.m4s"); s != 200 || !bytes.Equal(seg, oldSeg) {
+		t.Errorf("old segment right after the switch (grace): %d", s)
 	}
 }

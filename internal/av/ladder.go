@@ -90,6 +90,13 @@ func outputFPS(v *Video, e Encoding) (string, float64) {
 	return strconv.FormatFloat(v.FrameRate, 'f', 3, 64), v.FrameRate
 }
 
+// ScaleFilter is the filter that scales a picture to rung r (square
+// pixels). bench/avbench's per-rung arm uses it too, so that both arms of
+// the comparison scale alike.
+func ScaleFilter(r Rung) string {
+	return fmt.Sprintf("scale=%d:%d,setsar=1", r.Width, r.Height)
+}
+
 // Plan is the one ffmpeg run of a transcode.
 type Plan struct {
 	Rungs      []Rung // empty for audio-only
@@ -131,7 +138,7 @@ func BuildPlan(src string, a *Analysis, outDir, mp4 string, e Encoding) *Plan {
 			if i < len(p.Rungs)-1 {
 				fmt.Fprintf(g, ";[c%d]", i+1)
 			}
-			fmt.Fprintf(g, "scale=%d:%d,setsar=1", r.Width, r.Height)
+			g.WriteString(ScaleFilter(r))
 			outs := []string{fmt.Sprintf("[v%d]", i)}
 			if i == len(p.Rungs)-1 && p.MP4 != "" {
 				outs = append(outs, "[vm]")

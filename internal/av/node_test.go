@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -195,17 +196,22 @@ func TestVideoOverHTTP(t *testing.T) {
 	if len(p.Programs) != 2 {
 		t.Errorf("programs %d, want 2", len(p.Programs))
 	}
-	pl := n.Get(t, "/media/"+id+"/hls/v0/index.m3u8", n.Token, nil)
+	rungs := masterURIs(t, m.Body)
+	v0, v1 := strings.TrimSuffix(rungs[0], "index.m3u8"), strings.TrimSuffix(rungs[1], "index.m3u8")
+	if !regexp.MustCompile(`^r[0-9a-z]{14}/v0/$`).MatchString(v0) {
+		t.Errorf("rung URI %q: want a versioned ladder directory", rungs[0])
+	}
+	pl := n.Get(t, "/media/"+id+"/hls/"+v0+"index.m3u8", n.Token, nil)
 	if !strings.Contains(pl.Header.Get("Cache-Control"), "max-age") || !strings.Contains(string(pl.Body), "VOD") {
 		t.Errorf("finished rung playlist: %v\n%s", pl.Header, pl.Body)
 	}
-	init := n.Get(t, "/media/"+id+"/hls/v0/init_0.mp4", n.Token, nil)
+	init := n.Get(t, "/media/"+id+"/hls/"+v0+"init_0.mp4", n.Token, nil)
 	if init.Status != 200 || init.Header.Get("Content-Type") != "video/mp4" {
 		t.Errorf("init: %d %v", init.Status, init.Header)
 	}
-	seg := n.Get(t, "/media/"+id+"/hls/v0/seg00000.m4s", n.Token, http.Header{"Range": {"bytes=0-99"}})
+	seg := n.Get(t, "/media/"+id+"/hls/"+v0+"seg00000.m4s", n.Token, http.Header{"Range": {"bytes=0-99"}})
 	if seg.Status != http.StatusPartialContent || len(seg.Body) != 100 || seg.Header.Get("Content-Type") != "video/iso.segment" ||
-		!strings.Contains(seg.Header.Get("Cache-Control"), "max-age=86400") {
+		!strings.Contains(seg.Header.Get("Cache-Control"), "immutable") {
 		t.Errorf("segment range: %d %d %v", seg.Status, len(seg.Body), seg.Header)
 	}
 	// A signed URL's token is carried into child URIs, so a player that has
@@ -217,11 +223,11 @@ func TestVideoOverHTTP(t *testing.T) {
 		t.Fatalf("signed-url: %d %s", sr.Status, sr.Body)
 	}
 	tok := url.QueryEscape(signedURL.Token)
-	tq := n.Get(t, "/media/"+id+"/hls/v1/index.m3u8?token="+tok, "", nil)
+	tq := n.Get(t, "/media/"+id+"/hls/"+v1+"index.m3u8?token="+tok, "", nil)
 	if tq.Status != 200 || !strings.Contains(string(tq.Body), "seg00000.m4s?token="+tok) || !strings.Contains(string(tq.Body), `init_1.mp4?token=`+tok+`"`) {
 		t.Errorf("token not carried: %d\n%s", tq.Status, tq.Body)
 	}
-	for _, bad := range []string{"../../x", "v0/../../master.m3u8", "v0/other.txt", "master.m3u8x"} {
+	for _, bad := range []string{"../../x", "v0/../../master.m3u8", "v0/other.txt", "master.m3u8x", "rshort/v0/index.m3u8", v0 + "../" + v0 + "index.m3u8"} {
 		if r := n.Get(t, "/media/"+id+"/hls/"+bad, n.Token, nil); r.Status != 404 {
 			t.Errorf("%s: %d", bad, r.Status)
 		}
@@ -339,7 +345,8 @@ func TestAudioOneFrameSilent(t *testing.T) {
 	if o.State != "ready" {
 		t.Errorf("one-frame video: %s %v", o.State, *o.Error)
 	}
-	if r := n.Get(t, "/media/"+oneFrame+"/hls/v0/index.m3u8", n.Token, nil); !strings.Contains(string(r.Body), "seg00000.m4s") {
+	om := n.Get(t, "/media/"+oneFrame+"/hls/master.m3u8", n.Token, nil)
+	if r := n.Get(t, "/media/"+oneFrame+"/hls/"+masterURIs(t, om.Body)[0], n.Token, nil); !strings.Contains(string(r.Body), "seg00000.m4s") {
 		t.Errorf("one-frame rung:\n%s", r.Body)
 	}
 

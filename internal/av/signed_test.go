@@ -54,7 +54,8 @@ func TestHLSThroughSignedURL(t *testing.T) {
 	}
 	// Every URI of the child playlist carries the token.
 	q := url.Values{"token": {s.Token}}.Encode()
-	pl := n.Get(t, "/media/"+id+"/hls/v0/index.m3u8?"+q, "", nil)
+	m := n.Get(t, "/media/"+id+"/hls/master.m3u8?"+q, "", nil)
+	pl := n.Get(t, "/media/"+id+"/hls/"+masterURIs(t, m.Body)[0]+"?"+q, "", nil)
 	if pl.Status != http.StatusOK {
 		t.Fatalf("child playlist: %d %s", pl.Status, pl.Body)
 	}

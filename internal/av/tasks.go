@@ -18,6 +18,10 @@ type Options struct {
 	Encoding Encoding
 	// NoMP4 leaves out the progressive MP4.
 	NoMP4 bool
+	// OldLadderGrace is how long a reprocessed asset's previous HLS ladder
+	// stays after the master switched to the new one (default 2 min:
+	// players cache the master for 60 s; negative: removed at once).
+	OldLadderGrace time.Duration
 }
 
 // Task names.
@@ -60,7 +64,10 @@ func Tasks(o Options) []pipeline.Task {
 			TimeoutFor: durationTimeout(10*time.Minute, 6), MaxAttempts: 3, Run: o.runHLS},
 		{Name: TaskPoster, Applies: isVideo, Class: pipeline.Light, Timeout: 3 * time.Minute,
 			MaxAttempts: 3, Run: o.runPoster},
-		{Name: TaskStoryboard, Applies: isVideo, Class: pipeline.Heavy,
+		// The storyboard decodes the whole clip: it waits for the ladder so
+		// that, with several heavy workers, it never takes CPU from the
+		// first segments (upload → playable must not grow with duration).
+		{Name: TaskStoryboard, Applies: isVideo, Class: pipeline.Heavy, After: []string{TaskHLS},
 			TimeoutFor: durationTimeout(5*time.Minute, 1), MaxAttempts: 3, Run: o.runStoryboard},
 		{Name: TaskAudio, Applies: isAudio, Required: true, Class: pipeline.Light,
 			TimeoutFor: durationTimeout(5*time.Minute, 0.5), MaxAttempts: 3, Run: o.runAudioAccess},
@@ -140,16 +147,24 @@ func (o Options) runHLS(ctx context.Context, tc *pipeline.TaskContext) error {
 		}
 	}
 	// The master goes last, in one atomic Put: it only ever points at
-	// complete VOD rung playlists.
+	// complete VOD rung playlists. A reprocess wrote a new version beside
+	// the published one, which viewers kept playing until this switch;
+	// the older versions are removed after it.
 	top := catalog.Derivative{Name: MasterName, ContentType: "application/vnd.apple.mpegurl"}
 	if n := len(res.Plan.Rungs); n > 0 {
 		top.Width, top.Height = res.Plan.Rungs[n-1].Width, res.Plan.Rungs[n-1].Height
 	}
-	if err := tc.PutDerivative(ctx, top, bytes.NewReader(res.Master)); err != nil {
+	grace := o.OldLadderGrace
+	if grace == 0 {
+		grace = 2 * time.Minute
+	}
+	published, err := PublishMaster(ctx, tc.Store(), t.Key, res, max(0, grace), func() error {
+		return tc.PutDerivative(ctx, top, bytes.NewReader(res.Master))
+	})
+	if err != nil {
 		return err
 	}
-	tc.Store().Delete(ctx, pipeline.DerivativeKey(id, LiveName))
 	tc.Log.InfoContext(ctx, "hls ladder done", "rungs", len(res.Plan.Rungs), "segments", res.Segments,
-		"elapsed_ms", res.Elapsed.Milliseconds())
+		"version", res.Version, "published", published, "elapsed_ms", res.Elapsed.Milliseconds())
 	return nil
 }

@@ -53,11 +53,35 @@ func (r *rig) transcode(t *testing.T, ctx context.Context, src string, mp4 bool,
 		}}
 	res, err := tr.Run(ctx)
 	if err == nil {
-		if _, err := r.store.Put(ctx, r.key(av.MasterName), bytes.NewReader(res.Master)); err != nil {
-			t.Fatal(err)
-		}
+		r.publish(t, res)
 	}
 	return res, err
+}
+
+// publish switches the master to res's ladder, as the hls task does.
+func (r *rig) publish(t *testing.T, res *av.Result) {
+	t.Helper()
+	ok, err := av.PublishMaster(context.Background(), r.store, r.key, res, 0, func() error {
+		_, err := r.store.Put(context.Background(), r.key(av.MasterName), bytes.NewReader(res.Master))
+		return err
+	})
+	if err != nil || !ok {
+		t.Fatalf("publish master: %v %v", ok, err)
+	}
+}
+
+// keys lists the stored keys below hls/, relative to it.
+func (r *rig) keys(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	prefix := r.key("hls/")
+	if err := r.store.List(context.Background(), prefix, func(o storage.Object) error {
+		out = append(out, strings.TrimPrefix(o.Key, prefix))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestLadder(t *testing.T) {
@@ -123,14 +147,14 @@ func TestTranscodeLadder(t *testing.T) {
 		t.Errorf("ffprobe sees %d programs in the master, want 3", len(p.Programs))
 	}
 	for i, want := range [][2]int{{320, 240}, {480, 360}, {640, 480}} {
-		pl := string(readFile(t, r.path("hls/v"+itoa(i)+"/index.m3u8")))
+		pl := string(readFile(t, r.path("hls/"+res.Version+"/v"+itoa(i)+"/index.m3u8")))
 		if !strings.Contains(pl, "#EXT-X-PLAYLIST-TYPE:VOD") || !strings.Contains(pl, "#EXT-X-ENDLIST") {
 			t.Errorf("rung %d playlist is not a finished VOD playlist:\n%s", i, pl)
 		}
 		if !strings.Contains(pl, "#EXTINF:4.000") {
 			t.Errorf("rung %d: no 4 s segments:\n%s", i, pl)
 		}
-		rp := ffprobe(t, r.path("hls/v"+itoa(i)+"/index.m3u8"))
+		rp := ffprobe(t, r.path("hls/"+res.Version+"/v"+itoa(i)+"/index.m3u8"))
 		var vw, vh int
 		audio := false
 		for _, s := range rp.Streams {
@@ -182,7 +206,7 @@ func TestTranscodeRotated(t *testing.T) {
 		t.Fatalf("rungs %+v", res.Plan.Rungs)
 	}
 	for i, want := range [][2]int{{240, 320}, {360, 480}} {
-		rp := ffprobe(t, r.path("hls/v"+itoa(i)+"/index.m3u8"))
+		rp := ffprobe(t, r.path("hls/"+res.Version+"/v"+itoa(i)+"/index.m3u8"))
 		for _, s := range rp.Streams {
 			if s.CodecType == "video" && (s.Width != want[0] || s.Height != want[1]) {
 				t.Errorf("rung %d is %dx%d, want %v (portrait)", i, s.Width, s.Height, want)
@@ -219,9 +243,119 @@ func TestTranscodeKilledHalfWay(t *testing.T) {
 			t.Errorf("%s after a killed transcode: %v, want not exist", name, err)
 		}
 	}
-	// The unfinished rung playlists are withdrawn too (segments may stay:
-	// nothing lists them).
-	if _, err := r.store.Stat(context.Background(), r.key("hls/v0/index.m3u8")); !errors.Is(err, storage.ErrNotExist) {
-		t.Errorf("rung playlist after a killed transcode: %v, want not exist", err)
+	// The killed run's version is removed whole.
+	if k := r.keys(t); len(k) != 0 {
+		t.Errorf("left after a killed transcode: %v", k)
+	}
+}
+
+// A reprocess writes a new ladder version beside the published one: the
+// old master and every file of its ladder stay readable, unchanged, while
+// the new ladder runs (its first segments already published); the switch
+// serves the new ladder; the old version is removed after it.
+func TestReprocessKeepsOldLadderUntilSwitch(t *testing.T) {
+	ctx := context.Background()
+	src := gen(t, "src.mp4", append(testsrc(12, "320x240", 25), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest")...)
+	r := newRig(t)
+	old, err := r.transcode(t, ctx, src, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldMaster := readFile(t, r.path(av.MasterName))
+	oldFiles := map[string][]byte{}
+	for _, k := range r.keys(t) {
+		if strings.HasPrefix(k, old.Version+"/") {
+			oldFiles[k] = readFile(t, r.path("hls/"+k))
+		}
+	}
+	if len(oldFiles) < 5 { // one rung (240p): playlist, init, 3 segments
+		t.Fatalf("old ladder has %d files: %v", len(oldFiles), r.keys(t))
+	}
+	var checks atomic.Int32
+	oldIntact := func(when string) {
+		checks.Add(1)
+		if b, err := os.ReadFile(r.path(av.MasterName)); err != nil || !bytes.Equal(b, oldMaster) {
+			t.Errorf("%s: master changed or gone (%v)", when, err)
+		}
+		for k, want := range oldFiles {
+			if b, err := os.ReadFile(r.path("hls/" + k)); err != nil || !bytes.Equal(b, want) {
+				t.Errorf("%s: old ladder file %s changed or gone (%v)", when, k, err)
+			}
+		}
+	}
+
+	a, _, err := av.Probe(ctx, src, av.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &av.Transcode{Store: r.store, Key: r.key, Src: src, Analysis: a, TempDir: t.TempDir(),
+		Encoding: fast, Poll: 20 * time.Millisecond,
+		Progress: func(int) { oldIntact("during the new ladder") },
+		OnPlayable: func(time.Time) {
+			oldIntact("new ladder playable (live)")
+			if _, err := os.Stat(r.path(av.LiveName)); err != nil {
+				t.Errorf("new ladder playable but no live master: %v", err)
+			}
+		}}
+	res, err := tr.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Version == old.Version || res.Version < old.Version {
+		t.Fatalf("new version %q not after old %q", res.Version, old.Version)
+	}
+	oldIntact("new ladder done, before the switch")
+	// While the new ladder ran, ffprobe plays the old master whole.
+	if d := fdur(ffprobe(t, r.path(av.MasterName))); math.Abs(d-12) > 0.1 {
+		t.Errorf("old master duration %.3f, want 12", d)
+	}
+	if checks.Load() < 3 {
+		t.Errorf("old ladder checked %d times during the run", checks.Load())
+	}
+
+	// The switch, with a grace for players that fetched the old master
+	// just before it: the old version stays a while, then goes.
+	ok, err := av.PublishMaster(ctx, r.store, r.key, res, 10*time.Second, func() error {
+		_, err := r.store.Put(ctx, r.key(av.MasterName), bytes.NewReader(res.Master))
+		return err
+	})
+	if err != nil || !ok {
+		t.Fatalf("publish: %v %v", ok, err)
+	}
+	for k, want := range oldFiles {
+		if b, err := os.ReadFile(r.path("hls/" + k)); err != nil || !bytes.Equal(b, want) {
+			t.Errorf("right after the switch, old ladder file %s changed or gone (%v)", k, err)
+		}
+	}
+	master := string(readFile(t, r.path(av.MasterName)))
+	if !strings.Contains(master, res.Version+"/v0/index.m3u8") || strings.Contains(master, old.Version) {
+		t.Errorf("master after the switch does not point at %s only:\n%s", res.Version, master)
+	}
+	if d := fdur(ffprobe(t, r.path(av.MasterName))); math.Abs(d-12) > 0.1 {
+		t.Errorf("new master duration %.3f, want 12", d)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		var left []string
+		for _, k := range r.keys(t) {
+			if !strings.HasPrefix(k, res.Version+"/") && k != "master.m3u8" {
+				left = append(left, k)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("old ladder still stored 2 min after the switch: %v", left)
+		}
+	}
+	// A run that finishes after a newer one was published does not switch
+	// back: its version is removed, the newer master stays.
+	stale := &av.Result{Version: old.Version, Master: oldMaster}
+	ok, err = av.PublishMaster(ctx, r.store, r.key, stale, 0, func() error {
+		t.Error("a stale ladder was published")
+		return nil
+	})
+	if ok || err != nil {
+		t.Errorf("stale publish = %v, %v", ok, err)
 	}
 }

@@ -602,40 +602,55 @@ func (s SQLiteSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilter,
 		if err != nil {
 			return nil, false, fmt.Errorf("catalog: facets: %w", err)
 		}
-		defer rows.Close()
-		seen, tagName := 0, map[string]string{}
-		for rows.Next() {
-			if seen++; seen > s.FacetSample {
-				approximate = true
-				break
-			}
-			var v [4]string
-			var tags sql.NullString
-			if err := rows.Scan(&v[0], &v[1], &v[2], &v[3], &tags); err != nil {
-				return nil, false, fmt.Errorf("catalog: facets: %w", err)
-			}
-			for i, field := range [4]string{"kind", "format", "state", "project"} {
-				if m := out[field]; m != nil {
-					m[v[i]]++
-				}
-			}
-			if m := out["tag"]; m != nil && tags.String != "" {
-				for _, t := range strings.Split(tags.String, "\x1f") {
-					// One entry per tag in any case (the smallest spelling).
-					k := strings.ToLower(t)
-					if name, ok := tagName[k]; !ok || t < name {
-						m[t] += m[name]
-						delete(m, name)
-						tagName[k] = t
-					}
-					m[tagName[k]]++
-				}
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return nil, false, fmt.Errorf("catalog: facets: %w", err)
+		if approximate, err = countSample(rows, out, s.FacetSample); err != nil {
+			return nil, false, err
 		}
 	}
+	topTags(out)
+	return out, approximate, nil
+}
+
+// countSample counts rows of (kind, format, state, project, tags joined
+// by U+001F) into out's fields, up to sample rows; approximate when
+// there were more.
+func countSample(rows *sql.Rows, out map[string]map[string]int, sample int) (approximate bool, err error) {
+	defer rows.Close()
+	seen, tagName := 0, map[string]string{}
+	for rows.Next() {
+		if seen++; seen > sample {
+			return true, nil
+		}
+		var v [4]string
+		var tags sql.NullString
+		if err := rows.Scan(&v[0], &v[1], &v[2], &v[3], &tags); err != nil {
+			return false, fmt.Errorf("catalog: facets: %w", err)
+		}
+		for i, field := range [4]string{"kind", "format", "state", "project"} {
+			if m := out[field]; m != nil {
+				m[v[i]]++
+			}
+		}
+		if m := out["tag"]; m != nil && tags.String != "" {
+			for _, t := range strings.Split(tags.String, "\x1f") {
+				// One entry per tag in any case (the smallest spelling).
+				k := strings.ToLower(t)
+				if name, ok := tagName[k]; !ok || t < name {
+					m[t] += m[name]
+					delete(m, name)
+					tagName[k] = t
+				}
+				m[tagName[k]]++
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("catalog: facets: %w", err)
+	}
+	return false, nil
+}
+
+// topTags keeps the maxTagFacets most used tags of out["tag"].
+func topTags(out map[string]map[string]int) {
 	if tags := out["tag"]; len(tags) > maxTagFacets {
 		type tc struct {
 			tag string
@@ -656,52 +671,4 @@ func (s SQLiteSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilter,
 			out["tag"][t.tag] = t.n
 		}
 	}
-	return out, approximate, nil
-}
-
-// facets counts by each field (the PostgreSQL search's facets; SQLite has
-// FacetCounts), the assets from from(false) (the FROM
-// clause of the dialect, unranked) that f's where selects.
-func facets(ctx context.Context, q Querier, f AssetFilter, fields []string, pg bool,
-	from func(ranked bool) (string, []any)) (map[string]map[string]int, error) {
-	out := map[string]map[string]int{}
-	where, wargs, ok := f.where(pg)
-	for _, field := range fields {
-		counts := map[string]int{}
-		out[field] = counts
-		if !ok {
-			continue
-		}
-		from, args := from(false)
-		args = append(args, wargs...)
-		var query string
-		switch field {
-		case "kind", "format", "state", "project":
-			query = `SELECT assets.` + field + `, count(*) FROM ` + from + ` WHERE ` + where + ` GROUP BY 1`
-		case "tag":
-			query = `SELECT min(tg.tag), count(*) FROM ` + from + ` JOIN asset_tags tg ON tg.asset_id = assets.id WHERE ` +
-				where + ` GROUP BY tg.tag ORDER BY 2 DESC, 1 LIMIT 100`
-		default:
-			return nil, fmt.Errorf("catalog: facet %q: %w", field, ErrInvalid)
-		}
-		rows, err := q.QueryContext(ctx, query, args...)
-		if err != nil {
-			return nil, fmt.Errorf("catalog: facets: %w", err)
-		}
-		for rows.Next() {
-			var v string
-			var n int
-			if err := rows.Scan(&v, &n); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("catalog: facets: %w", err)
-			}
-			counts[v] = n
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("catalog: facets: %w", err)
-		}
-	}
-	return out, nil
 }

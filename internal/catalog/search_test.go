@@ -300,8 +300,24 @@ func testSearchFiltersFacets(t *testing.T, db *catalog.DB) {
 	}
 }
 
+// searcher is the search of db's backend with its limits set.
+type searcher interface {
+	catalog.Searcher
+	catalog.Pager
+	catalog.FacetCounter
+}
+
+// limited is db's search with ExactRankMax and FacetSample set (0: the
+// default).
+func limited(db *catalog.DB, exactRankMax, facetSample int) searcher {
+	if db.Search() == (catalog.PostgresSearch{}) {
+		return catalog.PostgresSearch{ExactRankMax: exactRankMax, FacetSample: facetSample}
+	}
+	return catalog.SQLiteSearch{ExactRankMax: exactRankMax, FacetSample: facetSample}
+}
+
 // pageAll pages through f with s by cursor and returns every id.
-func pageAll(t *testing.T, db *catalog.DB, s catalog.SQLiteSearch, f catalog.AssetFilter) (ids []string, approximate bool) {
+func pageAll(t *testing.T, db *catalog.DB, s catalog.Pager, f catalog.AssetFilter) (ids []string, approximate bool) {
 	t.Helper()
 	f.Cursor = ""
 	for range 100 {
@@ -325,9 +341,10 @@ func pageAll(t *testing.T, db *catalog.DB, s catalog.SQLiteSearch, f catalog.Ass
 // TestSearchApproximateRanking: a term matching more than ExactRankMax
 // assets is ranked by tiers (every term in a primary column first, newest
 // first within each), flagged, and pages by keyset without repeats.
-func TestSearchApproximateRanking(t *testing.T) {
+func TestSearchApproximateRanking(t *testing.T) { eachDB(t, testSearchApproximateRanking) }
+
+func testSearchApproximateRanking(t *testing.T, db *catalog.DB) {
 	ctx := context.Background()
-	db := openDB(t, "sqlite")
 	w := db.Writer()
 	// a0..a7 oldest to newest; river in the title of the even ones, in
 	// the description or text of the odd ones; a8 has no river.
@@ -354,8 +371,8 @@ func TestSearchApproximateRanking(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	exact := catalog.SQLiteSearch{}
-	approx := catalog.SQLiteSearch{ExactRankMax: 3}
+	exact := limited(db, 0, 0)
+	approx := limited(db, 3, 0)
 	got, ap := pageAll(t, db, approx, catalog.AssetFilter{Query: "river", Limit: 3})
 	want := []string{"a6", "a4", "a2", "a0", "a7", "a5", "a3", "a1"}
 	if !slices.Equal(got, want) || !ap {
@@ -403,9 +420,10 @@ func TestSearchApproximateRanking(t *testing.T) {
 // TestSearchPlansAgree: the plans chosen by set and range sizes (members
 // first or walking the assets; capture index or walking) list the same
 // assets in the same order.
-func TestSearchPlansAgree(t *testing.T) {
+func TestSearchPlansAgree(t *testing.T) { eachDB(t, testSearchPlansAgree) }
+
+func testSearchPlansAgree(t *testing.T, db *catalog.DB) {
 	ctx := context.Background()
-	db := openDB(t, "sqlite")
 	w := db.Writer()
 	if _, err := w.ExecContext(ctx, `INSERT INTO collections (id, name, created_at, updated_at) VALUES ('c1', 'C', 0, 0)`); err != nil {
 		t.Fatal(err)
@@ -431,8 +449,13 @@ func TestSearchPlansAgree(t *testing.T) {
 			}
 		}
 	}
-	small := catalog.SQLiteSearch{SmallSet: 1000, WideRange: 1000}
-	walk := catalog.SQLiteSearch{SmallSet: 1, WideRange: 1}
+	var small, walk, few catalog.Pager = catalog.SQLiteSearch{SmallSet: 1000, WideRange: 1000},
+		catalog.SQLiteSearch{SmallSet: 1, WideRange: 1}, catalog.SQLiteSearch{ExactRankMax: 1, SmallSet: 1000}
+	if db.Search() == (catalog.PostgresSearch{}) {
+		// The planner chooses; what differs is matches read by seq or
+		// checked while walking.
+		small, walk, few = catalog.PostgresSearch{}, catalog.PostgresSearch{}, catalog.PostgresSearch{ExactRankMax: 1}
+	}
 	for _, f := range []catalog.AssetFilter{
 		{Tags: []string{"boats"}},
 		{Collection: "c1"},
@@ -446,7 +469,7 @@ func TestSearchPlansAgree(t *testing.T) {
 		f.Limit = 2
 		a, _ := pageAll(t, db, small, f)
 		b, _ := pageAll(t, db, walk, f)
-		c, _ := pageAll(t, db, catalog.SQLiteSearch{ExactRankMax: 1, SmallSet: 1000}, f)
+		c, _ := pageAll(t, db, few, f)
 		if len(a) == 0 || !slices.Equal(a, b) {
 			t.Errorf("%+v: members first %v, walking %v", f, a, b)
 		}
@@ -503,11 +526,12 @@ func lowerTags(m map[string]map[string]int) map[string]map[string]int {
 // TestFacetCountsMaintained: the counts tables follow inserts, tag
 // changes, state and project changes and deletions, in the writing
 // transaction; and a large selection's counts are a flagged sample.
-func TestFacetCountsMaintained(t *testing.T) {
+func TestFacetCountsMaintained(t *testing.T) { eachDB(t, testFacetCountsMaintained) }
+
+func testFacetCountsMaintained(t *testing.T, db *catalog.DB) {
 	ctx := context.Background()
-	db := openDB(t, "sqlite")
 	w := db.Writer()
-	s := catalog.SQLiteSearch{}
+	s := limited(db, 0, 0)
 	check := func(step string) {
 		t.Helper()
 		for _, project := range []string{"", "p1", "p2"} {
@@ -584,16 +608,21 @@ func TestFacetCountsMaintained(t *testing.T) {
 	// Other filters count the selection: exactly up to FacetSample, a
 	// flagged sample beyond.
 	for _, c := range []struct {
-		s      catalog.SQLiteSearch
+		s      searcher
 		f      catalog.AssetFilter
 		approx bool
 		total  int
 	}{
-		{catalog.SQLiteSearch{}, catalog.AssetFilter{Query: "dock*"}, false, 5},
-		{catalog.SQLiteSearch{FacetSample: 4}, catalog.AssetFilter{Query: "dock*"}, true, 4},
-		{catalog.SQLiteSearch{FacetSample: 4}, catalog.AssetFilter{Query: "dock4"}, false, 1},
-		{catalog.SQLiteSearch{}, catalog.AssetFilter{Tags: []string{"sail"}, State: catalog.StateDeleted}, false, 1},
-		{catalog.SQLiteSearch{FacetSample: 2}, catalog.AssetFilter{CapturedBefore: "3000"}, false, 0},
+		{limited(db, 0, 0), catalog.AssetFilter{Query: "dock*"}, false, 5},
+		{limited(db, 0, 4), catalog.AssetFilter{Query: "dock*"}, true, 4},
+		{limited(db, 0, 4), catalog.AssetFilter{Query: "dock4"}, false, 1},
+		{limited(db, 0, 0), catalog.AssetFilter{Tags: []string{"sail"}, State: catalog.StateDeleted}, false, 1},
+		{limited(db, 0, 2), catalog.AssetFilter{CapturedBefore: "3000"}, false, 0},
+		{limited(db, 0, 3), catalog.AssetFilter{Query: "dock*", Project: "p2"}, true, 3},
+		{limited(db, 0, 4), catalog.AssetFilter{Query: "dock*", Project: "p2"}, false, 4},
+		// No filter: SQLite's counts tables are exact; PostgreSQL counts
+		// the newest FacetSample.
+		{limited(db, 0, 3), catalog.AssetFilter{}, db.Search() == (catalog.PostgresSearch{}), map[bool]int{true: 3, false: 5}[db.Search() == (catalog.PostgresSearch{})]},
 	} {
 		got, approx, err := c.s.FacetCounts(ctx, db.Reader(), c.f, []string{"kind", "project"})
 		if err != nil {
