@@ -25,7 +25,7 @@ var commands = map[string]struct {
 	"serve":         {&serveCmd{}, "run the server (API, web UI and workers; --workers=0: API only)"},
 	"ingest":        {&ingestCmd{}, "ingest files and directories"},
 	"token":         {&tokenCmd{}, "create API tokens"},
-	"user":          {&userCmd{}, "manage users: create, list, disable, enable, passwd, role"},
+	"user":          {&userCmd{}, "manage users: create, list, disable, enable, passwd, role, unlock"},
 	"version":       {&versionCmd{}, "print the version"},
 	"fixity":        {&fixityCmd{}, "audit stored copies (audit) and report their state (report)"},
 	"bag":           {&bagCmd{}, "export assets as BagIt bags (export) and check a bag (verify)"},

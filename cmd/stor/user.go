@@ -31,6 +31,7 @@ const userUsage = `usage:
   stor user enable --username NAME
   stor user passwd --username NAME   (new password on stdin)
   stor user role --username NAME --role admin|editor|viewer
+  stor user unlock --username NAME   (lift a sign-in lockout; any username, known or not)
 each takes the server's flags (--data-dir, --config ...) too`
 
 // Run manages users directly in the catalog (for the first admin, or when
@@ -55,7 +56,7 @@ func (c userCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	switch sub {
-	case "create", "disable", "enable", "passwd", "role":
+	case "create", "disable", "enable", "passwd", "role", "unlock":
 		if username == "" {
 			return fmt.Errorf("user %s: --username is required", sub)
 		}
@@ -109,6 +110,18 @@ func (c userCmd) Run(ctx context.Context, args []string) error {
 		}
 		record("POST /api/v1/users", u.ID)
 		fmt.Fprintf(os.Stderr, "created user %s (%s) with role %s\n", u.Username, u.ID, u.Role)
+		return nil
+	}
+	if sub == "unlock" {
+		found, err := auth.Unlock(ctx, db, username)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("user unlock: %q has no sign-in lock nor failed sign-ins", username)
+		}
+		record("signin.unlock", username)
+		fmt.Fprintf(os.Stderr, "user %s: sign-in unlocked\n", username)
 		return nil
 	}
 	u, err := catalog.UserByName(ctx, db, username)

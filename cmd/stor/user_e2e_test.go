@@ -63,7 +63,33 @@ func TestUserCLI(t *testing.T) {
 	if code := signIn(); code != 401 {
 		t.Errorf("sign in when disabled: %d", code)
 	}
-	code, body := s.do("GET", "/api/v1/audit?actor=", token, nil, nil)
+	// Ten failed sign-ins (the default) lock the username, even for the
+	// right password; `stor user unlock` lifts the lock on the data dir the
+	// running server shares.
+	if _, errb, code := runIn(t, "", append([]string{"user", "enable", "--username", "root"}, common...)...); code != 0 {
+		t.Fatalf("enable: %d %s", code, errb)
+	}
+	for range 10 {
+		s.do("POST", "/api/v1/session", "", strings.NewReader(`{"username":"root","password":"not the password at all"}`),
+			http.Header{"Content-Type": {"application/json"}})
+	}
+	if code := signIn(); code != 429 {
+		t.Errorf("sign in after 10 failures: %d, want 429", code)
+	}
+	if _, errb, code := runIn(t, "", append([]string{"user", "unlock", "--username", "root"}, common...)...); code != 0 {
+		t.Fatalf("unlock: %d %s", code, errb)
+	}
+	if code := signIn(); code != 200 {
+		t.Errorf("sign in after unlock: %d", code)
+	}
+	if _, errb, code := runIn(t, "", append([]string{"user", "unlock", "--username", "root"}, common...)...); code == 0 || !strings.Contains(errb, "no sign-in lock") {
+		t.Errorf("unlock of an unlocked user: %d %s", code, errb)
+	}
+	code, body := s.do("GET", "/api/v1/audit?action=signin.unlock", token, nil, nil)
+	if code != 200 || !bytes.Contains(body, []byte(`"target":"root"`)) || !bytes.Contains(body, []byte(`"actor":"cli:`)) {
+		t.Errorf("audit of the unlock: %d %s", code, body)
+	}
+	code, body = s.do("GET", "/api/v1/audit?actor=", token, nil, nil)
 	if code != 200 || !bytes.Contains(body, []byte(`"actor":"cli:`)) || !bytes.Contains(body, []byte(`"session.create"`)) {
 		t.Errorf("audit: %d %s", code, body)
 	}

@@ -46,6 +46,8 @@ func Classify(err error) (status int, code, msg string) {
 	switch {
 	case errors.As(err, &limited):
 		return http.StatusTooManyRequests, "rate_limited", err.Error()
+	case errors.Is(err, auth.ErrSigninLocked):
+		return http.StatusTooManyRequests, "signin_locked", "too many failed sign-ins for this username: it is locked for now (an admin can unlock it)"
 	case errors.Is(err, auth.ErrBadCredentials):
 		return http.StatusUnauthorized, "bad_credentials", err.Error()
 	case errors.As(err, &apiErr):
@@ -58,6 +60,8 @@ func Classify(err error) (status int, code, msg string) {
 		return http.StatusForbidden, "signature_wrong_path", err.Error()
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"
+	case errors.Is(err, auth.ErrCSRF):
+		return http.StatusForbidden, "csrf_required", err.Error()
 	case errors.Is(err, auth.ErrForbidden):
 		return http.StatusForbidden, "forbidden", "this token lacks the scope for that"
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, storage.ErrNotExist):

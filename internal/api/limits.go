@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -98,16 +97,6 @@ func (ls *limiterSet) take(key string, r rate.Limit, burst int, now time.Time) t
 		return d
 	}
 	return 0
-}
-
-// clientIP is the peer address of r (stor does not trust forwarding
-// headers: put the limits behind a proxy on the proxy, or on the peer).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // callerKey names the credentials a request carries (hashed), else its IP.
@@ -224,7 +213,7 @@ func securityHeaders(h http.Header, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+	if secureRequest(r) {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 }

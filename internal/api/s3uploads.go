@@ -57,7 +57,9 @@ func (s *Server) ownUpload(r *http.Request, p *auth.Principal) (storage.Multipar
 	if err != nil {
 		return nil, nil, err
 	}
-	if u.TokenID != p.TokenID || u.Actor != p.Actor() {
+	// Only its creator, and only while it still sees the upload's project
+	// (a user moved to another project since): otherwise it does not exist.
+	if u.TokenID != p.TokenID || u.Actor != p.Actor() || !p.SeesProject(u.Project) {
 		return nil, nil, fmt.Errorf("s3 upload: %w", catalog.ErrNotFound)
 	}
 	if k := r.URL.Query().Get("key"); k != "" && k != u.Key {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -82,6 +83,13 @@ type Server struct {
 	// Limits are the rate limits (sign-in, uploads, every request) and
 	// the default download rate; the zero value limits nothing.
 	Limits Limits
+	// Lockout locks a username out of sign-in after repeated failures
+	// (state in the catalog, shared by every node); nil: never.
+	Lockout *auth.Lockout
+	// TrustedProxies are the peers whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (client IP of rate limits, audit and
+	// sessions; HTTPS of cookies and HSTS); empty: nobody's.
+	TrustedProxies []netip.Prefix
 	// SessionTTL is how long a web session lasts; 0 is 12h.
 	SessionTTL time.Duration
 	// limiters holds the rate limiters' state (made on first use).
@@ -175,6 +183,8 @@ func (s *Server) Routes() []Route {
 		rt("GET", "/api/v1/users/{id}", auth.ScopeAdmin, s.getUser),
 		rt("PATCH", "/api/v1/users/{id}", auth.ScopeAdmin, s.patchUser),
 		rt("GET", "/api/v1/audit", auth.ScopeAdmin, s.listAudit),
+		rt("GET", "/api/v1/signin-locks", auth.ScopeAdmin, s.listSigninLocks),
+		{Method: "DELETE", Pattern: "/api/v1/signin-locks/{name}", Scope: auth.ScopeAdmin, Handle: s.deleteSigninLock, Audit: "signin.unlock"},
 		rt("POST", "/api/v1/tokens", auth.ScopeAdmin, s.createToken),
 		rt("GET", "/api/v1/tokens", auth.ScopeAdmin, s.listTokens),
 		rt("DELETE", "/api/v1/tokens/{id}", auth.ScopeAdmin, s.revokeToken),
@@ -295,6 +305,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			rid = uuid.NewString()
 		}
 		ctx := logging.WithTxID(logging.WithRequestID(r.Context(), rid), uuid.NewString())
+		r = r.WithContext(ctx)
+		ctx = s.withClient(ctx, r)
 		r = r.WithContext(ctx)
 		h := w.Header()
 		h.Set("X-Request-ID", rid)

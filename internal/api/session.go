@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"time"
 
@@ -23,10 +24,6 @@ func (s *Server) sessionTTL() time.Duration {
 	return DefaultSessionTTL
 }
 
-func secureRequest(r *http.Request) bool {
-	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
-}
-
 func setSessionCookie(w http.ResponseWriter, r *http.Request, value string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
 		Name: auth.SessionCookie, Value: value, Path: "/", HttpOnly: true,
@@ -43,16 +40,30 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ *auth.P
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
+	// Only JSON: a cross-site HTML form can post text/plain that parses
+	// as JSON, and would sign the victim's browser into the attacker's
+	// account (login CSRF); it cannot send application/json, and a script
+	// of another origin cannot without a CORS preflight.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "json_required", Message: "sign in with a JSON body (Content-Type: application/json)"}
+	}
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
 	if req.Username != "" || req.Password != "" {
+		if err := s.checkLockout(w, r, req.Username); err != nil {
+			return err
+		}
 		u, err := auth.CheckCredentials(r.Context(), s.DB.Reader(), req.Username, req.Password)
 		if err != nil {
 			if errors.Is(err, auth.ErrBadCredentials) {
 				s.audit(r, nil, "session.denied", req.Username, http.StatusUnauthorized, nil)
+				s.signinFailed(r, req.Username)
 			}
 			return err
+		}
+		if err := s.Lockout.Succeed(r.Context(), s.DB.Writer(), req.Username); err != nil {
+			s.Log.ErrorContext(r.Context(), "sign-in lockout: clearing failures", "err", err)
 		}
 		secret, sess, err := auth.CreateSession(r.Context(), s.DB.Writer(), u, s.sessionTTL(), clientIP(r), r.UserAgent())
 		if err != nil {
@@ -80,6 +91,9 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, _ *auth.P
 // one) is revoked, and the cookie cleared.
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
 	if c, err := r.Cookie(auth.SessionCookie); err == nil && c.Value != "" {
+		if !auth.CSRFOK(r) {
+			return auth.ErrCSRF // a cross-site form must not sign the user out
+		}
 		if p, err := s.Auth.LookupSession(r.Context(), c.Value); err == nil {
 			if err := catalog.RevokeSession(r.Context(), s.DB.Writer(), p.SessionID, p.UserID); err != nil && !errors.Is(err, catalog.ErrNotFound) {
 				return err
@@ -175,8 +189,16 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, p *auth.
 	if err := auth.CheckPassword(req.New); err != nil {
 		return badRequest("weak_password", err.Error())
 	}
+	// Wrong current passwords count towards the username's sign-in lock:
+	// a stolen session must not guess its way to the password.
+	if err := s.checkLockout(w, r, p.Username); err != nil {
+		return err
+	}
 	u, err := auth.CheckCredentials(r.Context(), s.DB.Reader(), p.Username, req.Current)
 	if err != nil {
+		if errors.Is(err, auth.ErrBadCredentials) {
+			s.signinFailed(r, p.Username)
+		}
 		return err
 	}
 	u.PasswordHash = auth.HashPassword(req.New, auth.DefaultArgon2)
@@ -214,6 +236,9 @@ func (s *Server) audit(r *http.Request, p *auth.Principal, action, target string
 	}
 	detail["method"], detail["path"], detail["status"] = r.Method, r.URL.Path, status
 	b, _ := json.Marshal(detail)
+	if len(target) > 256 { // a made-up username of a refused sign-in: bounded
+		target = target[:256]
+	}
 	actor := "anonymous"
 	if p != nil {
 		actor = p.Actor()

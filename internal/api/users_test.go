@@ -303,8 +303,14 @@ func TestSecurityHeaders(t *testing.T) {
 	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("UI CSP %q", csp)
 	}
+	// X-Forwarded-Proto from a peer that is not a trusted proxy: ignored.
 	r = n.Do(t, "GET", "/healthz", "", nil, http.Header{"X-Forwarded-Proto": {"https"}})
+	if r.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS on a forwarded https from an untrusted peer")
+	}
+	n2 := nodetest.Start(t, func(c *config.Config) { c.Workers = 0; c.TrustedProxies = "127.0.0.0/8" })
+	r = n2.Do(t, "GET", "/healthz", "", nil, http.Header{"X-Forwarded-Proto": {"https"}})
 	if r.Header.Get("Strict-Transport-Security") == "" {
-		t.Error("no HSTS over https")
+		t.Error("no HSTS over https (a trusted proxy's X-Forwarded-Proto)")
 	}
 }

@@ -200,8 +200,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
-		if r.Header.Get(CSRFHeader) == "" && r.Header.Get("Sec-Fetch-Site") != "same-origin" {
-			return nil, ErrForbidden
+		if !CSRFOK(r) {
+			return nil, ErrCSRF
 		}
 	}
 	if strings.HasPrefix(c.Value, SessionPrefix) {

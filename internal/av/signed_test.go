@@ -70,6 +70,65 @@ func TestHLSThroughSignedURL(t *testing.T) {
 			t.Errorf("child URI without the token: %q", uri)
 		}
 	}
+	// Child playlists, init segments and media segments all check the
+	// token: a tampered or expired one is refused on each (query and
+	// /s/TOKEN/ path forms), a valid one opens each, and a viewer of
+	// another project gets 404s, as for an asset that does not exist.
+	var children []string
+	for _, line := range strings.Split(string(pl.Body), "\n") {
+		uri := ""
+		if line != "" && !strings.HasPrefix(line, "#") {
+			uri = line
+		} else if _, after, ok := strings.Cut(line, `URI="`); ok {
+			uri, _, _ = strings.Cut(after, `"`)
+		}
+		if uri != "" {
+			u, err := url.Parse(uri)
+			if err != nil {
+				t.Fatal(err)
+			}
+			children = append(children, "/media/"+id+"/hls/v0/"+strings.TrimPrefix(u.Path, "/"))
+		}
+		if len(children) >= 2 { // the init segment and the first media segment
+			break
+		}
+	}
+	children = append([]string{"/media/" + id + "/hls/v0/index.m3u8"}, children...)
+	if len(children) < 3 {
+		t.Fatalf("child playlist names too little: %q", children)
+	}
+	parts := strings.Split(s.Token, ".")
+	sig := []byte(parts[len(parts)-1])
+	sig[0] = map[bool]byte{true: 'B', false: 'A'}[sig[0] == 'A']
+	parts[len(parts)-1] = string(sig)
+	tampered := strings.Join(parts, ".")
+	expired := n.API.Signer.Sign("/media/"+id+"/hls/", time.Now().Add(-time.Minute))
+	otherVideo := n.API.Signer.Sign("/media/00000000-0000-0000-0000-000000000000/hls/", time.Now().Add(time.Hour))
+	otherProject := n.NewToken(t, []string{"read"}, "elsewhere")
+	for _, c := range children {
+		if strings.Contains(c, "..") || strings.Contains(c, "?") {
+			t.Fatalf("odd child URI %q", c)
+		}
+		for _, k := range []struct {
+			name, tok string
+			status    int
+			code      string
+		}{{"valid", s.Token, 200, ""}, {"tampered", tampered, 401, "signature_invalid"}, {"expired", expired, 401, "signature_expired"},
+			{"another asset's", otherVideo, 403, "signature_wrong_path"}} {
+			for _, form := range []string{c + "?" + url.Values{"token": {k.tok}}.Encode(), "/s/" + url.PathEscape(k.tok) + c} {
+				r := n.Get(t, form, "", nil)
+				if r.Status != k.status || (k.code != "" && r.ErrorCode(t) != k.code) {
+					t.Errorf("%s token on %s: %d %s", k.name, form, r.Status, r.Body)
+				}
+			}
+		}
+		if r := n.Get(t, c, otherProject, nil); r.Status != http.StatusNotFound {
+			t.Errorf("%s as a viewer of another project: %d, want 404", c, r.Status)
+		}
+		if r := n.Get(t, c, "", nil); r.Status != http.StatusUnauthorized {
+			t.Errorf("%s without credentials: %d, want 401", c, r.Status)
+		}
+	}
 	// The token covers this asset's HLS only.
 	if r := n.Get(t, "/api/v1/assets/"+id+"/original?"+q, "", nil); r.Status != http.StatusForbidden || r.ErrorCode(t) != "signature_wrong_path" {
 		t.Fatalf("hls token on the original: %d %s", r.Status, r.Body)

@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"strings"
@@ -209,6 +210,28 @@ type Config struct {
 	// over it: 429 with Retry-After. 0 turns it off. Env
 	// STOR_SIGNIN_RATE_LIMIT. Default 20.
 	SignInRateLimit int
+	// SignInLockoutAttempts locks a username out of sign-in (429
+	// signin_locked, with Retry-After) after this many failed sign-ins
+	// within SignInLockoutWindow, from any number of client IPs; unknown
+	// usernames lock the same way. 0 turns it off. Env
+	// STOR_SIGNIN_LOCKOUT_ATTEMPTS. Default 10.
+	SignInLockoutAttempts int
+	// SignInLockoutWindow is the window failed sign-ins count in. Env
+	// STOR_SIGNIN_LOCKOUT_WINDOW. Default 15m.
+	SignInLockoutWindow time.Duration
+	// SignInLockoutDuration is how long the first lock lasts; each further
+	// lock in a row (within a day) doubles it. Env
+	// STOR_SIGNIN_LOCKOUT_DURATION. Default 1m.
+	SignInLockoutDuration time.Duration
+	// SignInLockoutMax bounds a lock's length. Env STOR_SIGNIN_LOCKOUT_MAX.
+	// Default 1h.
+	SignInLockoutMax time.Duration
+	// TrustedProxies are the reverse proxies (comma-separated CIDRs or
+	// addresses) whose X-Forwarded-For and X-Forwarded-Proto are believed,
+	// for per-IP rate limits, the audit log, sessions and secure cookies;
+	// from any other peer those headers are ignored. Env
+	// STOR_TRUSTED_PROXIES. Default none.
+	TrustedProxies string
 	// UploadRateLimit bounds uploads started (POST /api/v1/assets,
 	// from-url, tus creation) per token or session and per client IP, per
 	// minute; 0 turns it off. Env STOR_UPLOAD_RATE_LIMIT. Default 1200.
@@ -234,37 +257,41 @@ func (c *Config) S3Store() bool { return c.S3Endpoint != "" && c.S3Bucket != "" 
 func Default() Config {
 	cpus := runtime.NumCPU()
 	return Config{
-		Addr:                "127.0.0.1:8080",
-		DataDir:             "./stor-data",
-		MaxUploadSize:       50 << 30,
-		ShutdownTimeout:     30 * time.Second,
-		DrainTimeout:        5 * time.Minute,
-		Workers:             cpus,
-		HeavyWorkers:        max(1, cpus/2),
-		OfficeConverters:    1,
-		MaxLoadPerCPU:       4,
-		RetryBase:           5 * time.Second,
-		PollInterval:        200 * time.Millisecond,
-		MaxImagePixels:      1 << 30,
-		ThumbnailSizes:      IntList{150, 400, 1024},
-		PyramidMinSize:      2048,
-		ExiftoolProcesses:   2,
-		ExiftoolTimeout:     30 * time.Second,
-		ExiftoolBinary:      "exiftool",
-		OCRLanguages:        "eng",
-		UploadExpiry:        24 * time.Hour,
-		FetchTimeout:        10 * time.Minute,
-		IIIFCacheSize:       1 << 30,
-		IIIFSourceCacheSize: 10 << 30,
-		LogLevel:            "info",
-		LogFormat:           "json",
-		S3Region:            "us-east-1",
-		S3TLS:               true,
-		S3PartSize:          16 << 20,
-		S3PresignExpiry:     5 * time.Minute,
-		SessionTTL:          12 * time.Hour,
-		SignInRateLimit:     20,
-		UploadRateLimit:     1200,
+		Addr:                  "127.0.0.1:8080",
+		DataDir:               "./stor-data",
+		MaxUploadSize:         50 << 30,
+		ShutdownTimeout:       30 * time.Second,
+		DrainTimeout:          5 * time.Minute,
+		Workers:               cpus,
+		HeavyWorkers:          max(1, cpus/2),
+		OfficeConverters:      1,
+		MaxLoadPerCPU:         4,
+		RetryBase:             5 * time.Second,
+		PollInterval:          200 * time.Millisecond,
+		MaxImagePixels:        1 << 30,
+		ThumbnailSizes:        IntList{150, 400, 1024},
+		PyramidMinSize:        2048,
+		ExiftoolProcesses:     2,
+		ExiftoolTimeout:       30 * time.Second,
+		ExiftoolBinary:        "exiftool",
+		OCRLanguages:          "eng",
+		UploadExpiry:          24 * time.Hour,
+		FetchTimeout:          10 * time.Minute,
+		IIIFCacheSize:         1 << 30,
+		IIIFSourceCacheSize:   10 << 30,
+		LogLevel:              "info",
+		LogFormat:             "json",
+		S3Region:              "us-east-1",
+		S3TLS:                 true,
+		S3PartSize:            16 << 20,
+		S3PresignExpiry:       5 * time.Minute,
+		SessionTTL:            12 * time.Hour,
+		SignInRateLimit:       20,
+		SignInLockoutAttempts: 10,
+		SignInLockoutWindow:   15 * time.Minute,
+		SignInLockoutDuration: time.Minute,
+		SignInLockoutMax:      time.Hour,
+		UploadRateLimit:       1200,
 
 		FixityInterval:       time.Hour,
 		FixityBytesPerSecond: 50e6,
@@ -356,6 +383,11 @@ func fields(c *Config) []field {
 		{"accel-redirect", "STOR_ACCEL_REDIRECT", "URI prefix of nginx's internal location of DATA/blobs/: downloads on the disk store are answered with X-Accel-Redirect", str(&c.AccelRedirect)},
 		{"session-ttl", "STOR_SESSION_TTL", "lifetime of a web UI session", dur(&c.SessionTTL)},
 		{"signin-rate-limit", "STOR_SIGNIN_RATE_LIMIT", "sign-in attempts per minute per client IP and per credentials (0: no limit)", num(&c.SignInRateLimit)},
+		{"signin-lockout-attempts", "STOR_SIGNIN_LOCKOUT_ATTEMPTS", "failed sign-ins of one username, from any IPs, that lock it out (0: no lockout)", num(&c.SignInLockoutAttempts)},
+		{"signin-lockout-window", "STOR_SIGNIN_LOCKOUT_WINDOW", "window in which failed sign-ins of a username count", dur(&c.SignInLockoutWindow)},
+		{"signin-lockout-duration", "STOR_SIGNIN_LOCKOUT_DURATION", "first lock of a username; each further lock in a row doubles it", dur(&c.SignInLockoutDuration)},
+		{"signin-lockout-max", "STOR_SIGNIN_LOCKOUT_MAX", "longest lock of a username", dur(&c.SignInLockoutMax)},
+		{"trusted-proxies", "STOR_TRUSTED_PROXIES", "reverse proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For/-Proto are believed", str(&c.TrustedProxies)},
 		{"upload-rate-limit", "STOR_UPLOAD_RATE_LIMIT", "uploads started per minute per token and per client IP (0: no limit)", num(&c.UploadRateLimit)},
 		{"rate-limit", "STOR_RATE_LIMIT", "requests per second per token and per client IP (0: no limit)", float(&c.RateLimit)},
 		{"download-rate", "STOR_DOWNLOAD_RATE", "bytes per second of one media download (e.g. 2MB; 0: no limit)", size(&c.DownloadRate)},
@@ -548,6 +580,23 @@ func (c *Config) Validate() error {
 	if c.SignInRateLimit < 0 {
 		bad("signin-rate-limit (STOR_SIGNIN_RATE_LIMIT)", "must not be negative")
 	}
+	if c.SignInLockoutAttempts < 0 {
+		bad("signin-lockout-attempts (STOR_SIGNIN_LOCKOUT_ATTEMPTS)", "must not be negative")
+	}
+	if c.SignInLockoutAttempts > 0 {
+		if c.SignInLockoutWindow < time.Second {
+			bad("signin-lockout-window (STOR_SIGNIN_LOCKOUT_WINDOW)", "must be at least 1s")
+		}
+		if c.SignInLockoutDuration < time.Second {
+			bad("signin-lockout-duration (STOR_SIGNIN_LOCKOUT_DURATION)", "must be at least 1s")
+		}
+		if c.SignInLockoutMax < c.SignInLockoutDuration {
+			bad("signin-lockout-max (STOR_SIGNIN_LOCKOUT_MAX)", "must be at least signin-lockout-duration")
+		}
+	}
+	if _, err := c.TrustedProxyList(); err != nil {
+		bad("trusted-proxies (STOR_TRUSTED_PROXIES)", "%v", err)
+	}
 	if c.UploadRateLimit < 0 {
 		bad("upload-rate-limit (STOR_UPLOAD_RATE_LIMIT)", "must not be negative")
 	}
@@ -587,6 +636,31 @@ func validOCRLanguages(s string) bool {
 		}
 	}
 	return true
+}
+
+// TrustedProxyList is TrustedProxies parsed.
+func (c *Config) TrustedProxyList() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(c.TrustedProxies, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR: %w", f, err)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or CIDR", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // CORSList is CORSOrigins split.

@@ -200,10 +200,18 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 		db.Close()
 		return nil, err
 	}
+	proxies, err := cfg.TrustedProxyList()
+	if err != nil {
+		tools.Close()
+		db.Close()
+		return nil, err
+	}
 	n.API = &api.Server{
 		Signer: &auth.Signer{Keys: keys}, Events: n.Pipe, CORSOrigins: cfg.CORSList(),
 		DB: db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader(), Writer: db.Writer(), Tokens: &auth.TokenCache{}},
-		SessionTTL: cfg.SessionTTL,
+		SessionTTL: cfg.SessionTTL, TrustedProxies: proxies,
+		Lockout: &auth.Lockout{Attempts: cfg.SignInLockoutAttempts, Window: cfg.SignInLockoutWindow,
+			Duration: cfg.SignInLockoutDuration, Max: cfg.SignInLockoutMax},
 		Limits: api.Limits{SignInPerMinute: cfg.SignInRateLimit, UploadsPerMinute: cfg.UploadRateLimit,
 			RequestsPerSecond: cfg.RateLimit, DownloadRate: int64(cfg.DownloadRate)},
 		Log: log, BaseURL: cfg.BaseURL(), MaxBody: int64(cfg.MaxUploadSize), Version: Version,

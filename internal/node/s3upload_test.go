@@ -21,15 +21,19 @@ import (
 // of 6.1.0, the one uppy 6.0.1 ships) against companionEndpoint =
 // BASE/api/v1/uploads: the same paths, methods and bodies.
 type uppy struct {
-	t     *testing.T
-	n     *nodetest.Node
-	token string
+	t       *testing.T
+	n       *nodetest.Node
+	token   string
+	session string // a web UI session instead of the token
 }
 
 func (u *uppy) call(method, path string, body any, out any) int {
 	u.t.Helper()
 	var rd *bytes.Reader
 	h := http.Header{}
+	if u.session != "" {
+		h = nodetest.SessionHeader(u.session)
+	}
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
@@ -180,5 +184,33 @@ func TestDirectS3Upload(t *testing.T) {
 	d := nodetest.Start(t)
 	if r := d.Do(t, "POST", "/api/v1/uploads/s3/multipart", d.Token, strings.NewReader(`{"filename":"a.jpg"}`), http.Header{"Content-Type": {"application/json"}}); r.Status != 501 {
 		t.Errorf("direct upload on a disk store: %d", r.Status)
+	}
+}
+
+// TestDirectS3UploadProjectMoved: a user moved to another project between
+// starting a direct upload and completing it cannot complete it into the
+// project they no longer see: the upload is a 404 to them.
+func TestDirectS3UploadProjectMoved(t *testing.T) {
+	srv := s3test.Start(t)
+	n := nodetest.Start(t, onS3(srv, srv.Endpoint, srv.Bucket(t)))
+	uid, session := n.NewUser(t, "mover", "editor", "loans")
+	u := &uppy{t: t, n: n, session: session}
+	var res struct{ UploadID, Key string }
+	if st := u.call("POST", "/multipart", map[string]any{"filename": "m.jpg", "type": "image/jpeg"}, &res); st != 200 {
+		t.Fatalf("create: %d", st)
+	}
+	img := nodetest.JPEG(t, 64, 64, 3)
+	etag := u.putPart(res.UploadID, res.Key, 1, img)
+	if r := n.Do(t, "PATCH", "/api/v1/users/"+uid, n.Token, strings.NewReader(`{"project":"elsewhere"}`), http.Header{"Content-Type": {"application/json"}}); r.Status != 200 {
+		t.Fatalf("move user: %d %s", r.Status, r.Body)
+	}
+	body := map[string]any{"parts": []map[string]any{{"PartNumber": 1, "ETag": etag}}}
+	if st := u.call("POST", "/multipart/"+url.PathEscape(res.UploadID)+"/complete?key="+url.QueryEscape(res.Key), body, nil); st != 404 {
+		t.Errorf("complete into a project the user no longer sees: %d, want 404", st)
+	}
+	var list struct{ Items []nodetest.Asset }
+	n.Get(t, "/api/v1/assets?project=loans", n.Token, nil).JSON(t, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("an asset landed in loans: %+v", list.Items)
 	}
 }
