@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,10 @@ func TestHLSThroughSignedURL(t *testing.T) {
 	// token: a tampered or expired one is refused on each (query and
 	// /s/TOKEN/ path forms), a valid one opens each, and a viewer of
 	// another project gets 404s, as for an asset that does not exist.
+	// The rung's directory as the master names it (hls/rVERSION/v0/ since
+	// ladders are versioned).
+	rung := strings.SplitN(masterURIs(t, m.Body)[0], "?", 2)[0]
+	rungDir := "/media/" + id + "/hls/" + path.Dir(rung) + "/"
 	var children []string
 	for _, line := range strings.Split(string(pl.Body), "\n") {
 		uri := ""
@@ -87,13 +92,13 @@ func TestHLSThroughSignedURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			children = append(children, "/media/"+id+"/hls/v0/"+strings.TrimPrefix(u.Path, "/"))
+			children = append(children, rungDir+strings.TrimPrefix(u.Path, "/"))
 		}
 		if len(children) >= 2 { // the init segment and the first media segment
 			break
 		}
 	}
-	children = append([]string{"/media/" + id + "/hls/v0/index.m3u8"}, children...)
+	children = append([]string{"/media/" + id + "/hls/" + rung}, children...)
 	if len(children) < 3 {
 		t.Fatalf("child playlist names too little: %q", children)
 	}

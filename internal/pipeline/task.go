@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -114,6 +115,11 @@ type TaskContext struct {
 	lastProg time.Time
 	tmpDirs  []string
 	original string // the local copy OriginalFile made
+	// onSuccess runs inside the transaction that completes the job, so
+	// what it writes happens exactly once even if the process dies
+	// between the task's end and its completion (the task then runs
+	// again and nothing of the first run's onSuccess was committed).
+	onSuccess []func(ctx context.Context, tx *sql.Tx) error
 }
 
 // Store is the blob store.

@@ -39,7 +39,11 @@ func (p *Pipeline) analyzeTask() Task {
 			if obj.Size != tc.Asset.Size {
 				return Permanentf("stored original is %d bytes, expected %d", obj.Size, tc.Asset.Size)
 			}
-			return p.db.InTx(ctx, func(tx *sql.Tx) error {
+			// The next tasks are queued in the transaction that completes
+			// this job: a process killed after queueing them but before the
+			// completion would otherwise run analyze again and queue (and
+			// run) every task of the asset a second time.
+			tc.onSuccess = append(tc.onSuccess, func(ctx context.Context, tx *sql.Tx) error {
 				for _, name := range p.order {
 					t := p.tasks[name]
 					if name == analyzeName || t.Applies == nil || !t.Applies(tc.Asset) {
@@ -51,6 +55,7 @@ func (p *Pipeline) analyzeTask() Task {
 				}
 				return nil
 			})
+			return nil
 		},
 	}
 }
@@ -150,7 +155,7 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 	if runErr == nil {
 		p.metrics.succeeded.WithLabelValues(t.Name).Inc()
 		log.InfoContext(ctx, "task succeeded", "duration_ms", elapsed.Milliseconds())
-		return p.finish(ctx, a.ID, t, catalog.TaskSucceeded, "", elapsed, args.TxID, job)
+		return p.finish(ctx, a.ID, t, catalog.TaskSucceeded, "", elapsed, args.TxID, job, tc.onSuccess...)
 	}
 	if p.draining.Load() && errors.Is(ctx.Err(), context.Canceled) {
 		// A shutdown cut this attempt short: back to the queue, at once,
@@ -202,12 +207,17 @@ func runSafely(ctx context.Context, t *Task, tc *TaskContext) (err error) {
 // finish records a task's final state and, in the same transaction,
 // moves the asset to ready or failed when its required tasks are all
 // done, and queues the alert for a final failure.
-func (p *Pipeline) finish(ctx context.Context, assetID string, t *Task, state, reason string, elapsed time.Duration, txid string, job *river.Job[taskArgs]) error {
+func (p *Pipeline) finish(ctx context.Context, assetID string, t *Task, state, reason string, elapsed time.Duration, txid string, job *river.Job[taskArgs], onSuccess ...func(context.Context, *sql.Tx) error) error {
 	ctx = context.WithoutCancel(ctx) // record the outcome even if the job's context ended
 	return p.db.InTx(ctx, func(tx *sql.Tx) error {
 		if job != nil {
 			if err := p.client.CompleteTx(ctx, tx, job); err != nil {
 				return fmt.Errorf("pipeline: complete job: %w", err)
+			}
+		}
+		for _, f := range onSuccess {
+			if err := f(ctx, tx); err != nil {
+				return err
 			}
 		}
 		if err := catalog.UpdateTask(ctx, tx, assetID, t.Name, catalog.TaskUpdate{State: state, Error: reason, Finished: true}); err != nil {
