@@ -77,6 +77,11 @@ func TestBrowserE2E(t *testing.T) {
 		"-quality", "85", pano)
 	run(t, ctx, tmp, nil, "exiftool", "-q", "-overwrite_original", "-XMP-GPano:ProjectionType=equirectangular",
 		"-XMP-GPano:UsePanoramaViewer=True", pano)
+	// A cube panorama as one 6:1 strip of square faces (front, right, back,
+	// left, up, down), each its own colour.
+	cube := filepath.Join(tmp, "cube e2e.jpg")
+	run(t, ctx, tmp, nil, "/usr/bin/convert", "-size", "512x512", "xc:#e63946", "xc:#f4a261", "xc:#2a9d8f",
+		"xc:#264653", "xc:#a8dadc", "xc:#6d597a", "+append", "-quality", "85", cube)
 	wav := filepath.Join(tmp, "tone e2e.wav")
 	run(t, ctx, tmp, nil, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=3", wav)
 
@@ -117,7 +122,7 @@ func TestBrowserE2E(t *testing.T) {
 	start := time.Now()
 	out, err := run2(ctx, filepath.Join(root, "web"), []string{
 		"STOR_URL=" + base, "STOR_TOKEN=" + token, "STOR_JPEG=" + jpeg, "STOR_SMALL=" + small, "STOR_SHOTS=" + shots,
-		"STOR_MP4=" + mp4, "STOR_PDF=" + pdfFile, "STOR_PANO=" + pano, "STOR_WAV=" + wav,
+		"STOR_MP4=" + mp4, "STOR_PDF=" + pdfFile, "STOR_PANO=" + pano, "STOR_CUBE=" + cube, "STOR_WAV=" + wav,
 	}, "node", "test/e2e.mjs")
 	t.Logf("browser test took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
 	if err != nil {
@@ -125,7 +130,7 @@ func TestBrowserE2E(t *testing.T) {
 	}
 
 	names := []string{"signin", "sessions", "upload-selected", "upload", "asset", "collections", "collection", "viewer-video",
-		"viewer-document", "viewer-pano", "viewer-audio", "grid", "grid-bulk", "search", "search-narrow", "admin", "users"}
+		"viewer-document", "viewer-pano", "viewer-cube", "viewer-audio", "grid", "grid-bulk", "search", "search-narrow", "admin", "users"}
 	for _, n := range names {
 		p := filepath.Join(shots, n+".png")
 		colours, err := distinctColours(p)

@@ -8,6 +8,7 @@
 //   STOR_MP4    an MP4 (H.264/AAC, a few seconds)
 //   STOR_PDF    a two-page PDF whose first page has the word "quokkaphile"
 //   STOR_PANO   a 2:1 equirectangular JPEG with XMP GPano:ProjectionType
+//   STOR_CUBE   a 6:1 strip of six square cube faces (a cubic panorama)
 //   STOR_WAV    a short tone
 //   STOR_SMALL  a small JPEG, ingested 50 times (with distinct bytes) for the speed check
 //   STOR_SHOTS  directory for one screenshot per page
@@ -25,6 +26,7 @@ const jpeg = process.env.STOR_JPEG;
 const mp4 = process.env.STOR_MP4;
 const pdf = process.env.STOR_PDF;
 const pano = process.env.STOR_PANO;
+const cube = process.env.STOR_CUBE;
 const wav = process.env.STOR_WAV;
 const small = process.env.STOR_SMALL;
 const shots = process.env.STOR_SHOTS;
@@ -261,6 +263,7 @@ try {
   // the sort check (the older one matches "wharfinger" in its title, the
   // newer only in its rights).
   const panoA = await upload(pano);
+  const cubeA = await upload(cube);
   const wavA = await upload(wav);
   const older = await upload(small, 'sort-older.jpg');
   const newer = await upload(small, 'sort-newer.jpg');
@@ -426,6 +429,22 @@ try {
   assert(await page.getAttribute('#view-toggle', 'aria-pressed') === 'false', 'the toggle says flat');
   await page.click('#view-toggle');
   await page.waitForSelector('#viewer[data-viewer=pannellum]');
+
+  // --- A cubic panorama: Pannellum's cubemap, its six faces fetched as
+  // IIIF regions of the strip.
+  await waitReady(cubeA.id, 'the cube panorama');
+  await openAsset(cubeA.id);
+  await page.waitForSelector('#viewer[data-viewer=pannellum]');
+  await page.waitForFunction(() => { const s = document.querySelector('#viewer .viewer-stage'); return s && (s.dataset.loaded || s.dataset.error); }, null, { timeout: 30000 });
+  const cubeErr = await page.$eval('#viewer .viewer-stage', (s) => s.dataset.error || '');
+  assert(!cubeErr, `Pannellum loaded the cube (${cubeErr})`);
+  assert(await page.$eval('#viewer .viewer-stage', (s) => s.dataset.projection) === 'cubemap', 'the strip opens as a cubemap');
+  assert(await page.$('#viewer .pnlm-render-container canvas'), 'Pannellum draws the cube on a canvas');
+  const faces = new Set(requests.filter((u) => u.includes(`/iiif/3/${cubeA.id}/`) && /\/\d+,0,512,512\/512,512\/0\/default\.jpg/.test(u))
+    .map((u) => u.split('/iiif/3/')[1].split('/')[1]));
+  assert(faces.size === 6, `six face regions requested (saw ${[...faces].join(' ')})`);
+  log('360° viewer loaded the cube from six IIIF regions');
+  await shot('viewer-cube');
 
   // --- Audio: the waveform and a player that knows the duration.
   await waitReady(wavA.id, 'the tone');

@@ -91,7 +91,7 @@ async function flatImage(el, a, derivs) {
 
 // A panorama opens in the 360° viewer, with a switch to the flat image
 // (and back): a 2:1 image is not always a panorama.
-async function panoOrFlat(el, a, derivs) {
+async function panoOrFlat(el, a, derivs, md) {
   const stage = h('div', { class: 'viewer-stage' });
   const toggle = h('button', { type: 'button', class: 'view-toggle', id: 'view-toggle', 'aria-pressed': 'true' }, '360° view');
   el.append(stage, toggle);
@@ -106,7 +106,7 @@ async function panoOrFlat(el, a, derivs) {
     toggle.textContent = pano ? '360° view: on' : '360° view: off';
     if (pano) {
       const { panorama } = await import('./pano.js');
-      cleanup = await panorama(stage, a, derivs);
+      cleanup = await panorama(stage, a, derivs, md);
     } else {
       cleanup = await flatImage(stage, a, derivs);
     }
@@ -125,7 +125,7 @@ export async function mount(el, a, derivs, md) {
     case 'raw': {
       if (a.state === 'ready' || links.iiif) {
         const { isPanorama } = await import('./pano.js');
-        if (isPanorama(a, md)) return panoOrFlat(el, a, derivs);
+        if (isPanorama(a, md)) return panoOrFlat(el, a, derivs, md);
       }
       return flatImage(el, a, derivs);
     }
