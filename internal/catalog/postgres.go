@@ -117,10 +117,19 @@ func (b pgBool) Int64Value() (pgtype.Int8, error) {
 	return pgtype.Int8{Int64: v, Valid: true}, nil
 }
 
+// pgArgs adapts arguments to PostgreSQL: bools (see pgBool), and text with
+// NUL bytes, which PostgreSQL cannot store in any text column (SQLite
+// can): NUL becomes U+FFFD, as ingest.CleanFilename does for filenames,
+// so a title or tag with one is stored instead of failing with a 500.
 func pgArgs(args []driver.NamedValue) []driver.NamedValue {
 	for i := range args {
-		if b, ok := args[i].Value.(bool); ok {
-			args[i].Value = pgBool(b)
+		switch v := args[i].Value.(type) {
+		case bool:
+			args[i].Value = pgBool(v)
+		case string:
+			if strings.IndexByte(v, 0) >= 0 {
+				args[i].Value = strings.ReplaceAll(v, "\x00", "\uFFFD")
+			}
 		}
 	}
 	return args

@@ -81,3 +81,26 @@ func TestDialectAndTx(t *testing.T) {
 		}
 	})
 }
+
+// TestTextWithNUL: text with a NUL byte (a pasted title, a tag from a
+// script) is stored on both backends; PostgreSQL, which cannot store NUL
+// in text, keeps U+FFFD in its place.
+func TestTextWithNUL(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *catalog.DB) {
+		ctx := context.Background()
+		if err := catalog.SetSetting(ctx, db.Writer(), "nul.test", "a\x00b"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := catalog.Setting(ctx, db.Reader(), "nul.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "a\x00b"
+		if db.Dialect() == "postgres" {
+			want = "a\uFFFDb"
+		}
+		if got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	})
+}
