@@ -647,11 +647,12 @@ func TestHostileFilenames(t *testing.T) {
 	}
 	for _, f := range nodetest.Files(t, n.DataDir) {
 		f = filepath.ToSlash(f)
-		// Derivatives live at keys made of the asset id and a fixed name;
+		// Derivatives live at keys made of the asset id and a fixed name
+		// (a derivative being written is the store's .tmp-N beside it);
 		// tasks still running have scratch files under tmp/.
 		ok := f == "stor.db" || f == "stor.db-wal" || f == "stor.db-shm" || f == "signing.key" ||
 			(strings.HasPrefix(f, "blobs/originals/sha256/") && len(filepath.Base(f)) == 64) ||
-			regexp.MustCompile(`^blobs/derivatives/[0-9a-f]{2}/[0-9a-f-]{36}/[a-z0-9-]+$`).MatchString(f) ||
+			regexp.MustCompile(`^blobs/derivatives/[0-9a-f]{2}/[0-9a-f-]{36}/([a-z0-9-]+|\.tmp-[0-9]+)$`).MatchString(f) ||
 			strings.HasPrefix(f, "tmp/")
 		if !ok {
 			t.Errorf("unexpected file in the data dir: %q", f)

@@ -114,3 +114,17 @@ func anySlice(ss []string) []any {
 	}
 	return out
 }
+
+// LockAsset takes asset id's row lock until the end of tx (PostgreSQL; on
+// SQLite a write transaction already excludes every other writer), so two
+// tasks of one asset finishing at once decide its state one after the
+// other: the second sees what the first committed.
+func LockAsset(ctx context.Context, tx *sql.Tx, id string) error {
+	if Dialect(tx) != "postgres" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM assets WHERE id = ? FOR UPDATE`, id); err != nil {
+		return fmt.Errorf("catalog: lock asset: %w", err)
+	}
+	return nil
+}

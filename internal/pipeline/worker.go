@@ -210,6 +210,11 @@ func runSafely(ctx context.Context, t *Task, tc *TaskContext) (err error) {
 func (p *Pipeline) finish(ctx context.Context, assetID string, t *Task, state, reason string, elapsed time.Duration, txid string, job *river.Job[taskArgs], onSuccess ...func(context.Context, *sql.Tx) error) error {
 	ctx = context.WithoutCancel(ctx) // record the outcome even if the job's context ended
 	return p.db.InTx(ctx, func(tx *sql.Tx) error {
+		// Two tasks of the asset finishing at once on PostgreSQL would
+		// each see the other done and both move it to ready: one at a time.
+		if err := catalog.LockAsset(ctx, tx, assetID); err != nil {
+			return err
+		}
 		if job != nil {
 			if err := p.client.CompleteTx(ctx, tx, job); err != nil {
 				return fmt.Errorf("pipeline: complete job: %w", err)
