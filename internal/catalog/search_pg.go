@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -143,45 +144,41 @@ func seqArray(seqs []int64) string {
 	return b.String()
 }
 
-// docIn is a condition on assets: its asset_doc matches the first
-// tsquery and, when not is set, not the second, in a window of seqs (the
-// last two arguments: from, inclusive, to, exclusive).
-func docIn(not bool) string {
-	cond := `d.doc @@ to_tsquery('stor', ?)`
+// estimate is the planner's estimate of the assets whose asset_doc
+// matches the tsquery tq (from asset_doc's statistics: the frequencies
+// of its commonest lexemes, ANALYZE's most_common_elems). It decides
+// whether counting the matches is worth it: counting reads every match
+// (the GIN posting lists, then up to ExactRankMax rows), which for a
+// word in a fifth of the assets costs more than the whole page.
+func estimate(ctx context.Context, q Querier, tq string) (float64, error) {
+	var plan string
+	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM asset_doc WHERE doc @@ to_tsquery('stor', ?)`, tq).Scan(&plan); err != nil {
+		return 0, fmt.Errorf("catalog: search: estimate: %w", err)
+	}
+	var p []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		}
+	}
+	if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) == 0 {
+		return 0, fmt.Errorf("catalog: search: estimate: %q: %v", plan, err)
+	}
+	return p[0].Plan.Rows, nil
+}
+
+// docMatch is the join and condition of the assets whose asset_doc
+// matches the first tsquery and, when not is set, not the second. The
+// planner chooses by the terms' frequencies (asset_doc's statistics):
+// for a frequent term it walks asset_doc's primary key newest first and
+// checks each row (a few thousand rows for the first page), for a rare
+// one it reads the GIN index's matches and sorts them. Both are bounded
+// by the cursor's seq on asset_doc's key.
+func docMatch(not bool) string {
+	cond := `asset_doc d JOIN assets ON assets.seq = d.seq WHERE d.doc @@ to_tsquery('stor', ?)`
 	if not {
 		cond += ` AND NOT d.doc @@ to_tsquery('stor', ?)`
 	}
-	return `assets.seq IN (SELECT d.seq FROM asset_doc d WHERE ` + cond + ` AND d.seq >= ? AND d.seq < ?)`
-}
-
-// firstWindow is the seqs the first window of a walk covers; each next
-// one is four times as wide.
-const firstWindow = 20000
-
-// windows lists, newest first, up to limit assets below seq (0: from the
-// newest) matching cond (docIn's, its window arguments last) and the
-// rest of the listing (list): window by window of seqs, each four times
-// as wide as the last, so that a query matching many assets reads few of
-// its matches and one matching few reads every match in a few windows.
-func windows(ctx context.Context, q Querier, cond string, cargs []any, seq int64, limit int,
-	list func(cond string, cargs []any, seq int64, limit int) ([]*Asset, error)) ([]*Asset, error) {
-	hi := seq
-	if hi <= 0 {
-		if err := q.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM assets`).Scan(&hi); err != nil {
-			return nil, fmt.Errorf("catalog: search: %w", err)
-		}
-	}
-	var out []*Asset
-	for w := int64(firstWindow); hi > 0 && len(out) < limit; w *= 4 {
-		lo := max(hi-w, 0)
-		got, err := list(cond, append(slices.Clip(cargs), lo, hi), hi, limit-len(out))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-		hi = lo
-	}
-	return out, nil
+	return cond
 }
 
 // FindPage implements Pager.
@@ -198,22 +195,14 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 	limit := f.limit()
 	terms := queryTerms(f.Query)
 	page := &Page{}
-	// newest lists the assets of where (and cond) below seq, newest first.
-	newest := func(cond string, cargs []any, seq int64, limit int) ([]*Asset, error) {
-		w, args := where, slices.Clone(wargs)
-		if cond != "" {
-			w = cond + " AND " + w
-			args = append(slices.Clone(cargs), args...)
-		}
-		if seq > 0 {
-			w += " AND assets.seq < ?"
-			args = append(args, seq)
-		}
-		return findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM assets WHERE `+w+
-			` ORDER BY assets.seq DESC LIMIT ?`, append(args, limit)...)
-	}
 	if len(terms) == 0 {
-		page.Assets, err = newest("", nil, c.seq, limit)
+		w, args := where, slices.Clone(wargs)
+		if c.seq > 0 {
+			w += " AND assets.seq < ?"
+			args = append(args, c.seq)
+		}
+		page.Assets, err = findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM assets WHERE `+w+
+			` ORDER BY assets.seq DESC LIMIT ?`, append(args, limit)...)
 		if err == nil && len(page.Assets) == limit {
 			page.Next = strconv.FormatInt(page.Assets[limit-1].Seq, 10)
 		}
@@ -221,26 +210,35 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 	}
 	all := docQuery(terms, "")
 	if c.kind == 'a' {
-		return s.approximate(ctx, q, c, terms, limit, newest)
+		return s.approximate(ctx, q, c, terms, where, wargs, limit)
 	}
-	m, err := s.matches(ctx, q, terms, s.ExactRankMax)
-	if err != nil {
-		return nil, err
-	}
-	few := len(m) <= s.ExactRankMax
 	if !f.Ranked() {
-		if few {
-			page.Assets, err = newest("assets.seq = ANY(?::bigint[])", []any{seqArray(m)}, c.seq, limit)
-		} else {
-			page.Assets, err = windows(ctx, q, docIn(false), []any{all}, c.seq, limit, newest)
-		}
+		page.Assets, err = docNewest(ctx, q, false, []any{all}, where, wargs, c.seq, limit)
 		if err == nil && len(page.Assets) == limit {
 			page.Next = strconv.FormatInt(page.Assets[limit-1].Seq, 10)
 		}
 		return page, err
 	}
-	if !few && c.offset == 0 {
-		return s.approximate(ctx, q, cursor{kind: 'a', tier: 1}, terms, limit, newest)
+	// Ranked: exact when the query has at most ExactRankMax matches.
+	// Counting them is skipped when the planner expects many more (its
+	// estimate would have to be 4 times too high for the ranking to be
+	// approximate where it could have been exact).
+	var m []int64
+	few := false
+	if c.offset == 0 {
+		est, err := estimate(ctx, q, all)
+		if err != nil {
+			return nil, err
+		}
+		if est <= 4*float64(s.ExactRankMax) {
+			if m, err = s.matches(ctx, q, terms, s.ExactRankMax); err != nil {
+				return nil, err
+			}
+			few = len(m) <= s.ExactRankMax
+		}
+		if !few {
+			return s.approximate(ctx, q, cursor{kind: 'a', tier: 1}, terms, where, wargs, limit)
+		}
 	}
 	// bm25-like ranking by ts_rank: each term's best row per asset, the
 	// terms added; over the few matches (or, for a later page of a listing
@@ -280,20 +278,33 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 	return page, err
 }
 
+// docNewest lists, newest first, up to limit assets below seq (0: from
+// the newest) matching docMatch(not) (its tsqueries in targs) and where.
+func docNewest(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, seq int64, limit int) ([]*Asset, error) {
+	w, args := docMatch(not)+" AND "+where, append(slices.Clone(targs), wargs...)
+	if seq > 0 {
+		// On both keys: the planner does not carry a range across the
+		// join.
+		w += " AND d.seq < ? AND assets.seq < ?"
+		args = append(args, seq, seq)
+	}
+	return findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM `+w+
+		` ORDER BY d.seq DESC LIMIT ?`, append(args, limit)...)
+}
+
 // approximate lists the matches of terms in two tiers from cursor c:
 // every term in a primary column (weights A, B) first, then the others,
 // newest first within each.
-func (s PostgresSearch) approximate(ctx context.Context, q Querier, c cursor, terms []string, limit int,
-	newest func(cond string, cargs []any, seq int64, limit int) ([]*Asset, error)) (*Page, error) {
+func (s PostgresSearch) approximate(ctx context.Context, q Querier, c cursor, terms []string, where string, wargs []any, limit int) (*Page, error) {
 	page := &Page{Approximate: true}
 	all, primary := docQuery(terms, ""), docQuery(terms, "AB")
 	tiers := [3]struct {
-		cond string
+		not  bool
 		args []any
-	}{1: {docIn(false), []any{primary}}, 2: {docIn(true), []any{all, primary}}}
+	}{1: {false, []any{primary}}, 2: {true, []any{all, primary}}}
 	seq := c.seq
 	for tier := c.tier; tier <= 2 && len(page.Assets) < limit; tier++ {
-		list, err := windows(ctx, q, tiers[tier].cond, tiers[tier].args, seq, limit-len(page.Assets), newest)
+		list, err := docNewest(ctx, q, tiers[tier].not, tiers[tier].args, where, wargs, seq, limit-len(page.Assets))
 		if err != nil {
 			return nil, err
 		}
@@ -327,51 +338,17 @@ func (s PostgresSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilte
 	if !ok || len(fields) == 0 {
 		return out, false, nil
 	}
-	many := false // the selection is larger than the sample
+	from, order := "assets WHERE ", "assets.seq"
 	if terms := queryTerms(f.Query); len(terms) > 0 {
-		m, err := s.matches(ctx, q, terms, s.FacetSample)
-		if err != nil {
-			return nil, false, err
-		}
-		if len(m) <= s.FacetSample {
-			where = "assets.seq = ANY(?::bigint[]) AND " + where
-			args = append([]any{seqArray(m)}, args...)
-		} else {
-			// Many: the newest matches, from the GIN index window by
-			// window until the sample is full.
-			hi, sample := int64(0), m[:0]
-			if err := q.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM assets`).Scan(&hi); err != nil {
-				return nil, false, fmt.Errorf("catalog: facets: %w", err)
-			}
-			for w := int64(firstWindow); hi > 0 && len(sample) <= s.FacetSample; w *= 4 {
-				lo := max(hi-w, 0)
-				rows, err := q.QueryContext(ctx, `SELECT seq FROM asset_doc WHERE doc @@ to_tsquery('stor', ?) AND seq >= ? AND seq < ?`,
-					docQuery(terms, ""), lo, hi)
-				if err != nil {
-					return nil, false, fmt.Errorf("catalog: facets: %w", err)
-				}
-				for rows.Next() {
-					var seq int64
-					if err := rows.Scan(&seq); err != nil {
-						rows.Close()
-						return nil, false, fmt.Errorf("catalog: facets: %w", err)
-					}
-					sample = append(sample, seq)
-				}
-				rows.Close()
-				if err := rows.Err(); err != nil {
-					return nil, false, fmt.Errorf("catalog: facets: %w", err)
-				}
-				hi = lo
-			}
-			many = hi > 0 // some matches were not read
-			where = "assets.seq = ANY(?::bigint[]) AND " + where
-			args = append([]any{seqArray(sample)}, args...)
-		}
+		// The newest matches: the planner walks asset_doc newest first
+		// for frequent terms, reads the GIN index for rare ones.
+		from, order = docMatch(false)+" AND ", "d.seq"
+		args = append([]any{docQuery(terms, "")}, args...)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT assets.kind, assets.format, assets.state, assets.project,
-		(SELECT string_agg(tag::text, chr(31)) FROM asset_tags WHERE asset_id = assets.id)
-		FROM assets WHERE `+where+` ORDER BY assets.seq DESC LIMIT ?`, append(args, s.FacetSample+1)...)
+	rows, err := q.QueryContext(ctx, `SELECT a.kind, a.format, a.state, a.project,
+		(SELECT string_agg(tag::text, chr(31)) FROM asset_tags WHERE asset_id = a.id)
+		FROM (SELECT assets.id, assets.kind, assets.format, assets.state, assets.project FROM `+from+where+
+		` ORDER BY `+order+` DESC LIMIT ?) a`, append(args, s.FacetSample+1)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("catalog: facets: %w", err)
 	}
@@ -380,5 +357,5 @@ func (s PostgresSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilte
 		return nil, false, err
 	}
 	topTags(out)
-	return out, approximate || many, nil
+	return out, approximate, nil
 }
