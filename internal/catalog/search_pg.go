@@ -224,25 +224,32 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 	// estimate would have to be 4 times too high for the ranking to be
 	// approximate where it could have been exact).
 	var m []int64
-	few := false
+	few, count := false, true
 	if c.offset == 0 {
 		est, err := estimate(ctx, q, all)
 		if err != nil {
 			return nil, err
 		}
-		if est <= 4*float64(s.ExactRankMax) {
-			if m, err = s.matches(ctx, q, terms, s.ExactRankMax); err != nil {
-				return nil, err
-			}
-			few = len(m) <= s.ExactRankMax
-		}
-		if !few {
-			return s.approximate(ctx, q, cursor{kind: 'a', tier: 1}, terms, where, wargs, limit)
-		}
+		count = est <= 4*float64(s.ExactRankMax)
 	}
-	// bm25-like ranking by ts_rank: each term's best row per asset, the
-	// terms added; over the few matches (or, for a later page of a listing
-	// that had few when it began, over every match).
+	if count {
+		if m, err = s.matches(ctx, q, terms, s.ExactRankMax); err != nil {
+			return nil, err
+		}
+		few = len(m) <= s.ExactRankMax
+	}
+	if !few && c.offset == 0 {
+		return s.approximate(ctx, q, cursor{kind: 'a', tier: 1}, terms, where, wargs, limit)
+	}
+	if few {
+		page.Assets, err = s.rankFew(ctx, q, terms, m, where, wargs, limit, c.offset)
+		if err == nil && len(page.Assets) == limit {
+			page.Next = "o" + strconv.Itoa(c.offset+limit)
+		}
+		return page, err
+	}
+	// A later page of a listing that had few matches when it began and
+	// has many now: ranked over every match (one join per term).
 	var b strings.Builder
 	var args []any
 	b.WriteString("(SELECT t0.s AS s, ")
@@ -257,13 +264,8 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 		if i > 0 {
 			b.WriteString(" JOIN ")
 		}
-		restrict := ""
 		args = append(args, tsQuery(t, ""))
-		if few {
-			restrict = "asset_seq = ANY(?::bigint[]) AND "
-			args = append(args, seqArray(m))
-		}
-		fmt.Fprintf(&b, "(SELECT asset_seq AS s, -max(%s) AS r FROM asset_search, to_tsquery('stor', ?) tq WHERE %sdoc @@ tq GROUP BY asset_seq) t%d", pgRank, restrict, i)
+		fmt.Fprintf(&b, "(SELECT asset_seq AS s, -max(%s) AS r FROM asset_search, to_tsquery('stor', ?) tq WHERE doc @@ tq GROUP BY asset_seq) t%d", pgRank, i)
 		if i > 0 {
 			fmt.Fprintf(&b, " ON t%d.s = t0.s", i)
 		}
@@ -276,6 +278,32 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 		page.Next = "o" + strconv.Itoa(c.offset+limit)
 	}
 	return page, err
+}
+
+// rankFew ranks the few matches m of terms (bm25-like, by ts_rank: each
+// term's best row of the asset, the terms added) in one pass over their
+// asset_search rows. Every term must match one row of the asset (a phrase
+// spanning two rows matches asset_doc, not the asset).
+func (s PostgresSearch) rankFew(ctx context.Context, q Querier, terms []string, m []int64, where string, wargs []any, limit, offset int) ([]*Asset, error) {
+	var score, having, from strings.Builder
+	var args []any
+	for i, t := range terms {
+		tq := "tq" + strconv.Itoa(i)
+		if i > 0 {
+			score.WriteString(" + ")
+			having.WriteString(" AND ")
+		}
+		rank := strings.ReplaceAll(pgRank, "tq)", tq+")")
+		fmt.Fprintf(&score, "(-max(%s) FILTER (WHERE doc @@ %s))", rank, tq)
+		fmt.Fprintf(&having, "bool_or(doc @@ %s)", tq)
+		fmt.Fprintf(&from, ", to_tsquery('stor', ?) %s", tq)
+		args = append(args, tsQuery(t, ""))
+	}
+	args = append(args, seqArray(m))
+	args = append(args, wargs...)
+	return findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM (SELECT asset_seq AS s, `+score.String()+
+		` AS score FROM asset_search`+from.String()+` WHERE asset_seq = ANY(?::bigint[]) GROUP BY asset_seq HAVING `+having.String()+
+		`) m JOIN assets ON assets.seq = m.s WHERE `+where+` ORDER BY m.score, assets.seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 }
 
 // docNewest lists, newest first, up to limit assets below seq (0: from
