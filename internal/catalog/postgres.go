@@ -47,6 +47,17 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: database URL: %w", err)
 	}
+	// The catalog's queries are short; settings for them unless the URL
+	// sets its own: no JIT (compiling an expensive-looking query adds
+	// tens of ms to one that runs in a few), no parallel workers (a
+	// search reading a few thousand rows was planned with two workers,
+	// whose start-up cost more than the reading; the server's cores are
+	// better spent on concurrent requests).
+	for k, v := range map[string]string{"jit": "off", "max_parallel_workers_per_gather": "0"} {
+		if _, ok := cfg.RuntimeParams[k]; !ok {
+			cfg.RuntimeParams[k] = v
+		}
+	}
 	w := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	w.SetMaxOpenConns(32)
 	w.SetMaxIdleConns(8)

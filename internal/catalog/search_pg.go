@@ -144,41 +144,132 @@ func seqArray(seqs []int64) string {
 	return b.String()
 }
 
-// estimate is the planner's estimate of the assets whose asset_doc
-// matches the tsquery tq (from asset_doc's statistics: the frequencies
-// of its commonest lexemes, ANALYZE's most_common_elems). It decides
-// whether counting the matches is worth it: counting reads every match
-// (the GIN posting lists, then up to ExactRankMax rows), which for a
-// word in a fifth of the assets costs more than the whole page.
-func estimate(ctx context.Context, q Querier, tq string) (float64, error) {
+// estimate is the planner's estimates for listing the assets whose
+// asset_doc matches the tsquery tq and where: how many match tq (term)
+// and how many of those also match where (all), from asset_doc's
+// statistics (ANALYZE's most_common_elems: the frequencies of its
+// commonest lexemes) and the assets'. Counting instead would read every
+// match (a GIN posting list, then each row), which for a word in a fifth
+// of the assets costs more than the whole page.
+func estimate(ctx context.Context, q Querier, tq, where string, wargs []any) (term, all float64, err error) {
 	var plan string
-	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM asset_doc WHERE doc @@ to_tsquery('stor', ?)`, tq).Scan(&plan); err != nil {
-		return 0, fmt.Errorf("catalog: search: estimate: %w", err)
+	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM asset_doc d JOIN assets ON assets.seq = d.seq WHERE d.doc @@ to_tsquery('stor', ?) AND `+where,
+		append([]any{tq}, wargs...)...).Scan(&plan); err != nil {
+		return 0, 0, fmt.Errorf("catalog: search: estimate: %w", err)
 	}
-	var p []struct {
-		Plan struct {
-			Rows float64 `json:"Plan Rows"`
+	type node struct {
+		Relation string  `json:"Relation Name"`
+		Rows     float64 `json:"Plan Rows"`
+		Plans    []node
+	}
+	var p []struct{ Plan node }
+	if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) == 0 {
+		return 0, 0, fmt.Errorf("catalog: search: estimate: %q: %v", plan, err)
+	}
+	term = -1
+	var find func(n node)
+	find = func(n node) {
+		if n.Relation == "asset_doc" && term < 0 {
+			term = n.Rows
+		}
+		for _, c := range n.Plans {
+			find(c)
 		}
 	}
-	if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) == 0 {
-		return 0, fmt.Errorf("catalog: search: estimate: %q: %v", plan, err)
-	}
-	return p[0].Plan.Rows, nil
+	find(p[0].Plan)
+	all = p[0].Plan.Rows
+	return max(term, all), all, nil
 }
 
-// docMatch is the join and condition of the assets whose asset_doc
-// matches the first tsquery and, when not is set, not the second. The
-// planner chooses by the terms' frequencies (asset_doc's statistics):
-// for a frequent term it walks asset_doc's primary key newest first and
-// checks each row (a few thousand rows for the first page), for a rare
-// one it reads the GIN index's matches and sorts them. Both are bounded
-// by the cursor's seq on asset_doc's key.
-func docMatch(not bool) string {
-	cond := `asset_doc d JOIN assets ON assets.seq = d.seq WHERE d.doc @@ to_tsquery('stor', ?)`
-	if not {
-		cond += ` AND NOT d.doc @@ to_tsquery('stor', ?)`
+// walkPerMatch is how many rows walking asset_doc newest first may check
+// for each match the GIN index would read instead: checking a row in a
+// walk reads the pages in order (about 9 rows a page), reading a match
+// is a random page and, for the sort, every match before the first.
+const walkPerMatch = 30
+
+// docSeqs returns, newest first, the seqs of up to limit assets below hi
+// (0: from the newest) whose asset_doc matches the tsquery targs[0] (and,
+// when not is set, not targs[1]) and which match where. share is the part
+// of the planner's estimates (estimate's; it does not tell weights apart)
+// expected to match: 1 for every match, less for a tier of weights.
+//
+// It chooses between two plans by the estimates: walking asset_doc's
+// primary key newest first and checking each row (about limit × assets /
+// matches rows; cheap for frequent terms: a few µs a row), or reading the
+// GIN index's matches, every one, and sorting them (cheap for rare
+// terms). The planner makes this choice badly here (it walks for words
+// it estimates at a thousand matches: half a million rows when the word
+// is rarer still), so the SQL leaves it none: a function call
+// (ts_match_vq) is not indexable, and an order by an expression
+// (d.seq + 0) is not the index's. A walk is bounded (8 times the rows it
+// should need); the rest, when the estimate was wrong, is read from the
+// GIN index.
+func docSeqs(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, hi int64, limit int, share float64) ([]int64, error) {
+	term, all, err := estimate(ctx, q, targs[0].(string), where, wargs)
+	if err != nil {
+		return nil, err
 	}
-	return cond
+	var total float64
+	var top int64
+	if err := q.QueryRowContext(ctx, `SELECT greatest(reltuples, 0)::float8, (SELECT coalesce(max(seq), 0) + 1 FROM asset_doc) FROM pg_class WHERE oid = 'asset_doc'::regclass`).Scan(&total, &top); err != nil {
+		return nil, fmt.Errorf("catalog: search: %w", err)
+	}
+	if hi <= 0 || hi > top {
+		hi = top
+	}
+	walkRows := float64(limit) * total / max(all*share, 1)
+	var out []int64
+	run := func(query string, args ...any) error {
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("catalog: search: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				return fmt.Errorf("catalog: search: %w", err)
+			}
+			out = append(out, seq)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("catalog: search: %w", err)
+		}
+		return nil
+	}
+	match := func(fn bool) string {
+		m := func(i int) string {
+			if fn {
+				return "ts_match_vq(d.doc, to_tsquery('stor', ?))"
+			}
+			return "d.doc @@ to_tsquery('stor', ?)"
+		}
+		c := m(0)
+		if not {
+			c += " AND NOT " + m(1)
+		}
+		return c
+	}
+	if walkRows <= walkPerMatch*term*share && total > 0 {
+		lo := max(hi-int64(8*walkRows)-int64(limit), 0)
+		// assets.seq = d.seq + 0: asset_doc is walked, assets looked up
+		// (no merge join walking both).
+		if err := run(`SELECT d.seq FROM asset_doc d JOIN assets ON assets.seq = d.seq + 0 WHERE `+match(true)+
+			` AND d.seq >= ? AND d.seq < ? AND `+where+` ORDER BY d.seq DESC LIMIT ?`,
+			append(append(slices.Clone(targs), lo, hi), append(slices.Clone(wargs), limit)...)...); err != nil {
+			return nil, err
+		}
+		if len(out) == limit || lo == 0 {
+			return out, nil
+		}
+		hi = lo
+	}
+	// The matches sorted first, then looked up in assets newest first
+	// until the page is full (not every match looked up before sorting).
+	err = run(`SELECT s.k FROM (SELECT d.seq + 0 AS k FROM asset_doc d WHERE `+match(false)+
+		` AND d.seq < ? ORDER BY 1 DESC OFFSET 0) s JOIN assets ON assets.seq = s.k WHERE `+where+` ORDER BY s.k DESC LIMIT ?`,
+		append(append(slices.Clone(targs), hi), append(slices.Clone(wargs), limit-len(out))...)...)
+	return out, err
 }
 
 // FindPage implements Pager.
@@ -213,24 +304,25 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 		return s.approximate(ctx, q, c, terms, where, wargs, limit)
 	}
 	if !f.Ranked() {
-		page.Assets, err = docNewest(ctx, q, false, []any{all}, where, wargs, c.seq, limit)
+		page.Assets, err = docNewest(ctx, q, false, []any{all}, where, wargs, c.seq, limit, 1)
 		if err == nil && len(page.Assets) == limit {
 			page.Next = strconv.FormatInt(page.Assets[limit-1].Seq, 10)
 		}
 		return page, err
 	}
 	// Ranked: exact when the query has at most ExactRankMax matches.
-	// Counting them is skipped when the planner expects many more (its
-	// estimate would have to be 4 times too high for the ranking to be
-	// approximate where it could have been exact).
+	// Counting them is skipped when the planner expects twice as many
+	// (asset_doc's statistics keep the frequencies of its 1,000 commonest
+	// lexemes: within a few percent for those; a query of several words
+	// assumes they are independent).
 	var m []int64
 	few, count := false, true
 	if c.offset == 0 {
-		est, err := estimate(ctx, q, all)
+		est, _, err := estimate(ctx, q, all, "true", nil)
 		if err != nil {
 			return nil, err
 		}
-		count = est <= 4*float64(s.ExactRankMax)
+		count = est <= 2*float64(s.ExactRankMax)
 	}
 	if count {
 		if m, err = s.matches(ctx, q, terms, s.ExactRankMax); err != nil {
@@ -307,17 +399,13 @@ func (s PostgresSearch) rankFew(ctx context.Context, q Querier, terms []string, 
 }
 
 // docNewest lists, newest first, up to limit assets below seq (0: from
-// the newest) matching docMatch(not) (its tsqueries in targs) and where.
-func docNewest(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, seq int64, limit int) ([]*Asset, error) {
-	w, args := docMatch(not)+" AND "+where, append(slices.Clone(targs), wargs...)
-	if seq > 0 {
-		// On both keys: the planner does not carry a range across the
-		// join.
-		w += " AND d.seq < ? AND assets.seq < ?"
-		args = append(args, seq, seq)
+// the newest) found by docSeqs.
+func docNewest(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, seq int64, limit int, share float64) ([]*Asset, error) {
+	seqs, err := docSeqs(ctx, q, not, targs, where, wargs, seq, limit, share)
+	if err != nil || len(seqs) == 0 {
+		return nil, err
 	}
-	return findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM `+w+
-		` ORDER BY d.seq DESC LIMIT ?`, append(args, limit)...)
+	return findRows(ctx, q, `SELECT `+assetCols+` FROM assets WHERE seq = ANY(?::bigint[]) ORDER BY seq DESC`, seqArray(seqs))
 }
 
 // approximate lists the matches of terms in two tiers from cursor c:
@@ -326,13 +414,16 @@ func docNewest(ctx context.Context, q Querier, not bool, targs []any, where stri
 func (s PostgresSearch) approximate(ctx context.Context, q Querier, c cursor, terms []string, where string, wargs []any, limit int) (*Page, error) {
 	page := &Page{Approximate: true}
 	all, primary := docQuery(terms, ""), docQuery(terms, "AB")
+	// The planner's estimates do not tell weights apart: about a third of
+	// a word's matches have it in a primary column (the benchmark's data).
 	tiers := [3]struct {
-		not  bool
-		args []any
-	}{1: {false, []any{primary}}, 2: {true, []any{all, primary}}}
+		not   bool
+		args  []any
+		share float64
+	}{1: {false, []any{primary}, 1.0 / 3}, 2: {true, []any{all, primary}, 2.0 / 3}}
 	seq := c.seq
 	for tier := c.tier; tier <= 2 && len(page.Assets) < limit; tier++ {
-		list, err := docNewest(ctx, q, tiers[tier].not, tiers[tier].args, where, wargs, seq, limit-len(page.Assets))
+		list, err := docNewest(ctx, q, tiers[tier].not, tiers[tier].args, where, wargs, seq, limit-len(page.Assets), tiers[tier].share)
 		if err != nil {
 			return nil, err
 		}
@@ -366,17 +457,18 @@ func (s PostgresSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilte
 	if !ok || len(fields) == 0 {
 		return out, false, nil
 	}
-	from, order := "assets WHERE ", "assets.seq"
 	if terms := queryTerms(f.Query); len(terms) > 0 {
-		// The newest matches: the planner walks asset_doc newest first
-		// for frequent terms, reads the GIN index for rare ones.
-		from, order = docMatch(false)+" AND ", "d.seq"
-		args = append([]any{docQuery(terms, "")}, args...)
+		// The newest matches (docSeqs).
+		seqs, err := docSeqs(ctx, q, false, []any{docQuery(terms, "")}, where, args, 0, s.FacetSample+1, 1)
+		if err != nil {
+			return nil, false, fmt.Errorf("catalog: facets: %w", err)
+		}
+		where, args = "assets.seq = ANY(?::bigint[])", []any{seqArray(seqs)}
 	}
 	rows, err := q.QueryContext(ctx, `SELECT a.kind, a.format, a.state, a.project,
 		(SELECT string_agg(tag::text, chr(31)) FROM asset_tags WHERE asset_id = a.id)
-		FROM (SELECT assets.id, assets.kind, assets.format, assets.state, assets.project FROM `+from+where+
-		` ORDER BY `+order+` DESC LIMIT ?) a`, append(args, s.FacetSample+1)...)
+		FROM (SELECT assets.id, assets.kind, assets.format, assets.state, assets.project FROM assets WHERE `+where+
+		` ORDER BY assets.seq DESC LIMIT ?) a`, append(args, s.FacetSample+1)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("catalog: facets: %w", err)
 	}
