@@ -17,18 +17,21 @@ import (
 // GIN-indexed) for matching, capped counts and newest-first walks. Each
 // term must match somewhere in the asset, like SQLite's FTS5 table.
 //
-// Costs are bounded like SQLiteSearch's:
-//   - the matches of a query are counted in asset_doc's GIN index up to
-//     ExactRankMax;
-//   - at most ExactRankMax matches: those assets are read by seq, ranked
-//     by ts_rank per term (the best row of the asset, terms added) or
-//     sorted newest first;
-//   - more: the assets are walked newest first (the seq index, or a
-//     filter's index) and each is checked in asset_doc by seq, stopping
-//     at the page; ranked search is then approximate (Page.Approximate):
-//     assets with every term in the title, filename, keywords or tags
-//     (weights A and B) first, then the other matches, newest first
-//     within each;
+// Costs are bounded like SQLiteSearch's, with plans chosen from the
+// planner's estimates (asset_doc's statistics: the frequencies of its
+// commonest lexemes), not from counting, which reads every match:
+//   - newest first: docSeqs walks asset_doc's primary key newest first
+//     and checks each row when the terms are frequent (a few thousand
+//     rows for a page), or reads the GIN index's matches and sorts them
+//     when they are rare;
+//   - ranked: when the estimate is at most twice ExactRankMax the
+//     matches are counted in the GIN index up to ExactRankMax; that many
+//     or fewer are ranked by ts_rank per term (the best row of the
+//     asset, terms added) in one pass over their asset_search rows;
+//   - more: ranked search is approximate (Page.Approximate): assets with
+//     every term in the title, filename, keywords or tags (weights A and
+//     B) first, then the other matches, newest first within each (each
+//     tier listed like newest first);
 //   - facets: counted over the selection when it has at most FacetSample
 //     assets, over the newest FacetSample of them (approximate) when it
 //     has more. (SQLite keeps counts tables for the unfiltered case; on
@@ -38,6 +41,10 @@ type PostgresSearch struct {
 	// Limits of the paths above; zero takes the default.
 	ExactRankMax int // default DefaultExactRankMax
 	FacetSample  int // default DefaultFacetSample
+	// Plan forces docSeqs' plan: "walk" (asset_doc newest first) or
+	// "index" (the GIN matches, sorted); "" chooses by the estimates.
+	// For tests: both must list the same assets.
+	Plan string
 }
 
 var (
@@ -204,7 +211,7 @@ const walkPerMatch = 30
 // (d.seq + 0) is not the index's. A walk is bounded (8 times the rows it
 // should need); the rest, when the estimate was wrong, is read from the
 // GIN index.
-func docSeqs(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, hi int64, limit int, share float64) ([]int64, error) {
+func (s PostgresSearch) docSeqs(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, hi int64, limit int, share float64) ([]int64, error) {
 	term, all, err := estimate(ctx, q, targs[0].(string), where, wargs)
 	if err != nil {
 		return nil, err
@@ -250,7 +257,14 @@ func docSeqs(ctx context.Context, q Querier, not bool, targs []any, where string
 		}
 		return c
 	}
-	if walkRows <= walkPerMatch*term*share && total > 0 {
+	walk := walkRows <= walkPerMatch*term*share && total > 0
+	switch s.Plan {
+	case "walk":
+		walk = true
+	case "index":
+		walk = false
+	}
+	if walk {
 		lo := max(hi-int64(8*walkRows)-int64(limit), 0)
 		// assets.seq = d.seq + 0: asset_doc is walked, assets looked up
 		// (no merge join walking both).
@@ -304,7 +318,7 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 		return s.approximate(ctx, q, c, terms, where, wargs, limit)
 	}
 	if !f.Ranked() {
-		page.Assets, err = docNewest(ctx, q, false, []any{all}, where, wargs, c.seq, limit, 1)
+		page.Assets, err = s.docNewest(ctx, q, false, []any{all}, where, wargs, c.seq, limit, 1)
 		if err == nil && len(page.Assets) == limit {
 			page.Next = strconv.FormatInt(page.Assets[limit-1].Seq, 10)
 		}
@@ -400,8 +414,8 @@ func (s PostgresSearch) rankFew(ctx context.Context, q Querier, terms []string, 
 
 // docNewest lists, newest first, up to limit assets below seq (0: from
 // the newest) found by docSeqs.
-func docNewest(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, seq int64, limit int, share float64) ([]*Asset, error) {
-	seqs, err := docSeqs(ctx, q, not, targs, where, wargs, seq, limit, share)
+func (s PostgresSearch) docNewest(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, seq int64, limit int, share float64) ([]*Asset, error) {
+	seqs, err := s.docSeqs(ctx, q, not, targs, where, wargs, seq, limit, share)
 	if err != nil || len(seqs) == 0 {
 		return nil, err
 	}
@@ -423,7 +437,7 @@ func (s PostgresSearch) approximate(ctx context.Context, q Querier, c cursor, te
 	}{1: {false, []any{primary}, 1.0 / 3}, 2: {true, []any{all, primary}, 2.0 / 3}}
 	seq := c.seq
 	for tier := c.tier; tier <= 2 && len(page.Assets) < limit; tier++ {
-		list, err := docNewest(ctx, q, tiers[tier].not, tiers[tier].args, where, wargs, seq, limit-len(page.Assets), tiers[tier].share)
+		list, err := s.docNewest(ctx, q, tiers[tier].not, tiers[tier].args, where, wargs, seq, limit-len(page.Assets), tiers[tier].share)
 		if err != nil {
 			return nil, err
 		}
@@ -459,7 +473,7 @@ func (s PostgresSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilte
 	}
 	if terms := queryTerms(f.Query); len(terms) > 0 {
 		// The newest matches (docSeqs).
-		seqs, err := docSeqs(ctx, q, false, []any{docQuery(terms, "")}, where, args, 0, s.FacetSample+1, 1)
+		seqs, err := s.docSeqs(ctx, q, false, []any{docQuery(terms, "")}, where, args, 0, s.FacetSample+1, 1)
 		if err != nil {
 			return nil, false, fmt.Errorf("catalog: facets: %w", err)
 		}

@@ -452,9 +452,9 @@ func testSearchPlansAgree(t *testing.T, db *catalog.DB) {
 	var small, walk, few catalog.Pager = catalog.SQLiteSearch{SmallSet: 1000, WideRange: 1000},
 		catalog.SQLiteSearch{SmallSet: 1, WideRange: 1}, catalog.SQLiteSearch{ExactRankMax: 1, SmallSet: 1000}
 	if db.Search() == (catalog.PostgresSearch{}) {
-		// The planner chooses; what differs is matches read by seq or
-		// checked while walking.
-		small, walk, few = catalog.PostgresSearch{}, catalog.PostgresSearch{}, catalog.PostgresSearch{ExactRankMax: 1}
+		// The GIN index's matches sorted, or asset_doc walked newest
+		// first and each row checked.
+		small, walk, few = catalog.PostgresSearch{Plan: "index"}, catalog.PostgresSearch{Plan: "walk"}, catalog.PostgresSearch{ExactRankMax: 1}
 	}
 	for _, f := range []catalog.AssetFilter{
 		{Tags: []string{"boats"}},
@@ -478,6 +478,14 @@ func testSearchPlansAgree(t *testing.T, db *catalog.DB) {
 		}
 		if f.Ranked() && !slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(c))) {
 			t.Errorf("%+v: exact %v, approximate %v", f, a, c)
+		}
+		if db.Search() == (catalog.PostgresSearch{}) {
+			// Approximate tiers (and newest first) by either plan.
+			w, _ := pageAll(t, db, catalog.PostgresSearch{ExactRankMax: 1, Plan: "walk"}, f)
+			i, _ := pageAll(t, db, catalog.PostgresSearch{ExactRankMax: 1, Plan: "index"}, f)
+			if !slices.Equal(w, c) || !slices.Equal(i, c) {
+				t.Errorf("%+v: walking %v, from the index %v, chosen %v", f, w, i, c)
+			}
 		}
 	}
 }
