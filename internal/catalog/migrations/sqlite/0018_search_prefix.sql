@@ -3,13 +3,13 @@
 -- A prefix query (word*) on an FTS5 table without a prefix index merges
 -- the doclists of every indexed word that starts with the prefix, all of
 -- them in full, before the first match is returned: 3 letters of a
--- frequent word took seconds at 1,000,000 assets. With prefix = '2 3'
--- FTS5 also indexes the first 2 and the first 3 letters of every word,
--- so a 2- or 3-letter prefix reads one doclist, streamed in rowid order
--- like a word's (newest first stops at the page). Longer prefixes cover
--- few words and are merged as before; a 1-letter prefix is searched as
--- the word itself (catalog.queryTerms). The index grows (see
--- docs/benchmarks.md for the size at 1,000,000 assets).
+-- frequent word took seconds at 1,000,000 assets. With prefix = '2 3 4'
+-- FTS5 also indexes the first 2, 3 and 4 letters of every word, so such
+-- a prefix reads one doclist, streamed in rowid order like a word's
+-- (newest first stops at the page). Longer prefixes are merged as before
+-- (fast unless they start a frequent word); a 1-letter prefix is
+-- searched as the word itself (catalog.queryTerms). The index grows by
+-- about 75% (docs/benchmarks.md has the sizes at 1,000,000 assets).
 --
 -- FTS5 cannot add a prefix index to an existing table: the table is
 -- rebuilt from the old one's stored columns (no re-reading of tags,
