@@ -144,3 +144,17 @@ func SetAssetMD5(ctx context.Context, q Querier, id, md5 string) (bool, error) {
 	}
 	return n == 1, nil
 }
+
+// KnownMD5 returns the MD5 another asset with the same bytes (SHA-256)
+// already has, or "".
+func KnownMD5(ctx context.Context, q Querier, sha256 string) (string, error) {
+	var md5 string
+	err := q.QueryRowContext(ctx, `SELECT md5 FROM assets WHERE sha256 = ? AND md5 <> '' LIMIT 1`, sha256).Scan(&md5)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("catalog: known md5: %w", err)
+	}
+	return md5, nil
+}

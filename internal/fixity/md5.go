@@ -36,6 +36,14 @@ func MD5Task() pipeline.Task {
 		},
 		Run: func(ctx context.Context, tc *pipeline.TaskContext) error {
 			a := tc.Asset
+			// Identical bytes uploaded before: their MD5 is this one's.
+			known, err := catalog.KnownMD5(ctx, tc.DB().Reader(), a.SHA256)
+			if err != nil {
+				return err
+			}
+			if known != "" {
+				return recordMD5(ctx, tc, a, known, "asset with the same sha256", a.Size)
+			}
 			rc, err := tc.Store().Open(ctx, a.BlobKey, 0, -1)
 			if errors.Is(err, storage.ErrNotExist) {
 				return pipeline.Permanentf("md5: the original is missing: %w", err)
@@ -52,17 +60,22 @@ func MD5Task() pipeline.Task {
 			if cr.n != a.Size {
 				return pipeline.Permanentf("md5: the original holds %d bytes, the asset says %d", cr.n, a.Size)
 			}
-			return tc.DB().InTx(ctx, func(tx *sql.Tx) error {
-				set, err := catalog.SetAssetMD5(ctx, tx, a.ID, sum)
-				if err != nil || !set {
-					return err
-				}
-				detail, _ := json.Marshal(map[string]any{"md5": sum, "bytes": cr.n})
-				return catalog.AddEvent(ctx, tx, catalog.Event{AssetID: a.ID, Type: "checksum.md5", Actor: "system",
-					TxID: a.TxID, Detail: string(detail)})
-			})
+			return recordMD5(ctx, tc, a, sum, "original", cr.n)
 		},
 	}
+}
+
+// recordMD5 sets the asset's MD5 with its event, once.
+func recordMD5(ctx context.Context, tc *pipeline.TaskContext, a *catalog.Asset, sum, from string, n int64) error {
+	return tc.DB().InTx(ctx, func(tx *sql.Tx) error {
+		set, err := catalog.SetAssetMD5(ctx, tx, a.ID, sum)
+		if err != nil || !set {
+			return err
+		}
+		detail, _ := json.Marshal(map[string]any{"md5": sum, "bytes": n, "from": from})
+		return catalog.AddEvent(ctx, tx, catalog.Event{AssetID: a.ID, Type: "checksum.md5", Actor: "system",
+			TxID: a.TxID, Detail: string(detail)})
+	})
 }
 
 // countingReader counts the bytes read through it.
