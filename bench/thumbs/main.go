@@ -2,6 +2,8 @@
 // libvips path (in process, vips.Engine.Thumbnail as the thumbnail task
 // calls it), imgproxy (over HTTP) or ImageMagick (/usr/bin/convert
 // -thumbnail 400x400, one process per image), at the same concurrency.
+// stor encodes at the thumbnail task's default quality (80, as imgproxy's
+// default; both with optimised Huffman tables), so the outputs are alike.
 //
 //	go run ./bench/thumbs -tool stor -dir /tmp/stor-bench/data/thumbs/jpg -c 2
 package main
@@ -20,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"stor/internal/imagetask"
 	"stor/internal/vips"
 )
 
@@ -32,6 +35,8 @@ func main() {
 	root := flag.String("imgproxy-root", "/tmp/stor-bench/data", "IMGPROXY_LOCAL_FILESYSTEM_ROOT")
 	threads := flag.Int("threads", 0, "libvips threads per pipeline (vips.Config.Concurrency; 0: libvips default)")
 	pid := flag.Int("pid", 0, "imgproxy's process id: report its CPU time too (from /proc)")
+	quality := flag.Int("q", imagetask.DefaultConfig().ThumbQuality, "stor's JPEG quality (default: the thumbnail task's, STOR_THUMBNAIL_QUALITY's default)")
+	warm := flag.Int("warm", 0, "untimed images first (warm-up: page cache, libvips start, imgproxy's pools)")
 	flag.Parse()
 
 	files, _ := filepath.Glob(filepath.Join(*dir, "*"))
@@ -54,7 +59,7 @@ func main() {
 	one := func(i int, path string) (int, error) {
 		switch *tool {
 		case "stor":
-			b, info, err := eng.Thumbnail(path, vips.ThumbOpts{Size: 400, Format: vips.JPEG})
+			b, info, err := eng.Thumbnail(path, vips.ThumbOpts{Size: 400, Format: vips.JPEG, Quality: *quality})
 			if err == nil && max(info.Width, info.Height) != 400 {
 				err = fmt.Errorf("thumbnail is %dx%d", info.Width, info.Height)
 			}
@@ -85,6 +90,12 @@ func main() {
 		return 0, fmt.Errorf("unknown tool %q", *tool)
 	}
 
+	for i := range *warm {
+		if _, err := one(i, files[i%len(files)]); err != nil {
+			fmt.Fprintln(os.Stderr, "warm-up:", err)
+			os.Exit(1)
+		}
+	}
 	var jobs []string
 	for range *rounds {
 		jobs = append(jobs, files...)
