@@ -27,7 +27,7 @@ import (
 )
 
 func main() {
-	tool := flag.String("tool", "stor", "stor, imgproxy or convert")
+	tool := flag.String("tool", "stor", "stor, imgproxy or convert; six or six-png: the thumbnail task's six outputs (150/400/1024, WebP and JPEG) from one decode (vips Thumbnails, session 4) or, as before session 4, via a 1024 px PNG decoded again per output")
 	dir := flag.String("dir", "/tmp/stor-bench/data/thumbs/jpg", "directory of images")
 	conc := flag.Int("c", 2, "images in flight at once")
 	rounds := flag.Int("rounds", 1, "passes over the directory")
@@ -46,7 +46,7 @@ func main() {
 		os.Exit(1)
 	}
 	var eng *vips.Engine
-	if *tool == "stor" {
+	if *tool == "stor" || strings.HasPrefix(*tool, "six") {
 		var err error
 		if eng, err = vips.Startup(vips.Config{Concurrency: *threads, MaxPixels: 1 << 30}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -64,6 +64,32 @@ func main() {
 				err = fmt.Errorf("thumbnail is %dx%d", info.Width, info.Height)
 			}
 			return len(b), err
+		case "six":
+			ts, err := eng.Thumbnails(path, sixOpts(*quality))
+			n := 0
+			for _, t := range ts {
+				n += len(t.Data)
+			}
+			return n, err
+		case "six-png":
+			b, _, err := eng.Thumbnail(path, vips.ThumbOpts{Size: 1024, Format: vips.PNG})
+			if err != nil {
+				return 0, err
+			}
+			base := filepath.Join(tmp, fmt.Sprintf("%d.png", i))
+			defer os.Remove(base)
+			if err := os.WriteFile(base, b, 0o600); err != nil {
+				return 0, err
+			}
+			n := 0
+			for _, o := range sixOpts(*quality) {
+				b, _, err := eng.Thumbnail(base, o)
+				if err != nil {
+					return 0, err
+				}
+				n += len(b)
+			}
+			return n, nil
 		case "imgproxy":
 			rel, _ := filepath.Rel(*root, path)
 			res, err := http.Get(*imgproxy + "/insecure/rs:fit:400:400/plain/local:///" + rel + "@jpg")
@@ -141,6 +167,15 @@ func main() {
 		fmt.Println(strings.Join(errs, "\n"))
 		os.Exit(1)
 	}
+}
+
+// sixOpts are the thumbnail task's outputs with its default sizes.
+func sixOpts(q int) []vips.ThumbOpts {
+	var o []vips.ThumbOpts
+	for _, s := range []int{1024, 400, 150} {
+		o = append(o, vips.ThumbOpts{Size: s, Format: vips.WebP, Quality: q}, vips.ThumbOpts{Size: s, Format: vips.JPEG, Quality: q})
+	}
+	return o
 }
 
 // cpuTime is the user+system CPU time so far of the process doing the
