@@ -2,6 +2,8 @@
 // libvips path (in process, vips.Engine.Thumbnail as the thumbnail task
 // calls it), imgproxy (over HTTP) or ImageMagick (/usr/bin/convert
 // -thumbnail 400x400, one process per image), at the same concurrency.
+// stor encodes at the thumbnail task's default quality (80, as imgproxy's
+// default; both with optimised Huffman tables), so the outputs are alike.
 //
 //	go run ./bench/thumbs -tool stor -dir /tmp/stor-bench/data/thumbs/jpg -c 2
 package main
@@ -20,11 +22,12 @@ import (
 	"syscall"
 	"time"
 
+	"stor/internal/imagetask"
 	"stor/internal/vips"
 )
 
 func main() {
-	tool := flag.String("tool", "stor", "stor, imgproxy or convert")
+	tool := flag.String("tool", "stor", "stor, imgproxy or convert; six or six-png: the thumbnail task's six outputs (150/400/1024, WebP and JPEG) from one decode (vips Thumbnails, session 4) or, as before session 4, via a 1024 px PNG decoded again per output")
 	dir := flag.String("dir", "/tmp/stor-bench/data/thumbs/jpg", "directory of images")
 	conc := flag.Int("c", 2, "images in flight at once")
 	rounds := flag.Int("rounds", 1, "passes over the directory")
@@ -32,6 +35,8 @@ func main() {
 	root := flag.String("imgproxy-root", "/tmp/stor-bench/data", "IMGPROXY_LOCAL_FILESYSTEM_ROOT")
 	threads := flag.Int("threads", 0, "libvips threads per pipeline (vips.Config.Concurrency; 0: libvips default)")
 	pid := flag.Int("pid", 0, "imgproxy's process id: report its CPU time too (from /proc)")
+	quality := flag.Int("q", imagetask.DefaultConfig().ThumbQuality, "stor's JPEG quality (default: the thumbnail task's, STOR_THUMBNAIL_QUALITY's default)")
+	warm := flag.Int("warm", 0, "untimed images first (warm-up: page cache, libvips start, imgproxy's pools)")
 	flag.Parse()
 
 	files, _ := filepath.Glob(filepath.Join(*dir, "*"))
@@ -41,7 +46,7 @@ func main() {
 		os.Exit(1)
 	}
 	var eng *vips.Engine
-	if *tool == "stor" {
+	if *tool == "stor" || strings.HasPrefix(*tool, "six") {
 		var err error
 		if eng, err = vips.Startup(vips.Config{Concurrency: *threads, MaxPixels: 1 << 30}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -54,11 +59,37 @@ func main() {
 	one := func(i int, path string) (int, error) {
 		switch *tool {
 		case "stor":
-			b, info, err := eng.Thumbnail(path, vips.ThumbOpts{Size: 400, Format: vips.JPEG})
+			b, info, err := eng.Thumbnail(path, vips.ThumbOpts{Size: 400, Format: vips.JPEG, Quality: *quality})
 			if err == nil && max(info.Width, info.Height) != 400 {
 				err = fmt.Errorf("thumbnail is %dx%d", info.Width, info.Height)
 			}
 			return len(b), err
+		case "six":
+			ts, err := eng.Thumbnails(path, sixOpts(*quality))
+			n := 0
+			for _, t := range ts {
+				n += len(t.Data)
+			}
+			return n, err
+		case "six-png":
+			b, _, err := eng.Thumbnail(path, vips.ThumbOpts{Size: 1024, Format: vips.PNG})
+			if err != nil {
+				return 0, err
+			}
+			base := filepath.Join(tmp, fmt.Sprintf("%d.png", i))
+			defer os.Remove(base)
+			if err := os.WriteFile(base, b, 0o600); err != nil {
+				return 0, err
+			}
+			n := 0
+			for _, o := range sixOpts(*quality) {
+				b, _, err := eng.Thumbnail(base, o)
+				if err != nil {
+					return 0, err
+				}
+				n += len(b)
+			}
+			return n, nil
 		case "imgproxy":
 			rel, _ := filepath.Rel(*root, path)
 			res, err := http.Get(*imgproxy + "/insecure/rs:fit:400:400/plain/local:///" + rel + "@jpg")
@@ -85,6 +116,12 @@ func main() {
 		return 0, fmt.Errorf("unknown tool %q", *tool)
 	}
 
+	for i := range *warm {
+		if _, err := one(i, files[i%len(files)]); err != nil {
+			fmt.Fprintln(os.Stderr, "warm-up:", err)
+			os.Exit(1)
+		}
+	}
 	var jobs []string
 	for range *rounds {
 		jobs = append(jobs, files...)
@@ -130,6 +167,15 @@ func main() {
 		fmt.Println(strings.Join(errs, "\n"))
 		os.Exit(1)
 	}
+}
+
+// sixOpts are the thumbnail task's outputs with its default sizes.
+func sixOpts(q int) []vips.ThumbOpts {
+	var o []vips.ThumbOpts
+	for _, s := range []int{1024, 400, 150} {
+		o = append(o, vips.ThumbOpts{Size: s, Format: vips.WebP, Quality: q}, vips.ThumbOpts{Size: s, Format: vips.JPEG, Quality: q})
+	}
+	return o
 }
 
 // cpuTime is the user+system CPU time so far of the process doing the

@@ -93,6 +93,11 @@ type Config struct {
 	// image, as WebP (thumb-N) and JPEG (thumb-N-jpg). The web UI and the
 	// asset links use 400. Env STOR_THUMBNAIL_SIZES. Default 150,400,1024.
 	ThumbnailSizes IntList
+	// ThumbnailQuality is the encoder quality (1–100) of the thumbnails,
+	// JPEG and WebP. Env STOR_THUMBNAIL_QUALITY. Default 80: imgproxy's
+	// default and the usual web norm for small images (Q80–82); the JPEGs
+	// have optimised Huffman tables, chroma subsampled 4:2:0.
+	ThumbnailQuality int
 	// PyramidMinSize: images whose long edge is larger get a tiled
 	// pyramidal TIFF for the IIIF tile server. Env STOR_PYRAMID_MIN_SIZE.
 	// Default 2048.
@@ -279,6 +284,7 @@ func Default() Config {
 		PollInterval:          200 * time.Millisecond,
 		MaxImagePixels:        1 << 30,
 		ThumbnailSizes:        IntList{150, 400, 1024},
+		ThumbnailQuality:      80,
 		PyramidMinSize:        2048,
 		ExiftoolProcesses:     2,
 		ExiftoolTimeout:       30 * time.Second,
@@ -359,6 +365,7 @@ func fields(c *Config) []field {
 		{"poll-interval", "STOR_POLL_INTERVAL", "how often idle workers look for tasks", dur(&c.PollInterval)},
 		{"max-image-pixels", "STOR_MAX_IMAGE_PIXELS", "largest image (width×height pixels) the image tasks decode", num64(&c.MaxImagePixels)},
 		{"thumbnail-sizes", "STOR_THUMBNAIL_SIZES", "long edges of the thumbnails, comma-separated (e.g. 150,400,1024)", ints(&c.ThumbnailSizes)},
+		{"thumbnail-quality", "STOR_THUMBNAIL_QUALITY", "encoder quality of the thumbnails, JPEG and WebP (1-100)", num(&c.ThumbnailQuality)},
 		{"pyramid-min-size", "STOR_PYRAMID_MIN_SIZE", "images with a longer long edge get a tiled pyramid", num(&c.PyramidMinSize)},
 		{"exiftool-processes", "STOR_EXIFTOOL_PROCESSES", "long-lived exiftool processes for metadata", num(&c.ExiftoolProcesses)},
 		{"exiftool-timeout", "STOR_EXIFTOOL_TIMEOUT", "longest one exiftool call (one file) may take", dur(&c.ExiftoolTimeout)},
@@ -526,6 +533,9 @@ func (c *Config) Validate() error {
 		if n < 16 || n > 8192 {
 			bad("thumbnail-sizes (STOR_THUMBNAIL_SIZES)", "%d is not between 16 and 8192", n)
 		}
+	}
+	if c.ThumbnailQuality < 1 || c.ThumbnailQuality > 100 {
+		bad("thumbnail-quality (STOR_THUMBNAIL_QUALITY)", "%d is not between 1 and 100", c.ThumbnailQuality)
 	}
 	if c.PyramidMinSize < 256 {
 		bad("pyramid-min-size (STOR_PYRAMID_MIN_SIZE)", "must be at least 256")

@@ -31,13 +31,18 @@
 //
 // # Thumbnails
 //
-// The largest thumbnail is made from the source with vips Thumbnail
-// (shrink-on-load: JPEG DCT scaling, reduced TIFF/JPEG 2000/HEIF/WebP/SVG
-// loads) as a lossless 8-bit sRGB PNG, and every thumbnail is encoded from
-// that PNG: one decode of a large original instead of six. libvips 8.14's
-// JPEG 2000 shrink-on-load picks a level four times too small for most
-// sizes; when the result is smaller than it must be, the task renders the
-// whole image at the right size instead (vips Render).
+// All six thumbnails come from one decode of the source (vips
+// Thumbnails): it is decoded once with shrink-on-load at the largest size
+// (JPEG DCT scaling at the largest factor that still covers 1024 pixels,
+// e.g. 1/4 for a 24 MP photo; reduced TIFF/JPEG 2000/HEIF/WebP/SVG loads),
+// colour managed to 8-bit sRGB and held in memory; each size is resized
+// from that image (Lanczos 3) and encoded as WebP and JPEG at
+// Config.ThumbQuality (STOR_THUMBNAIL_QUALITY, default 80; JPEGs with
+// optimised Huffman tables, 4:2:0). Before session 4 the largest was
+// written as a PNG and decoded again for each of the six outputs.
+// libvips 8.14's JPEG 2000 shrink-on-load picks a level four times too
+// small for most sizes; when its result is smaller than it must be, vips
+// loads the whole image and resizes that instead.
 //
 // # The pixel limit
 //

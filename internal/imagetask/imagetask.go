@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"math"
 	"os"
 	"path/filepath"
@@ -239,60 +238,43 @@ func (r *runner) probe(ctx context.Context, tc *pipeline.TaskContext) error {
 	return tc.UpdateAsset(ctx, info)
 }
 
-// thumbnails makes the largest thumbnail from the source (shrink-on-load)
-// as a lossless PNG, then every thumbnail from that: one decode of a large
-// original instead of one per size and format.
+// thumbnails makes every thumbnail (each size, WebP and JPEG) from one
+// decode of the source: vips Thumbnails decodes it once with
+// shrink-on-load at the largest size, keeps that in memory, and resizes
+// and encodes each output from it.
 func (r *runner) thumbnails(ctx context.Context, tc *pipeline.TaskContext) error {
-	src, in, err := r.input(ctx, tc)
-	if err != nil {
-		return err
-	}
-	dir, err := tc.TempDir()
+	src, _, err := r.input(ctx, tc)
 	if err != nil {
 		return err
 	}
 	sizes := r.cfg.ThumbSizes
-	largest := sizes[len(sizes)-1]
-	b, got, err := r.eng.Thumbnail(src, vips.ThumbOpts{Size: largest, Format: vips.PNG})
-	if err != nil {
-		return r.fail(tc.Asset, "thumbnail", err)
-	}
-	// libvips 8.14's JPEG 2000 shrink-on-load picks a level 4× too small
-	// for most sizes (a 480×320 JP2 thumbnailed to 1024 comes out
-	// 120×80). When the result is smaller than it must be, render the
-	// whole image at the right size instead.
-	w, h := displayed(in)
-	if ww, wh := fit(w, h, largest); got.Width < ww-1 || got.Height < wh-1 {
-		tc.Log.InfoContext(ctx, "shrink-on-load came out too small; rendering instead",
-			"got", fmt.Sprintf("%dx%d", got.Width, got.Height), "want", fmt.Sprintf("%dx%d", ww, wh))
-		b, err = r.eng.Render(src, vips.Request{Region: image.Rect(0, 0, w, h), Width: ww, Height: wh, Format: vips.PNG})
-		if err != nil {
-			return r.fail(tc.Asset, "thumbnail", err)
-		}
-	}
-	base := filepath.Join(dir, "base.png")
-	if err := os.WriteFile(base, b, 0o600); err != nil {
-		return fmt.Errorf("thumbnail: %w", err)
-	}
-	for i, size := range slices.Backward(sizes) {
+	var opts []vips.ThumbOpts
+	var names, types []string
+	for _, size := range slices.Backward(sizes) {
 		for _, jpeg := range []bool{false, true} {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
 			f, ct := vips.WebP, "image/webp"
 			if jpeg {
 				f, ct = vips.JPEG, "image/jpeg"
 			}
-			b, info, err := r.eng.Thumbnail(base, vips.ThumbOpts{Size: size, Format: f, Quality: r.cfg.ThumbQuality})
-			if err != nil {
-				return r.fail(tc.Asset, "thumbnail", err)
-			}
-			d := catalog.Derivative{Name: ThumbName(size, jpeg), ContentType: ct, Width: info.Width, Height: info.Height}
-			if err := tc.PutDerivative(ctx, d, bytesReader(b)); err != nil {
-				return err
-			}
+			opts = append(opts, vips.ThumbOpts{Size: size, Format: f, Quality: r.cfg.ThumbQuality})
+			names, types = append(names, ThumbName(size, jpeg)), append(types, ct)
 		}
-		tc.Progress(ctx, 100*(len(sizes)-i)/len(sizes))
+	}
+	ts, err := r.eng.Thumbnails(src, opts)
+	if err != nil {
+		return r.fail(tc.Asset, "thumbnail", err)
+	}
+	for i, t := range ts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d := catalog.Derivative{Name: names[i], ContentType: types[i], Width: t.Info.Width, Height: t.Info.Height}
+		if err := tc.PutDerivative(ctx, d, bytesReader(t.Data)); err != nil {
+			return err
+		}
+		if i%2 == 1 {
+			tc.Progress(ctx, 100*(i+1)/len(ts))
+		}
 	}
 	return nil
 }

@@ -89,6 +89,9 @@ func startNode() (*server, error) {
 	cfg.Addr, cfg.DataDir = addr, dir
 	cfg.RetryBase, cfg.PollInterval = 50*time.Millisecond, 20*time.Millisecond
 	cfg.Workers, cfg.HeavyWorkers = 3, 2
+	// Not the default (80), so checkThumbs sees the setting reach the
+	// encoder.
+	cfg.ThumbnailQuality = thumbQuality
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -253,6 +256,9 @@ func (s *server) fetch(t *testing.T, id, name, ext string) string {
 	return p
 }
 
+// thumbQuality is the test node's STOR_THUMBNAIL_QUALITY.
+const thumbQuality = 77
+
 // fit is the size of a w×h image shrunk (never enlarged) to long edge n.
 func fit(w, h, n int) (int, int) {
 	if max(w, h) <= n {
@@ -285,9 +291,18 @@ func (s *server) checkThumbs(t *testing.T, id string, w, h int) map[string]deriv
 			if d.ContentType != ct || !near(d.Width, ww) || !near(d.Height, wh) || d.Task != "thumbnails" {
 				t.Errorf("%s: %+v, want %s %dx%d", name, d, ct, ww, wh)
 			}
-			in := probe(t, s.fetch(t, id, name, ext))
+			f := s.fetch(t, id, name, ext)
+			in := probe(t, f)
 			if in.Width != d.Width || in.Height != d.Height || in.Format != map[bool]string{true: "jpeg", false: "webp"}[jpeg] {
 				t.Errorf("%s file: %+v, recorded %dx%d", name, in, d.Width, d.Height)
+			}
+			if jpeg {
+				// ImageMagick estimates the quality from the quantisation
+				// tables: exact for libjpeg's scaled standard tables.
+				out, err := exec.Command("/usr/bin/identify", "-format", "%Q", f).CombinedOutput()
+				if err != nil || strings.TrimSpace(string(out)) != strconv.Itoa(thumbQuality) {
+					t.Errorf("%s: JPEG quality %q (%v), want %d (STOR_THUMBNAIL_QUALITY)", name, out, err, thumbQuality)
+				}
 			}
 		}
 	}

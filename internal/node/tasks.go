@@ -50,6 +50,7 @@ func imageConfig(cfg config.Config) imagetask.Config {
 	ic := imagetask.DefaultConfig()
 	ic.MaxPixels = cfg.MaxImagePixels
 	ic.ThumbSizes = cfg.ThumbnailSizes
+	ic.ThumbQuality = cfg.ThumbnailQuality
 	ic.PyramidMinSize = cfg.PyramidMinSize
 	return ic
 }

@@ -158,6 +158,41 @@ int stor_thumbnail_image(VipsImage *in, int size, VipsImage **out) {
   return vips_thumbnail_image(in, out, size, "height", size, "size", VIPS_SIZE_DOWN, NULL);
 }
 
+int stor_shrink_long(VipsImage *in, int size, VipsImage **out) {
+  int l = in->Xsize > in->Ysize ? in->Xsize : in->Ysize;
+  VipsImage *t;
+  if (size >= l) {
+    g_object_ref(in);
+    t = in;
+  } else if (vips_resize(in, &t, (double)size / l, NULL)) {
+    return -1;
+  }
+  int o = stor_get_int(t, "orientation", 1);
+  if (o > 1 && o <= 8) {
+    // Rotating needs random access; the input is read sequentially. The
+    // resized image is small: render it to memory first.
+    VipsImage *m = vips_image_copy_memory(t);
+    g_object_unref(t);
+    if (!m) return -1;
+    t = m;
+  }
+  int r = vips_autorot(t, out, NULL);
+  g_object_unref(t);
+  return r;
+}
+
+int stor_copy_memory(VipsImage *in, VipsImage **out) {
+  VipsImage *m = vips_image_copy_memory(in);
+  if (!m) return -1;
+  *out = m;
+  return 0;
+}
+
+int stor_save_jpeg_buffer_opts(VipsImage *in, int q, int optimize, void **buf, size_t *len) {
+  return vips_jpegsave_buffer(in, buf, len, "Q", q, "strip", TRUE, "optimize_coding", optimize ? TRUE : FALSE,
+                              NULL);
+}
+
 int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out) {
   VipsOperation *op = vips_operation_new("thumbnail_buffer");
   if (!op) return -1;

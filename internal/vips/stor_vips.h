@@ -26,6 +26,17 @@ int stor_thumbnail_image(VipsImage *in, int size, VipsImage **out);
 // it are skipped, not decoded). Each tile must be tw x th.
 int stor_mosaic_jpeg(const void *buf, const size_t *offs, const size_t *lens, const int *xs,
                      const int *ys, int n, int tw, int th, int w, int h, VipsImage **out);
+// stor_shrink_long resizes in (8-bit, no alpha, no profile conversion
+// needed) so that its long edge is size, with vips_resize's default
+// kernel (Lanczos 3) and no other stage, then applies its EXIF
+// orientation: the short path vips_thumbnail_image takes for a plain sRGB
+// or grey JPEG, without its extra copy, cast and cache stages.
+int stor_shrink_long(VipsImage *in, int size, VipsImage **out);
+// stor_copy_memory renders in into a new memory image.
+int stor_copy_memory(VipsImage *in, VipsImage **out);
+// stor_save_jpeg_buffer_opts is jpegsave_buffer (metadata stripped) with
+// Q and optimize_coding chosen.
+int stor_save_jpeg_buffer_opts(VipsImage *in, int q, int optimize, void **buf, size_t *len);
 int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out);
 const char *stor_loader(const char *path);
 
