@@ -8,7 +8,9 @@
 //  1. stor's transcode (av.Transcode: one ffmpeg run, one decode split to
 //     every rung, segments published into a disk store as they land),
 //  2. the bare ffmpeg command stor runs (same arguments, no Go around it),
-//  3. one ffmpeg run per rung with the same filters and encoder settings,
+//  3. one ffmpeg run per rung with the same filters and encoder settings
+//     (video only, as stor's rungs), plus one run for the audio rendition
+//     every rung shares (stor's layout: audio encoded once),
 //
 // and prints, per run and as medians, the CPU (user+sys of ffmpeg and its
 // threads, getrusage of the waited-for children) and wall ratios. Then
@@ -175,7 +177,7 @@ func bareArm(dir, src string, a *av.Analysis, enc av.Encoding) arm {
 	out := filepath.Join(dir, "bare")
 	os.RemoveAll(out)
 	plan := av.BuildPlan(src, a, out, "", enc)
-	for i := range plan.Rungs {
+	for i := range plan.Variants() {
 		must(os.MkdirAll(filepath.Join(out, "v"+strconv.Itoa(i)), 0o750))
 	}
 	_, c0 := cpu()
@@ -187,7 +189,8 @@ func bareArm(dir, src string, a *av.Analysis, enc av.Encoding) arm {
 }
 
 // perRungArm runs ffmpeg once per rung with the same filters (fps, format,
-// av.ScaleFilter) and x264/AAC/HLS settings as av.BuildPlan.
+// av.ScaleFilter) and x264/HLS settings as av.BuildPlan, and once for the
+// shared AAC rendition with its settings: the same outputs as stor's.
 func perRungArm(dir, src string, a *av.Analysis, enc av.Encoding, preset string) arm {
 	out := filepath.Join(dir, "perrung")
 	os.RemoveAll(out)
@@ -198,12 +201,19 @@ func perRungArm(dir, src string, a *av.Analysis, enc av.Encoding, preset string)
 	for i, r := range plan.Rungs {
 		d := filepath.Join(out, "v"+strconv.Itoa(i))
 		must(os.MkdirAll(d, 0o750))
-		run("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:v:0", "-map", "0:a:0",
+		run("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:v:0",
 			"-vf", fmt.Sprintf("fps=%s,format=yuv420p,%s", a.Video.FrameRateExact, av.ScaleFilter(r)),
 			"-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
 			"-force_key_frames", "expr:gte(t,n_forced*4)", "-b:v", fmt.Sprintf("%dk", r.VideoKbps),
 			"-maxrate", fmt.Sprintf("%dk", r.VideoKbps*107/100), "-bufsize", fmt.Sprintf("%dk", r.VideoKbps*3/2),
-			"-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000",
+			"-f", "hls", "-hls_time", "4", "-hls_playlist_type", "event", "-hls_segment_type", "fmp4",
+			"-hls_flags", "temp_file+independent_segments", "-hls_segment_filename", d+"/seg%05d.m4s", d+"/index.m3u8")
+	}
+	if plan.Audio {
+		// The same layout as stor's: one audio rendition for every rung.
+		d := filepath.Join(out, "v"+strconv.Itoa(plan.AudioIndex))
+		must(os.MkdirAll(d, 0o750))
+		run("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000",
 			"-f", "hls", "-hls_time", "4", "-hls_playlist_type", "event", "-hls_segment_type", "fmp4",
 			"-hls_flags", "temp_file+independent_segments", "-hls_segment_filename", d+"/seg%05d.m4s", d+"/index.m3u8")
 	}
