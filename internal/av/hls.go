@@ -28,6 +28,7 @@ import (
 //	hls/VER/v0/index.m3u8        rung playlists: EVENT while transcoding, VOD at the end
 //	hls/VER/v0/init_0.mp4        fMP4 init segment
 //	hls/VER/v0/seg00000.m4s      media segments
+//	hls/VER/vN/...               the audio rendition every rung shares (N = rungs)
 //
 // VER is the version of the ladder: every transcode (a reprocess too)
 // writes a new one, so the segments of the published ladder are never
