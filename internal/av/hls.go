@@ -256,6 +256,8 @@ type rungState struct {
 	segs     []segment
 	playlist []byte // last published
 	codecs   string
+	seenMod  time.Time // stat of the local playlist at the last read
+	seenSize int64
 }
 
 type publisher struct {
@@ -274,7 +276,23 @@ var segName = regexp.MustCompile(`^[A-Za-z0-9_]+\.(m4s|mp4)$`)
 func (p *publisher) pass(ctx context.Context, final bool) error {
 	for i, rs := range p.rungs {
 		vdir := filepath.Join(p.dir, "v"+strconv.Itoa(i))
-		pl, err := os.ReadFile(filepath.Join(vdir, "index.m3u8"))
+		plPath := filepath.Join(vdir, "index.m3u8")
+		var seenMod time.Time
+		var seenSize int64
+		if !final {
+			// ffmpeg renames a new playlist into place for each segment:
+			// an unchanged stat is an unchanged playlist, nothing to read
+			// (the scan runs every 200 ms for the whole transcode).
+			st, err := os.Stat(plPath)
+			if err != nil {
+				continue
+			}
+			if st.ModTime().Equal(rs.seenMod) && st.Size() == rs.seenSize {
+				continue
+			}
+			seenMod, seenSize = st.ModTime(), st.Size()
+		}
+		pl, err := os.ReadFile(plPath)
 		if errors.Is(err, os.ErrNotExist) {
 			if final {
 				return fmt.Errorf("av: rung %d has no playlist", i)
@@ -322,6 +340,8 @@ func (p *publisher) pass(ctx context.Context, final bool) error {
 			}
 			rs.playlist = pl
 		}
+		// Only now: a pass that failed above reads the playlist again.
+		rs.seenMod, rs.seenSize = seenMod, seenSize
 	}
 	if !p.playable && !final {
 		for _, rs := range p.rungs {
