@@ -8,7 +8,9 @@
 //  1. stor's transcode (av.Transcode: one ffmpeg run, one decode split to
 //     every rung, segments published into a disk store as they land),
 //  2. the bare ffmpeg command stor runs (same arguments, no Go around it),
-//  3. one ffmpeg run per rung with the same filters and encoder settings,
+//  3. one ffmpeg run per rung with the same filters and encoder settings
+//     (video only, as stor's rungs), plus one run for the audio rendition
+//     every rung shares (stor's layout: audio encoded once),
 //
 // and prints, per run and as medians, the CPU (user+sys of ffmpeg and its
 // threads, getrusage of the waited-for children) and wall ratios. Then
@@ -175,7 +177,7 @@ func bareArm(dir, src string, a *av.Analysis, enc av.Encoding) arm {
 	out := filepath.Join(dir, "bare")
 	os.RemoveAll(out)
 	plan := av.BuildPlan(src, a, out, "", enc)
-	for i := range plan.Rungs {
+	for i := range plan.Variants() {
 		must(os.MkdirAll(filepath.Join(out, "v"+strconv.Itoa(i)), 0o750))
 	}
 	_, c0 := cpu()
@@ -187,7 +189,8 @@ func bareArm(dir, src string, a *av.Analysis, enc av.Encoding) arm {
 }
 
 // perRungArm runs ffmpeg once per rung with the same filters (fps, format,
-// av.ScaleFilter) and x264/AAC/HLS settings as av.BuildPlan.
+// av.ScaleFilter) and x264/HLS settings as av.BuildPlan, and once for the
+// shared AAC rendition with its settings: the same outputs as stor's.
 func perRungArm(dir, src string, a *av.Analysis, enc av.Encoding, preset string) arm {
 	out := filepath.Join(dir, "perrung")
 	os.RemoveAll(out)
@@ -198,12 +201,19 @@ func perRungArm(dir, src string, a *av.Analysis, enc av.Encoding, preset string)
 	for i, r := range plan.Rungs {
 		d := filepath.Join(out, "v"+strconv.Itoa(i))
 		must(os.MkdirAll(d, 0o750))
-		run("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:v:0", "-map", "0:a:0",
+		run("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:v:0",
 			"-vf", fmt.Sprintf("fps=%s,format=yuv420p,%s", a.Video.FrameRateExact, av.ScaleFilter(r)),
 			"-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
 			"-force_key_frames", "expr:gte(t,n_forced*4)", "-b:v", fmt.Sprintf("%dk", r.VideoKbps),
 			"-maxrate", fmt.Sprintf("%dk", r.VideoKbps*107/100), "-bufsize", fmt.Sprintf("%dk", r.VideoKbps*3/2),
-			"-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000",
+			"-f", "hls", "-hls_time", "4", "-hls_playlist_type", "event", "-hls_segment_type", "fmp4",
+			"-hls_flags", "temp_file+independent_segments", "-hls_segment_filename", d+"/seg%05d.m4s", d+"/index.m3u8")
+	}
+	if plan.Audio {
+		// The same layout as stor's: one audio rendition for every rung.
+		d := filepath.Join(out, "v"+strconv.Itoa(plan.AudioIndex))
+		must(os.MkdirAll(d, 0o750))
+		run("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000",
 			"-f", "hls", "-hls_time", "4", "-hls_playlist_type", "event", "-hls_segment_type", "fmp4",
 			"-hls_flags", "temp_file+independent_segments", "-hls_segment_filename", d+"/seg%05d.m4s", d+"/index.m3u8")
 	}
@@ -282,6 +292,7 @@ func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish boo
 	json.NewDecoder(resp.Body).Decode(&asset)
 	resp.Body.Close()
 	uploaded := time.Now()
+	cpu0 := treeCPU()
 	for {
 		r, _ := http.NewRequest("GET", base+"/api/v1/assets/"+asset.ID+"/av", nil)
 		r.Header.Set("Authorization", "Bearer "+cfg.BootstrapToken)
@@ -293,8 +304,11 @@ func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish boo
 		json.NewDecoder(resp.Body).Decode(&v)
 		resp.Body.Close()
 		if v.PlayableAt != nil {
+			took := time.Since(uploaded)
 			fmt.Printf("RATIO node, %d s clip: upload complete → first playable segment (live master + every rung): %.1f s (goal < 10 s); %s\n",
-				secs, time.Since(uploaded).Seconds(), uptime())
+				secs, took.Seconds(), uptime())
+			fmt.Printf("    CPU spent by the node and its programs in between: %.1f s (the wall time on a loaded machine follows the share of the cores it got)\n",
+				(treeCPU() - cpu0).Seconds())
 			break
 		}
 		if time.Since(uploaded) > 10*time.Minute {
@@ -362,4 +376,36 @@ func must(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// treeCPU is the CPU time (user+sys) of this process and of its running
+// children (ffmpeg, exiftool, ... started by the node's tasks) plus its
+// waited-for children, from /proc.
+func treeCPU() time.Duration {
+	tick := 100.0 // USER_HZ
+	stat := func(pid string) (ppid string, cpu float64) {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return "", 0
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if len(f) < 15 {
+			return "", 0
+		}
+		var v [4]float64
+		for i := range v {
+			v[i], _ = strconv.ParseFloat(f[11+i], 64) // utime stime cutime cstime
+		}
+		return f[1], (v[0] + v[1] + v[2] + v[3]) / tick
+	}
+	self := strconv.Itoa(os.Getpid())
+	_, total := stat(self)
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if pp, c := stat(e.Name()); pp == self && e.Name() != self {
+			total += c
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }

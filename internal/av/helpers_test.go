@@ -44,6 +44,7 @@ type probed struct {
 	Streams []struct {
 		CodecType string `json:"codec_type"`
 		CodecName string `json:"codec_name"`
+		Duration  string `json:"duration"`
 		Width     int    `json:"width"`
 		Height    int    `json:"height"`
 		Tags      map[string]string

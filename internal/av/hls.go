@@ -28,6 +28,7 @@ import (
 //	hls/VER/v0/index.m3u8        rung playlists: EVENT while transcoding, VOD at the end
 //	hls/VER/v0/init_0.mp4        fMP4 init segment
 //	hls/VER/v0/seg00000.m4s      media segments
+//	hls/VER/vN/...               the audio rendition every rung shares (N = rungs)
 //
 // VER is the version of the ladder: every transcode (a reprocess too)
 // writes a new one, so the segments of the published ladder are never
@@ -119,7 +120,7 @@ func (t *Transcode) Run(ctx context.Context) (res *Result, err error) {
 	if t.Version == "" {
 		t.Version = NewVersion()
 	}
-	n := max(1, len(plan.Rungs))
+	n := plan.Variants()
 	for i := range n {
 		if err := os.MkdirAll(filepath.Join(out, "v"+strconv.Itoa(i)), 0o750); err != nil {
 			return nil, fmt.Errorf("av: %w", err)
@@ -191,6 +192,14 @@ loop:
 	if err := pub.pass(ctx, true); err != nil {
 		return nil, err
 	}
+	if plan.MP4 != "" {
+		if _, err := proc.Run(ctx, "ffmpeg", plan.MP4Args()...); err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("av: transcode: %w", ctx.Err())
+			}
+			return nil, fmt.Errorf("av: progressive mp4: %w", err)
+		}
+	}
 	if !pub.playable && t.OnPlayable != nil {
 		// ffmpeg finished between two scans (a short clip): playable now,
 		// with the master the caller publishes next.
@@ -247,6 +256,8 @@ type rungState struct {
 	segs     []segment
 	playlist []byte // last published
 	codecs   string
+	seenMod  time.Time // stat of the local playlist at the last read
+	seenSize int64
 }
 
 type publisher struct {
@@ -265,7 +276,23 @@ var segName = regexp.MustCompile(`^[A-Za-z0-9_]+\.(m4s|mp4)$`)
 func (p *publisher) pass(ctx context.Context, final bool) error {
 	for i, rs := range p.rungs {
 		vdir := filepath.Join(p.dir, "v"+strconv.Itoa(i))
-		pl, err := os.ReadFile(filepath.Join(vdir, "index.m3u8"))
+		plPath := filepath.Join(vdir, "index.m3u8")
+		var seenMod time.Time
+		var seenSize int64
+		if !final {
+			// ffmpeg renames a new playlist into place for each segment:
+			// an unchanged stat is an unchanged playlist, nothing to read
+			// (the scan runs every 200 ms for the whole transcode).
+			st, err := os.Stat(plPath)
+			if err != nil {
+				continue
+			}
+			if st.ModTime().Equal(rs.seenMod) && st.Size() == rs.seenSize {
+				continue
+			}
+			seenMod, seenSize = st.ModTime(), st.Size()
+		}
+		pl, err := os.ReadFile(plPath)
 		if errors.Is(err, os.ErrNotExist) {
 			if final {
 				return fmt.Errorf("av: rung %d has no playlist", i)
@@ -313,6 +340,8 @@ func (p *publisher) pass(ctx context.Context, final bool) error {
 			}
 			rs.playlist = pl
 		}
+		// Only now: a pass that failed above reads the playlist again.
+		rs.seenMod, rs.seenSize = seenMod, seenSize
 	}
 	if !p.playable && !final {
 		for _, rs := range p.rungs {
@@ -353,56 +382,81 @@ func (p *publisher) putFile(ctx context.Context, name, path string) (int64, erro
 
 // master writes the master playlist. While transcoding (final false)
 // BANDWIDTH is the nominal peak; at the end it is measured from the
-// segments (peak and average).
+// segments (peak and average). A video's audio is one rendition that
+// every rung names (EXT-X-MEDIA TYPE=AUDIO), its bit rate counted in
+// each rung's BANDWIDTH and its codec in each rung's CODECS.
 func (p *publisher) master(final bool) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n")
+	type rate struct{ peak, avg int64 }
+	rates := make([]rate, len(p.rungs))
 	for i, rs := range p.rungs {
 		nominal := AudioKbps * 1000
-		if len(p.plan.Rungs) > 0 {
-			nominal = p.plan.Rungs[i].VideoKbps*1070 + map[bool]int{true: AudioKbps * 1000}[p.plan.Audio]
+		if i < len(p.plan.Rungs) {
+			nominal = p.plan.Rungs[i].VideoKbps * 1070
 		}
-		bw, avg := int64(nominal*11/10), int64(0)
-		if final {
-			if len(rs.segs) == 0 {
-				return nil, fmt.Errorf("av: rung %d made no segments", i)
-			}
-			var total int64
-			var dur float64
-			peak := 0.0
-			for _, s := range rs.segs {
-				total += s.size
-				dur += s.dur
-				if s.dur > 0.5 {
-					peak = max(peak, float64(s.size*8)/s.dur)
-				}
-			}
-			if dur > 0 {
-				avg = int64(float64(total*8) / dur)
-			}
-			bw = max(int64(peak), avg, 1000)
+		rates[i].peak = int64(nominal * 11 / 10)
+		if !final {
+			continue
 		}
-		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d", bw)
-		if avg > 0 {
-			fmt.Fprintf(&b, ",AVERAGE-BANDWIDTH=%d", avg)
+		if len(rs.segs) == 0 {
+			return nil, fmt.Errorf("av: rendition %d made no segments", i)
 		}
-		codecs := rs.codecs
-		if len(p.plan.Rungs) > 0 {
-			r := p.plan.Rungs[i]
-			fmt.Fprintf(&b, ",RESOLUTION=%dx%d,FRAME-RATE=%.3f", r.Width, r.Height, p.plan.FPS)
-			if codecs == "" {
-				codecs = "avc1.64001f"
+		var total int64
+		var dur float64
+		peak := 0.0
+		for _, s := range rs.segs {
+			total += s.size
+			dur += s.dur
+			if s.dur > 0.5 {
+				peak = max(peak, float64(s.size*8)/s.dur)
 			}
-			if p.plan.Audio {
-				codecs += ",mp4a.40.2"
-			}
-		} else {
-			codecs = "mp4a.40.2"
 		}
-		fmt.Fprintf(&b, ",CODECS=\"%s\"\n%s/v%d/index.m3u8\n", codecs, p.t.Version, i)
+		if dur > 0 {
+			rates[i].avg = int64(float64(total*8) / dur)
+		}
+		rates[i].peak = max(int64(peak), rates[i].avg, 1000)
+	}
+	var b bytes.Buffer
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n")
+	if len(p.plan.Rungs) == 0 {
+		// Audio only: the one rendition is the variant.
+		r := rates[0]
+		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d", r.peak)
+		if r.avg > 0 {
+			fmt.Fprintf(&b, ",AVERAGE-BANDWIDTH=%d", r.avg)
+		}
+		fmt.Fprintf(&b, ",CODECS=\"mp4a.40.2\"\n%s/v0/index.m3u8\n", p.t.Version)
+		return b.Bytes(), nil
+	}
+	var audio rate
+	if p.plan.Audio {
+		audio = rates[p.plan.AudioIndex]
+		fmt.Fprintf(&b, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"%s\",NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"%s/v%d/index.m3u8\"\n",
+			AudioGroup, p.t.Version, p.plan.AudioIndex)
+	}
+	for i, r := range p.plan.Rungs {
+		rt := rates[i]
+		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d", rt.peak+audio.peak)
+		if rt.avg > 0 {
+			fmt.Fprintf(&b, ",AVERAGE-BANDWIDTH=%d", rt.avg+audio.avg)
+		}
+		codecs := p.rungs[i].codecs
+		if codecs == "" {
+			codecs = "avc1.64001f"
+		}
+		if p.plan.Audio {
+			codecs += ",mp4a.40.2"
+		}
+		fmt.Fprintf(&b, ",RESOLUTION=%dx%d,FRAME-RATE=%.3f,CODECS=\"%s\"", r.Width, r.Height, p.plan.FPS, codecs)
+		if p.plan.Audio {
+			fmt.Fprintf(&b, ",AUDIO=\"%s\"", AudioGroup)
+		}
+		fmt.Fprintf(&b, "\n%s/v%d/index.m3u8\n", p.t.Version, i)
 	}
 	return b.Bytes(), nil
 }
+
+// AudioGroup is the GROUP-ID of a video ladder's audio rendition.
+const AudioGroup = "aac"
 
 // PublishMaster switches the ladder to res's version: put publishes the
 // master (one atomic Put, so a player gets the old ladder or the new one,

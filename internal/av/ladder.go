@@ -98,23 +98,38 @@ func ScaleFilter(r Rung) string {
 }
 
 // Plan is the one ffmpeg run of a transcode.
+//
+// Its HLS outputs are variants v0, v1, ...: one per rung (video only),
+// then, when the source has audio, one AAC audio rendition that every
+// rung shares (encoded once, not once per rung: the master lists it as
+// an EXT-X-MEDIA TYPE=AUDIO group). An audio-only source is v0, audio.
 type Plan struct {
 	Rungs      []Rung // empty for audio-only
-	Audio      bool   // the renditions carry AAC audio
+	Audio      bool   // the ladder has the AAC audio rendition
+	AudioIndex int    // the audio rendition's variant (vN), -1 for none
 	FPS        float64
 	MP4        string // progressive MP4 output path, "" for none
-	MP4Rung    Rung
+	MP4Rung    Rung   // the rung it copies (the top one)
 	OutDir     string // HLS output directory (v0/, v1/, ...)
 	Args       []string
 	SegmentSec int
 }
 
+// Variants is the number of HLS variant directories (v0 … vN-1).
+func (p *Plan) Variants() int {
+	if p.Audio {
+		return len(p.Rungs) + 1
+	}
+	return max(1, len(p.Rungs))
+}
+
 // BuildPlan makes the ffmpeg arguments that decode src once and encode
-// every rung (and, when mp4 is set, a progressive MP4 at the top rung's
-// size) as a second output of the same run.
+// every rung and the audio rendition. When mp4 is set, the progressive
+// MP4 is made after the run from the top rung and the audio, copied, not
+// encoded again (MP4Args).
 func BuildPlan(src string, a *Analysis, outDir, mp4 string, e Encoding) *Plan {
 	e = e.withDefaults()
-	p := &Plan{OutDir: outDir, Audio: a.Audio != nil, SegmentSec: e.SegmentSec}
+	p := &Plan{OutDir: outDir, Audio: a.Audio != nil, AudioIndex: -1, SegmentSec: e.SegmentSec}
 	args := []string{"-nostdin", "-hide_banner", "-v", "error", "-nostats", "-progress", "pipe:1", "-i", src}
 	var hlsMaps, encs, streamMap []string
 	if a.Video != nil {
@@ -140,9 +155,6 @@ func BuildPlan(src string, a *Analysis, outDir, mp4 string, e Encoding) *Plan {
 			}
 			g.WriteString(ScaleFilter(r))
 			outs := []string{fmt.Sprintf("[v%d]", i)}
-			if i == len(p.Rungs)-1 && p.MP4 != "" {
-				outs = append(outs, "[vm]")
-			}
 			if i > 0 {
 				outs = append(outs, fmt.Sprintf("[c%d]", i))
 			}
@@ -162,14 +174,12 @@ func BuildPlan(src string, a *Analysis, outDir, mp4 string, e Encoding) *Plan {
 			encs = append(encs, "-b:v:"+k, fmt.Sprintf("%dk", r.VideoKbps),
 				"-maxrate:v:"+k, fmt.Sprintf("%dk", r.VideoKbps*107/100),
 				"-bufsize:v:"+k, fmt.Sprintf("%dk", r.VideoKbps*3/2))
-			vs := "v:" + k
-			if p.Audio {
-				hlsMaps = append(hlsMaps, "-map", fmt.Sprintf("0:%d", a.Audio.Index))
-				vs += ",a:" + k
-			}
-			streamMap = append(streamMap, vs)
+			streamMap = append(streamMap, "v:"+k)
 		}
-	} else {
+	}
+	if p.Audio {
+		// One AAC encode for the whole ladder, its own variant.
+		p.AudioIndex = len(p.Rungs)
 		hlsMaps = append(hlsMaps, "-map", fmt.Sprintf("0:%d", a.Audio.Index))
 		streamMap = append(streamMap, "a:0")
 	}
@@ -183,17 +193,20 @@ func BuildPlan(src string, a *Analysis, outDir, mp4 string, e Encoding) *Plan {
 		"-hls_fmp4_init_filename", "init.mp4",
 		"-hls_segment_filename", outDir+"/v%v/seg%05d.m4s",
 		"-var_stream_map", strings.Join(streamMap, " "), outDir+"/v%v/index.m3u8")
-	if p.MP4 != "" {
-		r := p.MP4Rung
-		args = append(args, "-map", "[vm]")
-		if p.Audio {
-			args = append(args, "-map", fmt.Sprintf("0:%d", a.Audio.Index), "-c:a", "aac", "-b:a",
-				fmt.Sprintf("%dk", AudioKbps), "-ac", "2", "-ar", "48000")
-		}
-		args = append(args, "-c:v", "libx264", "-preset", e.Preset, "-pix_fmt", "yuv420p",
-			"-b:v", fmt.Sprintf("%dk", r.VideoKbps), "-maxrate", fmt.Sprintf("%dk", r.VideoKbps*107/100),
-			"-bufsize", fmt.Sprintf("%dk", r.VideoKbps*3/2), "-movflags", "+faststart", "-f", "mp4", p.MP4)
-	}
 	p.Args = args
 	return p
+}
+
+// MP4Args is the ffmpeg command that makes the progressive MP4 once the
+// ladder is done: the top rung's video and the audio rendition, copied
+// (no second encode) into one MP4 with the index first (faststart).
+func (p *Plan) MP4Args() []string {
+	top := fmt.Sprintf("%s/v%d/index.m3u8", p.OutDir, len(p.Rungs)-1)
+	args := []string{"-nostdin", "-hide_banner", "-v", "error", "-nostats", "-i", top}
+	if p.Audio {
+		args = append(args, "-i", fmt.Sprintf("%s/v%d/index.m3u8", p.OutDir, p.AudioIndex), "-map", "0:v:0", "-map", "1:a:0")
+	} else {
+		args = append(args, "-map", "0:v:0")
+	}
+	return append(args, "-c", "copy", "-movflags", "+faststart", "-f", "mp4", "-y", p.MP4)
 }

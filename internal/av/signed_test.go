@@ -56,6 +56,21 @@ func TestHLSThroughSignedURL(t *testing.T) {
 	// Every URI of the child playlist carries the token.
 	q := url.Values{"token": {s.Token}}.Encode()
 	m := n.Get(t, "/media/"+id+"/hls/master.m3u8?"+q, "", nil)
+	// The audio rendition (EXT-X-MEDIA URI="…") carries it too, and
+	// ffprobe, with the token alone, got the sound in every program.
+	if _, after, ok := strings.Cut(string(m.Body), `#EXT-X-MEDIA:TYPE=AUDIO`); !ok ||
+		!strings.Contains(strings.SplitN(after, "\n", 2)[0], "?token="+url.QueryEscape(s.Token)+`"`) {
+		t.Errorf("master's audio rendition without the token:\n%s", m.Body)
+	}
+	for i, prog := range p.Programs {
+		audio := false
+		for _, st := range prog.Streams {
+			audio = audio || st.CodecType == "audio"
+		}
+		if !audio {
+			t.Errorf("program %d read through the signed URL has no audio", i)
+		}
+	}
 	pl := n.Get(t, "/media/"+id+"/hls/"+masterURIs(t, m.Body)[0]+"?"+q, "", nil)
 	if pl.Status != http.StatusOK {
 		t.Fatalf("child playlist: %d %s", pl.Status, pl.Body)

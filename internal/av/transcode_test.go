@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -163,12 +164,42 @@ func TestTranscodeLadder(t *testing.T) {
 			}
 			audio = audio || s.CodecType == "audio"
 		}
-		if vw != want[0] || vh != want[1] || !audio {
-			t.Errorf("rung %d: %dx%d audio=%v, want %v with audio", i, vw, vh, audio, want)
+		if vw != want[0] || vh != want[1] || audio {
+			t.Errorf("rung %d: %dx%d audio=%v, want %v, video only", i, vw, vh, audio, want)
 		}
 		if d := fdur(rp); math.Abs(d-9) > 0.1 {
 			t.Errorf("rung %d duration %.3f", i, d)
 		}
+	}
+	// The audio: one AAC rendition (v3) that every rung names, encoded
+	// once; ffprobe puts it in every program of the master.
+	for _, want := range []string{`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac"`, `URI="` + res.Version + `/v3/index.m3u8"`, `AUDIO="aac"`} {
+		if !strings.Contains(master, want) {
+			t.Errorf("master lacks %q:\n%s", want, master)
+		}
+	}
+	if n := strings.Count(master, `AUDIO="aac"`); n != 3 {
+		t.Errorf("%d rungs name the audio group, want 3:\n%s", n, master)
+	}
+	for i, prog := range p.Programs {
+		var kinds []string
+		for _, s := range prog.Streams {
+			kinds = append(kinds, s.CodecType)
+		}
+		if strings.Join(kinds, ",") != "video,audio" && strings.Join(kinds, ",") != "audio,video" {
+			t.Errorf("program %d of the master: streams %v, want video and audio", i, kinds)
+		}
+	}
+	ap := ffprobe(t, r.path("hls/"+res.Version+"/v3/index.m3u8"))
+	if len(ap.Streams) != 1 || ap.Streams[0].CodecType != "audio" || ap.Streams[0].CodecName != "aac" {
+		t.Errorf("audio rendition streams %+v, want one AAC", ap.Streams)
+	}
+	if d := fdur(ap); math.Abs(d-9) > 0.1 {
+		t.Errorf("audio rendition duration %.3f", d)
+	}
+	apl := string(readFile(t, r.path("hls/"+res.Version+"/v3/index.m3u8")))
+	if !strings.Contains(apl, "#EXT-X-PLAYLIST-TYPE:VOD") || !strings.Contains(apl, "#EXT-X-ENDLIST") {
+		t.Errorf("audio playlist is not a finished VOD playlist:\n%s", apl)
 	}
 	if _, err := os.Stat(r.path(av.LiveName)); err != nil {
 		// live.m3u8 is removed by the task after the master; here it stays.
@@ -178,6 +209,17 @@ func TestTranscodeLadder(t *testing.T) {
 	if d := fdur(mp); math.Abs(d-9) > 0.1 {
 		t.Errorf("mp4 duration %.3f", d)
 	}
+	// The MP4 is the top rung and the audio rendition, copied.
+	if len(mp.Streams) != 2 || mp.Streams[0].CodecName != "h264" || mp.Streams[0].Width != 640 ||
+		mp.Streams[0].Height != 480 || mp.Streams[1].CodecName != "aac" {
+		t.Errorf("mp4 streams %+v, want 640x480 H.264 and AAC", mp.Streams)
+	}
+	for _, s := range mp.Streams {
+		if d, _ := strconv.ParseFloat(s.Duration, 64); math.Abs(d-9) > 0.1 {
+			t.Errorf("mp4 %s stream duration %.3f, want 9", s.CodecType, d)
+		}
+	}
+	t.Logf("master:\n%s", master)
 	// faststart: moov before mdat.
 	b := readFile(t, res.MP4Path)
 	if m, d := bytes.Index(b, []byte("moov")), bytes.Index(b, []byte("mdat")); m < 0 || m > d {

@@ -7,7 +7,9 @@
 //     assets.pronom plus the signature file version and siegfried's full
 //     answer. A file extension that contradicts the identified format is a
 //     warning on the asset (source "identify") and an event
-//     "format.extension_mismatch".
+//     "format.extension_mismatch". Audio and video are identified from
+//     their first and last 8 MiB only (pronom.IdentifyEnds): Siegfried
+//     otherwise scans the whole file, seconds of CPU for a long clip.
 //   - "metadata" (light, required, every asset): exiftool (the per-process
 //     stay_open pool) reads every tag; the dump is stored grouped by
 //     family-0 group with raw and display values, the normalised fields

@@ -154,3 +154,44 @@ func TestIdentifyConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestIdentifyEnds: a video identified from its head and tail only gets
+// the same result as from the whole file, byte-match offsets included
+// (the MP4's moov box is at the end: ffmpeg writes it last).
+func TestIdentifyEnds(t *testing.T) {
+	need(t, "ffmpeg")
+	id, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "clip.mp4")
+	run(t, "ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=duration=3:size=320x240:rate=25",
+		"-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", p)
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const window = 64 << 10
+	if st.Size() < 4*window {
+		t.Fatalf("clip too small for the test: %d bytes", st.Size())
+	}
+	whole, err := id.Identify(context.Background(), p, "clip.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends, err := id.IdentifyEnds(context.Background(), p, "clip.mp4", window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("whole: %+v", whole)
+	t.Logf("ends:  %+v", ends)
+	if whole.PUID != "fmt/199" || ends.PUID != whole.PUID || ends.MIME != whole.MIME ||
+		strings.Join(ends.Basis, "|") != strings.Join(whole.Basis, "|") {
+		t.Errorf("head and tail: %+v, whole file: %+v", ends, whole)
+	}
+	// A file smaller than two windows is read whole.
+	small, err := id.IdentifyEnds(context.Background(), p, "clip.mp4", st.Size())
+	if err != nil || strings.Join(small.Basis, "|") != strings.Join(whole.Basis, "|") {
+		t.Errorf("window larger than the file: %+v, %v", small, err)
+	}
+}
