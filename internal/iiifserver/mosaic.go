@@ -85,3 +85,46 @@ func (pl mosaicPlan) mosaic(t *tiff.File) (vips.Mosaic, error) {
 	}
 	return m, nil
 }
+
+// pixels assembles the plan's crop as packed RGB from decoded tiles, taken
+// from the decoded-tile cache or decoded (and kept) now.
+func (s *Server) pixels(si *sourceInfo, version string, pl mosaicPlan) ([]byte, error) {
+	l := si.tif.Levels()[pl.level]
+	tw, th := l.TileWidth, l.TileHeight
+	w, h := pl.crop.Dx(), pl.crop.Dy()
+	out := make([]byte, w*h*3)
+	for r := pl.row0; r < pl.row0+pl.rows; r++ {
+		for c := pl.col0; c < pl.col0+pl.cols; c++ {
+			// The tile's place in mosaic pixels, cut to the crop.
+			tr := image.Rect((c-pl.col0)*tw, (r-pl.row0)*th, (c-pl.col0+1)*tw, (r-pl.row0+1)*th).Intersect(pl.crop)
+			if tr.Empty() {
+				continue
+			}
+			k := tileKey{version: version, level: pl.level, col: c, row: r}
+			pix, rel, ok := s.tiles.get(k)
+			if !ok {
+				b, err := si.tif.JPEGTile(pl.level, c, r)
+				if err != nil {
+					return nil, err
+				}
+				if pix, err = allocTile(tw * th * 3); err != nil {
+					return nil, err
+				}
+				if err = s.cfg.Engine.DecodeJPEGTile(pix, b, tw, th); err != nil {
+					freeTile(pix)
+					return nil, err
+				}
+				pix, rel = s.tiles.put(k, pix)
+			}
+			ox, oy := (c-pl.col0)*tw, (r-pl.row0)*th
+			n := tr.Dx() * 3
+			for y := tr.Min.Y; y < tr.Max.Y; y++ {
+				src := ((y-oy)*tw + tr.Min.X - ox) * 3
+				dst := ((y-pl.crop.Min.Y)*w + tr.Min.X - pl.crop.Min.X) * 3
+				copy(out[dst:dst+n], pix[src:src+n])
+			}
+			rel()
+		}
+	}
+	return out, nil
+}

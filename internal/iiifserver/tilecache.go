@@ -1,0 +1,148 @@
+package iiifserver
+
+import (
+	"container/list"
+	"fmt"
+	"sync"
+	"syscall"
+)
+
+// DefaultTileCacheSize is the default bound of the decoded-tile cache:
+// 64 MiB, about 340 decoded 256×256 tiles (or 85 of 512×512), enough for
+// the upper levels of a few large pyramids, which every zoomed-out region
+// reads.
+const DefaultTileCacheSize = 64 << 20
+
+// tileKey names one stored pyramid tile of one source version: a
+// reprocessed asset has a new version, so its old tiles are never read
+// again and age out.
+type tileKey struct {
+	version         string
+	level, col, row int
+}
+
+// tileCache is a least-recently-used cache of decoded pyramid tiles
+// (packed RGB), bounded in bytes. Arbitrary regions of a pyramid are
+// rendered from the decoded tiles under them; neighbouring and zoomed-out
+// regions share tiles, so a warm cache turns most of a region's JPEG
+// decodes into copies.
+//
+// The pixels live outside the Go heap (anonymous mappings, unmapped on
+// eviction), so that the cache adds its bound to the process's memory and
+// not twice that: the garbage collector lets the heap grow to twice what
+// is live. A tile handed out by get is pinned until its release runs.
+type tileCache struct {
+	mu    sync.Mutex
+	max   int64
+	size  int64
+	ll    *list.List
+	items map[tileKey]*list.Element
+}
+
+type tileEntry struct {
+	key     tileKey
+	pix     []byte // mapped, len = the tile's bytes
+	refs    int    // readers holding pix
+	evicted bool   // out of the cache: unmapped when refs drops to 0
+}
+
+// tileOverhead is what an entry costs beyond its pixels (list element,
+// map entry, key), counted against the bound.
+const tileOverhead = 160
+
+func newTileCache(max int64) *tileCache {
+	return &tileCache{max: max, ll: list.New(), items: map[tileKey]*list.Element{}}
+}
+
+// allocTile returns n bytes of zeroed memory outside the Go heap, for
+// put; freeTile returns it when put does not keep it.
+func allocTile(n int) ([]byte, error) {
+	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return nil, fmt.Errorf("iiif: map %d bytes for a tile: %w", n, err)
+	}
+	return b, nil
+}
+
+func freeTile(b []byte) { syscall.Munmap(b) }
+
+// get returns the tile's pixels and a release to call when done with them.
+func (c *tileCache) get(k tileKey) ([]byte, func(), bool) {
+	if c == nil {
+		return nil, nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[k]
+	if !ok {
+		return nil, nil, false
+	}
+	c.ll.MoveToFront(el)
+	e := el.Value.(*tileEntry)
+	e.refs++
+	return e.pix, func() { c.release(e) }, true
+}
+
+func (c *tileCache) release(e *tileEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.refs--
+	if e.refs == 0 && e.evicted {
+		freeTile(e.pix)
+	}
+}
+
+// put hands pix (from allocTile) to the cache, evicting the least recently
+// used tiles to stay within the bound, and returns it pinned as get does.
+// A tile already there, or larger than the whole bound, is not kept: pix
+// is then freed on release.
+func (c *tileCache) put(k tileKey, pix []byte) ([]byte, func()) {
+	e := &tileEntry{key: k, pix: pix, refs: 1}
+	cost := int64(len(pix)) + tileOverhead
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.items[k]; ok || cost > c.max {
+		e.evicted = true
+		return pix, func() { c.release(e) }
+	}
+	c.items[k] = c.ll.PushFront(e)
+	c.size += cost
+	for c.size > c.max {
+		el := c.ll.Back()
+		old := el.Value.(*tileEntry)
+		c.ll.Remove(el)
+		delete(c.items, old.key)
+		c.size -= int64(len(old.pix)) + tileOverhead
+		old.evicted = true
+		if old.refs == 0 {
+			freeTile(old.pix)
+		}
+	}
+	return pix, func() { c.release(e) }
+}
+
+// close frees every tile not in use (at server close).
+func (c *tileCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, el := range c.items {
+		e := el.Value.(*tileEntry)
+		e.evicted = true
+		if e.refs == 0 {
+			freeTile(e.pix)
+		}
+		delete(c.items, k)
+	}
+	c.ll.Init()
+	c.size = 0
+}
+
+// stats returns the entry count and the bytes counted against the bound.
+func (c *tileCache) stats() (n int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ll.Len(), c.size
+}
