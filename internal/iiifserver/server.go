@@ -493,9 +493,11 @@ func (s *Server) render(src *opened, res iiif.Resolved, name string) (rendered, 
 	how := "file"
 	if pl, ok := planMosaic(src.info, res); ok && s.tiles != nil {
 		var pix []byte
-		if pix, err = s.pixels(src.info, src.ref.version, pl); err == nil {
+		var done func()
+		if pix, done, err = s.pixels(src.info, src.ref.version, pl); err == nil {
 			how = "mosaic"
 			b, err = s.cfg.Engine.RenderRGB(pix, pl.crop.Dx(), pl.crop.Dy(), req)
+			done()
 		}
 	} else if ok {
 		var m vips.Mosaic

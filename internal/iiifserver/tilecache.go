@@ -37,6 +37,11 @@ type tileCache struct {
 	size  int64
 	ll    *list.List
 	items map[tileKey]*list.Element
+	// free keeps evicted tiles' memory by length for the next decode (a
+	// new mapping is page faults on every byte, costly on a VM), at most
+	// maxFree bytes in all; beyond that it is unmapped.
+	free     map[int][][]byte
+	freeSize int64
 }
 
 type tileEntry struct {
@@ -51,7 +56,36 @@ type tileEntry struct {
 const tileOverhead = 160
 
 func newTileCache(max int64) *tileCache {
-	return &tileCache{max: max, ll: list.New(), items: map[tileKey]*list.Element{}}
+	return &tileCache{max: max, ll: list.New(), items: map[tileKey]*list.Element{}, free: map[int][][]byte{}}
+}
+
+// maxFree is the bound of memory kept for reuse: a sixteenth of the
+// cache, at least one 512×512 tile.
+func (c *tileCache) maxFree() int64 { return max(c.max/16, 512*512*3) }
+
+// alloc returns n bytes for a tile about to be decoded and put: memory of
+// an evicted tile when there is one of that length, else a new mapping.
+func (c *tileCache) alloc(n int) ([]byte, error) {
+	c.mu.Lock()
+	if l := c.free[n]; len(l) > 0 {
+		b := l[len(l)-1]
+		c.free[n] = l[:len(l)-1]
+		c.freeSize -= int64(n)
+		c.mu.Unlock()
+		return b, nil
+	}
+	c.mu.Unlock()
+	return allocTile(n)
+}
+
+// recycle keeps b for alloc or unmaps it; c.mu is held.
+func (c *tileCache) recycle(b []byte) {
+	if c.freeSize+int64(len(b)) > c.maxFree() {
+		freeTile(b)
+		return
+	}
+	c.free[len(b)] = append(c.free[len(b)], b)
+	c.freeSize += int64(len(b))
 }
 
 // allocTile returns n bytes of zeroed memory outside the Go heap, for
@@ -88,11 +122,11 @@ func (c *tileCache) release(e *tileEntry) {
 	defer c.mu.Unlock()
 	e.refs--
 	if e.refs == 0 && e.evicted {
-		freeTile(e.pix)
+		c.recycle(e.pix)
 	}
 }
 
-// put hands pix (from allocTile) to the cache, evicting the least recently
+// put hands pix (from alloc) to the cache, evicting the least recently
 // used tiles to stay within the bound, and returns it pinned as get does.
 // A tile already there, or larger than the whole bound, is not kept: pix
 // is then freed on release.
@@ -115,7 +149,7 @@ func (c *tileCache) put(k tileKey, pix []byte) ([]byte, func()) {
 		c.size -= int64(len(old.pix)) + tileOverhead
 		old.evicted = true
 		if old.refs == 0 {
-			freeTile(old.pix)
+			c.recycle(old.pix)
 		}
 	}
 	return pix, func() { c.release(e) }
@@ -138,6 +172,13 @@ func (c *tileCache) close() {
 	}
 	c.ll.Init()
 	c.size = 0
+	for n, l := range c.free {
+		for _, b := range l {
+			freeTile(b)
+		}
+		delete(c.free, n)
+	}
+	c.freeSize = 0
 }
 
 // stats returns the entry count and the bytes counted against the bound.
