@@ -143,7 +143,7 @@ type Config struct {
 	IIIFSourceCacheSize ByteSize
 	// IIIFTileCacheSize bounds the in-memory cache of decoded pyramid tiles
 	// that IIIF regions are rendered from (least recently used out; 0
-	// disables it). It adds up to this much to the server's memory. Env
+	// disables it). The server's memory may grow by up to about twice this. Env
 	// STOR_IIIF_TILE_CACHE_SIZE. Default 64MiB.
 	IIIFTileCacheSize ByteSize
 	// UploadExpiry is how long an unfinished resumable (tus) upload may sit

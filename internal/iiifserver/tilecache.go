@@ -2,9 +2,7 @@ package iiifserver
 
 import (
 	"container/list"
-	"fmt"
 	"sync"
-	"syscall"
 )
 
 // DefaultTileCacheSize is the default bound of the decoded-tile cache:
@@ -27,19 +25,21 @@ type tileKey struct {
 // regions share tiles, so a warm cache turns most of a region's JPEG
 // decodes into copies.
 //
-// The pixels live outside the Go heap (anonymous mappings, unmapped on
-// eviction), so that the cache adds its bound to the process's memory and
-// not twice that: the garbage collector lets the heap grow to twice what
-// is live. A tile handed out by get is pinned until its release runs.
+// The pixels are ordinary Go memory (an earlier version kept them in
+// anonymous mappings outside the heap, to spare the garbage collector's
+// headroom, and crashed once under load: see docs/benchmarks.md), so the
+// process may grow by up to about twice the bound. Evicted tiles' memory
+// is reused for the next decodes rather than left to the collector. A tile
+// handed out by get stays out of reuse until its release runs.
 type tileCache struct {
 	mu    sync.Mutex
 	max   int64
 	size  int64
 	ll    *list.List
 	items map[tileKey]*list.Element
-	// free keeps evicted tiles' memory by length for the next decode (a
-	// new mapping is page faults on every byte, costly on a VM), at most
-	// maxFree bytes in all; beyond that it is unmapped.
+	// free keeps evicted tiles' memory by length for the next decode (new
+	// memory is page faults on every byte, costly on a VM), at most
+	// maxFree bytes in all; beyond that it is dropped.
 	free     map[int][][]byte
 	freeSize int64
 }
@@ -64,7 +64,7 @@ func newTileCache(max int64) *tileCache {
 func (c *tileCache) maxFree() int64 { return max(c.max/16, 512*512*3) }
 
 // alloc returns n bytes for a tile about to be decoded and put: memory of
-// an evicted tile when there is one of that length, else a new mapping.
+// an evicted tile when there is one of that length, else new memory.
 func (c *tileCache) alloc(n int) ([]byte, error) {
 	c.mu.Lock()
 	if l := c.free[n]; len(l) > 0 {
@@ -78,7 +78,7 @@ func (c *tileCache) alloc(n int) ([]byte, error) {
 	return allocTile(n)
 }
 
-// recycle keeps b for alloc or unmaps it; c.mu is held.
+// recycle keeps b for alloc or drops it; c.mu is held.
 func (c *tileCache) recycle(b []byte) {
 	if c.freeSize+int64(len(b)) > c.maxFree() {
 		freeTile(b)
@@ -88,17 +88,11 @@ func (c *tileCache) recycle(b []byte) {
 	c.freeSize += int64(len(b))
 }
 
-// allocTile returns n bytes of zeroed memory outside the Go heap, for
-// put; freeTile returns it when put does not keep it.
-func allocTile(n int) ([]byte, error) {
-	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		return nil, fmt.Errorf("iiif: map %d bytes for a tile: %w", n, err)
-	}
-	return b, nil
-}
+// allocTile returns n bytes for a tile; freeTile drops it (to the
+// garbage collector).
+func allocTile(n int) ([]byte, error) { return make([]byte, n), nil }
 
-func freeTile(b []byte) { syscall.Munmap(b) }
+func freeTile([]byte) {}
 
 // get returns the tile's pixels and a release to call when done with them.
 func (c *tileCache) get(k tileKey) ([]byte, func(), bool) {

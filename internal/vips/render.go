@@ -275,8 +275,8 @@ func (e *Engine) DecodeJPEGTile(dst, b []byte, width, height int) error {
 // RenderRGB runs the IIIF pipeline of Render on width × height packed RGB
 // pixels (sRGB; width*height*3 bytes): sized, mirrored, rotated, given its
 // quality and encoded as req asks (req.Region is ignored). The IIIF
-// server builds the pixels from decoded pyramid tiles it keeps. pix is
-// read in place (not copied) during the call only.
+// server builds the pixels from decoded pyramid tiles it keeps. libvips
+// works on a copy of pix.
 func (e *Engine) RenderRGB(pix []byte, width, height int, req Request) ([]byte, error) {
 	if err := e.check(); err != nil {
 		return nil, err
@@ -288,22 +288,10 @@ func (e *Engine) RenderRGB(pix []byte, width, height int, req Request) ([]byte, 
 	if err := e.checkPixels(req.Width, req.Height); err != nil {
 		return nil, fmt.Errorf("vips: render output: %w", err)
 	}
-	// libvips reads pix from its own threads until the image is closed,
-	// before this returns, unless the operation cache is on and may keep
-	// it: then libvips gets a copy.
-	lib.Lock()
-	cp := C.int(0)
-	if lib.cacheOps > 0 {
-		cp = 1
-	}
-	lib.Unlock()
-	var pin runtime.Pinner
-	pin.Pin(&pix[0])
-	defer pin.Unpin()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var out *C.VipsImage
-	if C.stor_from_rgb(unsafe.Pointer(&pix[0]), C.int(width), C.int(height), cp, &out) != 0 {
+	if C.stor_from_rgb(unsafe.Pointer(&pix[0]), C.int(width), C.int(height), &out) != 0 {
 		return nil, lastError("wrap pixels")
 	}
 	im := &vimage{p: out}

@@ -4,20 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <jpeglib.h>
-#include <malloc.h>
 
-// stor_init starts libvips. Before, it fixes glibc malloc's trim and mmap
-// thresholds: with the dynamic defaults, libvips' many short-lived
-// buffers, freed on its worker threads, make glibc give memory back
-// (madvise) and take it again all the time, and each give-back is a TLB
-// flush on every core; profiling small IIIF renders showed a quarter of
-// the CPU there. Free memory up to 32 MiB at the top of each arena is
-// kept for reuse; buffers over 16 MiB still get their own mapping.
-int stor_init(void) {
-  mallopt(M_TRIM_THRESHOLD, 32 << 20);
-  mallopt(M_MMAP_THRESHOLD, 16 << 20);
-  return VIPS_INIT("stor");
-}
+int stor_init(void) { return VIPS_INIT("stor"); }
 
 void stor_config(int concurrency, int max_ops, size_t max_mem, int max_files) {
   if (concurrency > 0) vips_concurrency_set(concurrency);
@@ -370,12 +358,9 @@ int stor_decode_tile_rgb(const void *src, size_t len, int tw, int th, unsigned c
   return r;
 }
 
-// stor_from_rgb wraps w x h packed RGB pixels as an sRGB image: in place
-// (the caller keeps them until the image is gone) or, with copy, a copy.
-int stor_from_rgb(const void *pix, int w, int h, int copy, VipsImage **out) {
-  size_t n = (size_t)w * h * 3;
-  VipsImage *m = copy ? vips_image_new_from_memory_copy(pix, n, w, h, 3, VIPS_FORMAT_UCHAR)
-                      : vips_image_new_from_memory(pix, n, w, h, 3, VIPS_FORMAT_UCHAR);
+// stor_from_rgb wraps a copy of w x h packed RGB pixels as an sRGB image.
+int stor_from_rgb(const void *pix, int w, int h, VipsImage **out) {
+  VipsImage *m = vips_image_new_from_memory_copy(pix, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR);
   if (!m) return -1;
   int r = vips_copy(m, out, "interpretation", VIPS_INTERPRETATION_sRGB, NULL);
   g_object_unref(m);

@@ -27,7 +27,7 @@ int stor_thumbnail_image(VipsImage *in, int size, VipsImage **out);
 int stor_mosaic_jpeg(const void *buf, const size_t *offs, const size_t *lens, const int *xs,
                      const int *ys, int n, int tw, int th, int w, int h, VipsImage **out);
 int stor_decode_tile_rgb(const void *src, size_t len, int tw, int th, unsigned char *dst);
-int stor_from_rgb(const void *pix, int w, int h, int copy, VipsImage **out);
+int stor_from_rgb(const void *pix, int w, int h, VipsImage **out);
 int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out);
 const char *stor_loader(const char *path);
 

@@ -100,7 +100,6 @@ func (c Config) Validate() error {
 var lib struct {
 	sync.Mutex
 	started, stopped bool
-	cacheOps         int // the operation cache's size last set (RenderRGB copies when > 0)
 }
 
 // Engine runs image operations. It is safe for concurrent use.
@@ -128,7 +127,6 @@ func Startup(cfg Config) (*Engine, error) {
 		lib.started = true
 	}
 	C.stor_config(C.int(cfg.Concurrency), C.int(cfg.CacheMaxOps), C.size_t(cfg.CacheMaxMem), C.int(cfg.CacheMaxFiles))
-	lib.cacheOps = cfg.CacheMaxOps
 	return &Engine{cfg: cfg}, nil
 }
 
