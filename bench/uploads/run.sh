@@ -24,9 +24,14 @@ token=bench-token-0123456789abcdef
 # waitfor URL: until the server answers (a busy machine starts slowly).
 waitfor() { for _ in $(seq 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
 runs=${RUNS:-3}
+# secs LINE: the seconds in a tusput line ("2.94 s  365 MB/s") or dd's
+# summary ("..., 2.19 s, 490 MB/s").
+secs() { grep -oE '[0-9]+(\.[0-9]+)? s' <<<"$1" | tail -1 | cut -d' ' -f1; }
+summary=()
 for run in $(seq "$runs"); do
 echo "== run $run: dd (bs=4M conv=fdatasync)"
-dd if="$src" of="$work/dd.out" bs=4M conv=fdatasync 2>&1 | tail -1
+out=$(dd if="$src" of="$work/dd.out" bs=4M conv=fdatasync 2>&1 | tail -1); echo "$out"
+t_dd=$(secs "$out")
 rm -f "$work/dd.out"
 
 for sync in nosync fsync; do
@@ -35,20 +40,31 @@ echo "== run $run: tusd v2.8.0 (filestore, 64 MiB PATCHes, $sync)"
 tpid=$!
 waitfor http://127.0.0.1:18990/files/
 if [ $sync = fsync ]; then
-  "$bin/tusput" http://127.0.0.1:18990/files/ - "$src" $chunk "$work/tusd-data"
+  out=$("$bin/tusput" http://127.0.0.1:18990/files/ - "$src" $chunk "$work/tusd-data"); t_tusd_fsync=$(secs "$out")
 else
-  "$bin/tusput" http://127.0.0.1:18990/files/ - "$src" $chunk
+  out=$("$bin/tusput" http://127.0.0.1:18990/files/ - "$src" $chunk); t_tusd=$(secs "$out")
 fi
+echo "$out"
 kill $tpid; wait $tpid 2>/dev/null || true
 rm -rf "$work/tusd-data"
 done
 
-echo "== run $run: stor tus (SHA-256 + MD5 as bytes arrive, O_DIRECT writes, checkpoint every 256 MiB, one fsync before commit by rename; 64 MiB PATCHes)"
+for md5 in inline deferred; do
+echo "== run $run: stor tus, STOR_INGEST_MD5=$md5 (SHA-256$( [ $md5 = inline ] && echo ' + MD5') as bytes arrive, O_DIRECT writes, checkpoint every 256 MiB, one fsync before commit by rename; 64 MiB PATCHes)"
 STOR_DATA_DIR=$work/stor-data STOR_ADDR=127.0.0.1:18991 STOR_BOOTSTRAP_TOKEN=$token STOR_WORKERS=0 \
-  STOR_LOG_LEVEL=error "$bin/stor" serve >/dev/null 2>&1 &
+  STOR_INGEST_MD5=$md5 STOR_LOG_LEVEL=error "$bin/stor" serve >/dev/null 2>&1 &
 spid=$!
 waitfor http://127.0.0.1:18991/healthz
-"$bin/tusput" http://127.0.0.1:18991/uploads/ $token "$src" $chunk
+out=$("$bin/tusput" http://127.0.0.1:18991/uploads/ $token "$src" $chunk); echo "$out"
+if [ $md5 = inline ]; then t_inline=$(secs "$out"); else t_deferred=$(secs "$out"); fi
 kill $spid; wait $spid 2>/dev/null || true
 rm -rf "$work/stor-data"
 done
+# Speed ratios (>1 is stor faster): peer time / stor time.
+summary+=("$(awk -v r=$run -v dd=$t_dd -v td=$t_tusd -v tf=$t_tusd_fsync -v si=$t_inline -v sd=$t_deferred 'BEGIN {
+  printf "| %d | %.2f s | %.2f s | %.2f s | %.2f s | %.2f s | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f |", r, dd, td, tf, si, sd, dd/si, dd/sd, tf/si, tf/sd, td/si, td/sd }')")
+done
+echo
+echo "| run | dd | tusd | tusd + fsync | stor inline MD5 | stor deferred MD5 | stor ÷ dd (inline / deferred) | stor ÷ tusd+fsync | stor ÷ tusd |"
+echo "|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${summary[@]}"

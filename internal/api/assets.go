@@ -303,7 +303,7 @@ func (s *Server) createAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		if err := formDigests(q.Get("md5"), q.Get("sha256"), &meta); err != nil {
 			return err
 		}
-		if sp, err = s.Ingest.Receive(r.Body); err != nil {
+		if sp, err = s.Ingest.Receive(r.Body, meta.ExpectMD5 != ""); err != nil {
 			return err
 		}
 	}
@@ -359,7 +359,9 @@ func (s *Server) receiveMultipart(r *http.Request, meta *ingest.Meta) (sp *inges
 			if err := partDigest(part.Header, meta); err != nil {
 				return sp, "", err
 			}
-			if sp, err = s.Ingest.Receive(part); err != nil {
+			// An md5 field after the file is checked against the
+			// spooled file in Commit.
+			if sp, err = s.Ingest.Receive(part, meta.ExpectMD5 != "" || md5Field != ""); err != nil {
 				return nil, "", err
 			}
 			continue

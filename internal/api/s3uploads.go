@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"strconv"
@@ -267,9 +268,15 @@ func (s *Server) ingestS3Upload(ctx context.Context, u *catalog.S3Upload, p *aut
 	if err != nil {
 		return nil, err
 	}
-	sh, m5 := sha256.New(), md5.New()
+	sh := sha256.New()
 	head := &headBuffer{max: ingest.HeadSize}
-	n, err := io.Copy(io.MultiWriter(sh, m5, head), rc)
+	sinks := []io.Writer{sh, head}
+	var m5 hash.Hash
+	if s.Ingest.HashMD5(false) {
+		m5 = md5.New()
+		sinks = append(sinks, m5)
+	}
+	n, err := io.Copy(io.MultiWriter(sinks...), rc)
 	rc.Close()
 	if err != nil {
 		return nil, fmt.Errorf("reading back the upload: %w", err)
@@ -277,7 +284,10 @@ func (s *Server) ingestS3Upload(ctx context.Context, u *catalog.S3Upload, p *aut
 	if n != obj.Size {
 		return nil, fmt.Errorf("reading back the upload: %d bytes, S3 says %d", n, obj.Size)
 	}
-	c := ingest.Checked{Size: n, SHA256: hex.EncodeToString(sh.Sum(nil)), MD5: hex.EncodeToString(m5.Sum(nil)), Head: head.b}
+	c := ingest.Checked{Size: n, SHA256: hex.EncodeToString(sh.Sum(nil)), Head: head.b}
+	if m5 != nil {
+		c.MD5 = hex.EncodeToString(m5.Sum(nil))
+	}
 	meta := ingest.Meta{Filename: u.Filename, Project: u.Project, TokenID: p.TokenID, Actor: p.Actor(), TxID: logging.TxID(ctx)}
 	res, err := s.Ingest.CommitObject(ctx, c, meta, func(ctx context.Context, key string) error {
 		cp, ok := s.Store.(storage.Copier)

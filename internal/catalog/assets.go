@@ -128,3 +128,33 @@ func LockAsset(ctx context.Context, tx *sql.Tx, id string) error {
 	}
 	return nil
 }
+
+// SetAssetMD5 records the MD5 of an asset whose upload left it out
+// (STOR_INGEST_MD5 deferred). It never replaces one already recorded and
+// reports whether it set it.
+func SetAssetMD5(ctx context.Context, q Querier, id, md5 string) (bool, error) {
+	res, err := q.ExecContext(ctx, `UPDATE assets SET md5 = ?, updated_at = ? WHERE id = ? AND md5 = ''`,
+		md5, micros(time.Now()), id)
+	if err != nil {
+		return false, fmt.Errorf("catalog: set md5: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("catalog: set md5: %w", err)
+	}
+	return n == 1, nil
+}
+
+// KnownMD5 returns the MD5 another asset with the same bytes (SHA-256)
+// already has, or "".
+func KnownMD5(ctx context.Context, q Querier, sha256 string) (string, error) {
+	var md5 string
+	err := q.QueryRowContext(ctx, `SELECT md5 FROM assets WHERE sha256 = ? AND md5 <> '' LIMIT 1`, sha256).Scan(&md5)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("catalog: known md5: %w", err)
+	}
+	return md5, nil
+}

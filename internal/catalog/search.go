@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // AssetFilter selects assets for listing and search. Zero fields do not
@@ -186,14 +187,35 @@ const ftsRank = `bm25(asset_fts, 6.0, 10.0, 4.0, 4.0, 6.0, 6.0, 2.0, 1.0)`
 // ranking (the heaviest bm25 weights).
 const primaryCols = `{filename title creator keywords tags}`
 
+// MinPrefix is the fewest letters or digits a prefix search (word*)
+// needs: a shorter one is searched as the word itself. A 1-letter prefix
+// would read the index of every word it starts (a twentieth of them);
+// 2, 3 and 4 letters read one prefix index each (SQLite migration 0018).
+const MinPrefix = 2
+
 // queryTerms splits a user query into FTS5 terms: "phrases" and words,
-// each quoted for FTS5, a trailing * kept as a prefix search. Terms with
-// no letter or digit are dropped.
+// each quoted for FTS5, a trailing * kept as a prefix search (of the
+// term's last word, when it has MinPrefix letters or digits). Terms with
+// no letter or digit are dropped. Both backends parse queries here
+// (PostgreSQL's tsQuery reads these terms).
 func queryTerms(q string) []string {
 	var out []string
+	wordRune := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 	add := func(t string, prefix bool) {
-		if !strings.ContainsFunc(t, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
+		if !strings.ContainsFunc(t, wordRune) {
 			return
+		}
+		if prefix {
+			// The prefix is the last word: the run of letters and digits
+			// at the end of t (both backends split words there).
+			notWord := func(r rune) bool { return !wordRune(r) }
+			t = strings.TrimRightFunc(t, notWord)
+			last := t
+			if i := strings.LastIndexFunc(t, notWord); i >= 0 {
+				_, w := utf8.DecodeRuneInString(t[i:])
+				last = t[i+w:]
+			}
+			prefix = utf8.RuneCountInString(last) >= MinPrefix
 		}
 		term := `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
 		if prefix {

@@ -637,3 +637,111 @@ func testFacetCountsMaintained(t *testing.T, db *catalog.DB) {
 		}
 	}
 }
+
+// TestSearchPrefix: word* searches by 2 letters and more on both
+// backends (SQLite's prefix indexes of 2, 3 and 4 letters, longer ones
+// merged), the last word of a phrase; a 1-letter prefix is the word.
+func TestSearchPrefix(t *testing.T) { eachDB(t, testSearchPrefix) }
+
+func testSearchPrefix(t *testing.T, db *catalog.DB) {
+	ctx := context.Background()
+	for i, title := range []string{"Harbour lights", "Harpsichord recital", "Hat factory", "Habitat survey",
+		"Plan Z", "Zebra crossing", "Ångström unit"} {
+		id := fmt.Sprintf("p%d", i+1)
+		addAsset(t, db, id, "file.bin", "image", "jpeg", "p1")
+		if err := catalog.SetDescriptive(ctx, db.Writer(), id, catalog.Descriptive{Title: title}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		q    string
+		want []string
+	}{
+		{"ha*", []string{"p1", "p2", "p3", "p4"}}, // 2 letters
+		{"har*", []string{"p1", "p2"}},            // 3
+		{"harp*", []string{"p2"}},                 // 4
+		{"harbo*", []string{"p1"}},                // 5: no prefix index
+		{"HABIT*", []string{"p4"}},
+		{"z*", []string{"p5"}},           // 1 letter: the word z
+		{"plan-z*", []string{"p5"}},      // a phrase whose last word is 1 letter
+		{"zeb*", []string{"p6"}},         //
+		{"zebra cross*", []string{"p6"}}, // prefix and word
+		{"zebra-cro*", []string{"p6"}},   // a phrase ending in a prefix
+		{"hat-fac*", []string{"p3"}},     //
+		{"ång*", []string{"p7"}},         // accents folded
+		{"har* lights", []string{"p1"}},  //
+		{"hx*", []string{}},              //
+		{"*", []string{}},                // no word
+	} {
+		for _, newest := range []bool{false, true} {
+			got := find(t, db, catalog.AssetFilter{Query: c.q, Newest: newest})
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("q=%q newest=%v: got %v, want %v", c.q, newest, got, c.want)
+			}
+		}
+	}
+}
+
+// TestSearchMigration0018 runs migration 0018 (the FTS5 table rebuilt
+// with prefix indexes) again on a populated catalog, as an upgrade does:
+// everything stays findable and the triggers keep indexing.
+func TestSearchMigration0018(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, "sqlite")
+	w := db.Writer()
+	addAsset(t, db, "m1", "harbour.jpg", "image", "jpeg", "p1")
+	addAsset(t, db, "m2", "scan.pdf", "document", "pdf", "p1")
+	if err := catalog.SetDescriptive(ctx, w, "m1", catalog.Descriptive{Title: "Lighthouse", CameraMake: "Canon"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := catalog.ChangeTags(ctx, w, "m1", []string{"festival"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InTx(ctx, func(tx *sql.Tx) error {
+		return catalog.ReplaceText(ctx, tx, "m2", []catalog.TextPage{{Page: 1, Source: catalog.TextLayer, Text: "ferry timetable"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile("migrations/sqlite/0018_search_prefix.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.ExecContext(ctx, string(body)); err != nil {
+		t.Fatal(err)
+	}
+	var def string
+	if err := w.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'asset_fts'`).Scan(&def); err != nil ||
+		!strings.Contains(def, "prefix = '2 3 4'") {
+		t.Errorf("asset_fts: %q (%v)", def, err)
+	}
+	addAsset(t, db, "m3", "ferryman.tif", "image", "tiff", "p1")
+	if _, _, err := catalog.ChangeTags(ctx, w, "m2", []string{"festival"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		q    string
+		want []string
+	}{
+		{"lighthouse", []string{"m1"}},
+		{"canon", []string{"m1"}},
+		{"festival", []string{"m1", "m2"}},
+		{"ferry", []string{"m2"}},
+		{"ferr*", []string{"m2", "m3"}},
+		{"fe*", []string{"m1", "m2", "m3"}},
+		{"harbour", []string{"m1"}},
+	} {
+		got := find(t, db, catalog.AssetFilter{Query: c.q})
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("q=%q: got %v, want %v", c.q, got, c.want)
+		}
+	}
+	// bm25 weights kept.
+	if err := w.QueryRowContext(ctx, `SELECT v FROM asset_fts_config WHERE k = 'rank'`).Scan(&def); err != nil || !strings.Contains(def, "bm25(6.0, 10.0") {
+		t.Errorf("rank: %q (%v)", def, err)
+	}
+	if _, err := w.ExecContext(ctx, `INSERT INTO asset_fts(asset_fts, rank) VALUES('integrity-check', 1)`); err != nil {
+		t.Errorf("index integrity: %v", err)
+	}
+}

@@ -58,7 +58,15 @@ type Ingester struct {
 	Identify Identifier
 	Enqueue  Enqueuer // nil: no processing
 	Log      *slog.Logger
+	// DeferMD5 leaves an upload's MD5 out of the receiving pass unless the
+	// client sent one to verify: the asset is committed with an empty md5
+	// and the pipeline's "md5" task fills it in (config STOR_INGEST_MD5).
+	DeferMD5 bool
 }
+
+// HashMD5 reports whether an upload's MD5 is computed as its bytes arrive:
+// always, unless DeferMD5; then only when the client sent one to verify.
+func (in *Ingester) HashMD5(clientSentMD5 bool) bool { return !in.DeferMD5 || clientSentMD5 }
 
 // Meta is what the client says about an upload.
 type Meta struct {
@@ -89,12 +97,13 @@ type Result struct {
 }
 
 // Receive spools r (at most MaxSize bytes) and returns the synced file
-// with its checksums. The caller passes it to Commit or removes it.
-func (in *Ingester) Receive(r io.Reader) (*Spooled, error) {
+// with its checksums (MD5 too when HashMD5(clientSentMD5)). The caller
+// passes it to Commit or removes it.
+func (in *Ingester) Receive(r io.Reader, clientSentMD5 bool) (*Spooled, error) {
 	if err := os.MkdirAll(in.SpoolDir, 0o750); err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	return spool(in.SpoolDir, r, in.MaxSize)
+	return spool(in.SpoolDir, r, in.MaxSize, in.HashMD5(clientSentMD5))
 }
 
 // Replay returns the asset a previous request with the same idempotency
@@ -118,7 +127,7 @@ func (in *Ingester) Ingest(ctx context.Context, r io.Reader, m Meta) (*Result, e
 	if a, err := in.Replay(ctx, m.TokenID, m.IdempotencyKey); err != nil || a != nil {
 		return &Result{Asset: a, Replayed: a != nil}, err
 	}
-	sp, err := in.Receive(r)
+	sp, err := in.Receive(r, m.ExpectMD5 != "")
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +138,15 @@ func (in *Ingester) Ingest(ctx context.Context, r io.Reader, m Meta) (*Result, e
 // spool file is consumed (moved into the store or removed) either way.
 func (in *Ingester) Commit(ctx context.Context, sp *Spooled, m Meta) (*Result, error) {
 	defer sp.Remove() // a no-op once the store adopted the file
+	if sp.MD5 == "" && m.ExpectMD5 != "" {
+		// The client's MD5 came after the bytes (a multipart field after
+		// the file): check it against the spooled file before storing.
+		sum, err := fileMD5(sp.Path)
+		if err != nil {
+			return nil, err
+		}
+		sp.MD5 = sum
+	}
 	c := Checked{Size: sp.Size, MD5: sp.MD5, SHA256: sp.SHA256, Head: sp.Head}
 	return in.commit(ctx, c, m, func(ctx context.Context, key string) error {
 		if ad, ok := in.Store.(storage.FileAdopter); ok {
@@ -153,7 +171,7 @@ func (in *Ingester) Commit(ctx context.Context, sp *Spooled, m Meta) (*Result, e
 // Checked is what stor itself measured of an upload's bytes.
 type Checked struct {
 	Size        int64
-	MD5, SHA256 string // lower-case hex
+	MD5, SHA256 string // lower-case hex; MD5 empty when deferred
 	Head        []byte // the first HeadSize bytes
 }
 

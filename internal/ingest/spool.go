@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 )
@@ -18,7 +19,7 @@ const HeadSize = 64 << 10
 type Spooled struct {
 	Path   string
 	Size   int64
-	MD5    string // lower-case hex
+	MD5    string // lower-case hex; empty when not computed (deferred)
 	SHA256 string
 	Head   []byte
 }
@@ -29,7 +30,7 @@ func (s *Spooled) Remove() { os.Remove(s.Path) }
 // spool copies r into a new file in dir while hashing (see Copier: the
 // hashes cost no second read and little wall time). More than max bytes is ErrTooLarge. The file is fsynced
 // before spool returns; on any error it is removed.
-func spool(dir string, r io.Reader, max int64) (_ *Spooled, err error) {
+func spool(dir string, r io.Reader, max int64, withMD5 bool) (_ *Spooled, err error) {
 	f, err := os.CreateTemp(dir, "upload-*")
 	if err != nil {
 		return nil, fmt.Errorf("ingest: spool: %w", err)
@@ -41,9 +42,14 @@ func spool(dir string, r io.Reader, max int64) (_ *Spooled, err error) {
 		}
 	}()
 
-	sh, mh := sha256.New(), md5.New()
+	sh := sha256.New()
 	head := &headWriter{buf: make([]byte, 0, HeadSize)}
-	cp := Copier{File: f, Sinks: []io.Writer{sh, mh, head}, Max: max, Direct: true}
+	cp := Copier{File: f, Sinks: []io.Writer{sh, head}, Max: max, Direct: true}
+	var mh hash.Hash
+	if withMD5 {
+		mh = md5.New()
+		cp.Sinks = append(cp.Sinks, mh)
+	}
 	size, err := cp.Copy(r)
 	switch {
 	case errors.Is(err, ErrTooLarge):
@@ -59,10 +65,31 @@ func spool(dir string, r io.Reader, max int64) (_ *Spooled, err error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("ingest: spool: %w", err)
 	}
-	return &Spooled{
-		Path: f.Name(), Size: size, Head: head.buf,
-		MD5: hex.EncodeToString(mh.Sum(nil)), SHA256: hex.EncodeToString(sh.Sum(nil)),
-	}, nil
+	sp := &Spooled{Path: f.Name(), Size: size, Head: head.buf, SHA256: hex.EncodeToString(sh.Sum(nil))}
+	if mh != nil {
+		sp.MD5 = hex.EncodeToString(mh.Sum(nil))
+	}
+	return sp, nil
+}
+
+// fileMD5 is the MD5 of a file, read once: for a client's MD5 that arrived
+// after the bytes were received without it.
+func fileMD5(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("ingest: %w", err)
+	}
+	defer f.Close()
+	return ReaderMD5(f)
+}
+
+// ReaderMD5 is the lower-case hex MD5 of everything r holds.
+func ReaderMD5(r io.Reader) (string, error) {
+	h := md5.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", fmt.Errorf("ingest: md5: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // headWriter keeps the first HeadSize bytes written to it.

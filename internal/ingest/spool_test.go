@@ -25,7 +25,7 @@ func TestSpoolChecksumsAndContent(t *testing.T) {
 			body[i] = byte(rng.Uint32())
 		}
 		// A reader that returns short reads, like a network body.
-		sp, err := spool(dir, iotest.HalfReader(bytes.NewReader(body)), int64(size))
+		sp, err := spool(dir, iotest.HalfReader(bytes.NewReader(body)), int64(size), true)
 		if err != nil {
 			t.Fatalf("size %d: %v", size, err)
 		}
@@ -51,11 +51,11 @@ func TestSpoolChecksumsAndContent(t *testing.T) {
 func TestSpoolFailuresLeaveNothing(t *testing.T) {
 	dir := t.TempDir()
 	body := bytes.Repeat([]byte("x"), 5*chunkSize)
-	if _, err := spool(dir, bytes.NewReader(body), int64(len(body))-1); !errors.Is(err, ErrTooLarge) {
+	if _, err := spool(dir, bytes.NewReader(body), int64(len(body))-1, true); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("over the limit: got %v, want ErrTooLarge", err)
 	}
 	cut := io.MultiReader(bytes.NewReader(body[:2*chunkSize+7]), iotest.ErrReader(io.ErrUnexpectedEOF))
-	if _, err := spool(dir, cut, int64(len(body))); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := spool(dir, cut, int64(len(body)), true); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("cut short: got %v, want io.ErrUnexpectedEOF", err)
 	}
 	left, _ := os.ReadDir(dir)

@@ -177,6 +177,9 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 			}})
 	}
 	ts := tasks(tools)
+	// Fills in the MD5 of uploads that deferred it (STOR_INGEST_MD5);
+	// applies to no other asset.
+	ts = append(ts, fixity.MD5Task())
 	if len(n.Replicas) > 0 {
 		// Replication is storage policy, not media processing: it runs
 		// whatever tasks the caller chose.
@@ -193,6 +196,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	n.Ingest = &ingest.Ingester{
 		DB: db, Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		MaxSize: int64(cfg.MaxUploadSize), Identify: identify, Enqueue: n.Pipe, Log: log,
+		DeferMD5: cfg.IngestMD5 == "deferred",
 	}
 	keys, err := auth.LoadOrCreateSigningKeys(cfg.SigningKeys, cfg.DataDir)
 	if err != nil {

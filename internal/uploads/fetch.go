@@ -314,7 +314,7 @@ func (f *Fetcher) download(ctx context.Context, resp *http.Response, a *catalog.
 			}
 		}
 	}()
-	sp, err := f.Ingest.Receive(pr)
+	sp, err := f.Ingest.Receive(pr, false)
 	close(done)
 	tick.Wait()
 	if err != nil {

@@ -46,10 +46,13 @@ type state struct {
 	Project string `json:"project"`
 	// Partial uploads (concatenation parts) are not hashed: the final
 	// upload is hashed as the parts are copied into it.
-	Partial bool   `json:"partial,omitempty"`
-	Offset  int64  `json:"offset"`
-	SHA256  []byte `json:"sha256_state"`
-	MD5     []byte `json:"md5_state"`
+	Partial bool `json:"partial,omitempty"`
+	// NoMD5: this upload's MD5 is left to the pipeline (STOR_INGEST_MD5
+	// deferred and no md5 in its metadata to verify).
+	NoMD5  bool   `json:"no_md5,omitempty"`
+	Offset int64  `json:"offset"`
+	SHA256 []byte `json:"sha256_state"`
+	MD5    []byte `json:"md5_state"`
 }
 
 // Store is a tusd data store: tusd's filestore for creating, describing,
@@ -62,6 +65,9 @@ type Store struct {
 	fs  filestore.FileStore
 	// every is checkpointEvery (smaller in tests).
 	every int64
+	// DeferMD5 hashes only SHA-256 as bytes arrive, unless the upload's
+	// metadata carries an md5 to verify (ingest.Ingester.DeferMD5).
+	DeferMD5 bool
 
 	mu   sync.Mutex
 	live map[string]*running
@@ -145,11 +151,12 @@ func (s *Store) NewUpload(ctx context.Context, info handler.FileInfo) (handler.U
 	if err != nil {
 		return nil, err
 	}
-	st := &state{Partial: info.IsPartial, Project: info.MetaData["project"]}
+	st := &state{Partial: info.IsPartial, Project: info.MetaData["project"],
+		NoMD5: s.DeferMD5 && info.MetaData["md5"] == ""}
 	if p := principalFrom(ctx); p != nil {
 		st.TokenID, st.Actor = p.TokenID, p.Actor()
 	}
-	sh, mh := sha256.New(), md5.New()
+	sh, mh := st.newHashes()
 	if err := st.save(s.statePath(info.ID), sh, mh, 0); err != nil {
 		return nil, err
 	}
@@ -197,8 +204,11 @@ func (st *state) save(path string, sh, mh hash.Hash, offset int64) error {
 	if st.SHA256, err = sh.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
 		return fmt.Errorf("uploads: %w", err)
 	}
-	if st.MD5, err = mh.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
-		return fmt.Errorf("uploads: %w", err)
+	st.MD5 = nil
+	if mh != nil {
+		if st.MD5, err = mh.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+			return fmt.Errorf("uploads: %w", err)
+		}
 	}
 	st.Offset = offset
 	b, err := json.Marshal(st)
@@ -227,15 +237,31 @@ func (st *state) save(path string, sh, mh hash.Hash, offset int64) error {
 	return nil
 }
 
+// newHashes returns new digests: SHA-256, and MD5 unless NoMD5 (nil).
+func (st *state) newHashes() (sh, mh hash.Hash) {
+	if st.NoMD5 {
+		return sha256.New(), nil
+	}
+	return sha256.New(), md5.New()
+}
+
+// sinks are the digests as Copier sinks.
+func sinks(sh, mh hash.Hash) []io.Writer {
+	if mh == nil {
+		return []io.Writer{sh}
+	}
+	return []io.Writer{sh, mh}
+}
+
 // hashers restores the digests of a state.
 func (st *state) hashers() (hash.Hash, hash.Hash, error) {
-	sh, mh := sha256.New(), md5.New()
+	sh, mh := st.newHashes()
 	if len(st.SHA256) > 0 {
 		if err := sh.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.SHA256); err != nil {
 			return nil, nil, fmt.Errorf("uploads: sha256 state: %w", err)
 		}
 	}
-	if len(st.MD5) > 0 {
+	if len(st.MD5) > 0 && mh != nil {
 		if err := mh.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.MD5); err != nil {
 			return nil, nil, fmt.Errorf("uploads: md5 state: %w", err)
 		}
@@ -281,17 +307,18 @@ func (u *upload) load() error {
 	}
 	u.st = st
 	if st.Partial {
-		u.sh, u.mh = sha256.New(), md5.New()
+		u.sh, u.mh = st.newHashes()
 		return nil
 	}
 	from := st.Offset
 	if from > fi.Size() {
 		from = 0
 	}
-	sh, mh := sha256.New(), md5.New()
+	sh, mh := st.newHashes()
 	if from > 0 {
 		if sh, mh, err = st.hashers(); err != nil {
-			sh, mh, from = sha256.New(), md5.New(), 0
+			sh, mh = st.newHashes()
+			from = 0
 		}
 	}
 	u.sh, u.mh, u.offset, u.durable = sh, mh, from, from
@@ -303,7 +330,7 @@ func (u *upload) load() error {
 		return fmt.Errorf("uploads: %w", err)
 	}
 	defer f.Close()
-	n, err := io.Copy(io.MultiWriter(sh, mh), io.NewSectionReader(f, from, fi.Size()-from))
+	n, err := io.Copy(io.MultiWriter(sinks(sh, mh)...), io.NewSectionReader(f, from, fi.Size()-from))
 	if err != nil {
 		return fmt.Errorf("uploads: rehash %s: %w", u.id, err)
 	}
@@ -348,7 +375,7 @@ func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (i
 	}
 	cp := ingest.Copier{File: f, Every: u.s.every, Checkpoint: checkpoint, Direct: true, Offset: offset}
 	if hashing {
-		cp.Sinks = []io.Writer{u.sh, u.mh}
+		cp.Sinks = sinks(u.sh, u.mh)
 		cp.Since = offset - u.durable
 	}
 	written, werr := cp.Copy(eofReader{src})
@@ -422,8 +449,8 @@ func (u *upload) ConcatUploads(ctx context.Context, parts []handler.Upload) erro
 		return fmt.Errorf("uploads: %w", err)
 	}
 	defer f.Close()
-	sh, mh := sha256.New(), md5.New()
-	w := io.MultiWriter(f, sh, mh)
+	sh, mh := st.newHashes()
+	w := io.MultiWriter(append([]io.Writer{f}, sinks(sh, mh)...)...)
 	var total int64
 	buf := make([]byte, bufSize)
 	for _, p := range parts {
@@ -474,8 +501,9 @@ func (s *Store) finished(id string) (*ingest.Spooled, *state, error) {
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return nil, nil, fmt.Errorf("uploads: %w", err)
 	}
-	return &ingest.Spooled{
-		Path: s.binPath(id), Size: u.offset, Head: head[:n],
-		SHA256: hex.EncodeToString(u.sh.Sum(nil)), MD5: hex.EncodeToString(u.mh.Sum(nil)),
-	}, u.st, nil
+	sp := &ingest.Spooled{Path: s.binPath(id), Size: u.offset, Head: head[:n], SHA256: hex.EncodeToString(u.sh.Sum(nil))}
+	if u.mh != nil {
+		sp.MD5 = hex.EncodeToString(u.mh.Sum(nil))
+	}
+	return sp, u.st, nil
 }

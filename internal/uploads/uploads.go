@@ -74,6 +74,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.DeferMD5 = cfg.Ingest != nil && cfg.Ingest.DeferMD5
 	s := &Service{cfg: cfg, store: st, locker: filelocker.New(st.Dir)}
 	s.locker.HolderPollInterval = 500 * time.Millisecond
 	s.locker.AcquirerPollInterval = 250 * time.Millisecond
