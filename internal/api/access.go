@@ -34,7 +34,7 @@ func (s *Server) now() time.Time {
 // project's and the signed URL's; 0 is none).
 func (s *Server) mediaAccess(r *http.Request, rt Route) (*auth.Principal, int64, error) {
 	id, _, _ := strings.Cut(r.PathValue("id"), "~p") // an IIIF id of a document page
-	acc, err := catalog.GetAssetAccess(r.Context(), s.DB.Reader(), id)
+	acc, err := s.assetAccess(r.Context(), id)
 	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
 		return nil, 0, err
 	}
@@ -157,6 +157,7 @@ func (s *Server) putVisibility(w http.ResponseWriter, r *http.Request, p *auth.P
 		return catalog.AddEvent(r.Context(), tx, catalog.Event{AssetID: a.ID, Type: "visibility_changed",
 			Actor: p.Actor(), TxID: logging.TxID(r.Context()), Detail: string(detail)})
 	})
+	s.Access.Forget()
 	if err != nil {
 		return err
 	}
@@ -231,6 +232,7 @@ func (s *Server) putProject(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		}
 		return catalog.PutProject(r.Context(), tx, pr)
 	})
+	s.Access.Forget()
 	if err != nil {
 		return err
 	}

@@ -776,6 +776,7 @@ func (s *Server) deleteAsset(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			gone.State = catalog.StateDeleted
 			return s.Events.Emit(ctx, tx, catalog.EventAssetDeleted, &gone, map[string]any{"from": a.State, "actor": p.Actor()})
 		})
+		s.Access.Forget()
 		if err != nil {
 			return err
 		}

@@ -56,6 +56,10 @@ type Server struct {
 	TempDir string
 	// Extra routes added by other parts (uploads, UI, IIIF).
 	Extra []Route
+	// Access, when set, caches assets' access rows for signed and public
+	// media routes (IIIF tiles) for a few seconds; nil reads the catalog
+	// every request.
+	Access *AccessCache
 	// Events, when set, sends webhook events of changes made here (asset
 	// deleted), queued in the change's own transaction.
 	Events Emitter

@@ -57,6 +57,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("catalog: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
+	// As many idle as open: a reader closed after each burst is a new
+	// connection (and its pragmas parsed) on the next request.
+	r.SetMaxIdleConns(8)
 	db := &DB{dialect: "sqlite", w: w, r: r}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()

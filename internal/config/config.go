@@ -154,6 +154,11 @@ type Config struct {
 	// the IIIF server keeps when the store has no local files (S3), under
 	// DataDir/cache/iiif-sources. Env STOR_IIIF_SOURCE_CACHE_SIZE. Default 10GiB.
 	IIIFSourceCacheSize ByteSize
+	// IIIFTileCacheSize bounds the in-memory cache of decoded pyramid tiles
+	// that IIIF regions are rendered from (least recently used out; 0
+	// disables it). The server's memory may grow by up to about twice this. Env
+	// STOR_IIIF_TILE_CACHE_SIZE. Default 64MiB.
+	IIIFTileCacheSize ByteSize
 	// UploadExpiry is how long an unfinished resumable (tus) upload may sit
 	// idle before the sweeper removes its bytes. Env STOR_UPLOAD_EXPIRY.
 	// Default 24h.
@@ -294,6 +299,7 @@ func Default() Config {
 		FetchTimeout:          10 * time.Minute,
 		IIIFCacheSize:         1 << 30,
 		IIIFSourceCacheSize:   10 << 30,
+		IIIFTileCacheSize:     64 << 20,
 		LogLevel:              "info",
 		LogFormat:             "json",
 		S3Region:              "us-east-1",
@@ -385,6 +391,7 @@ func fields(c *Config) []field {
 		{"fetch-timeout", "STOR_FETCH_TIMEOUT", "time limit of one from-url fetch", dur(&c.FetchTimeout)},
 		{"iiif-cache-size", "STOR_IIIF_CACHE_SIZE", "on-disk cache of rendered IIIF images (0: off)", size(&c.IIIFCacheSize)},
 		{"iiif-source-cache-size", "STOR_IIIF_SOURCE_CACHE_SIZE", "local copies of IIIF image sources when the store is remote", size(&c.IIIFSourceCacheSize)},
+		{"iiif-tile-cache-size", "STOR_IIIF_TILE_CACHE_SIZE", "in-memory cache of decoded IIIF pyramid tiles (0: off)", size(&c.IIIFTileCacheSize)},
 		{"signing-keys", "STOR_SIGNING_KEYS", "HMAC keys of signed URLs, kid:base64secret,... (first signs, all verify; default: generated in the data dir)", str(&c.SigningKeys)},
 		{"cors-origins", "STOR_CORS_ORIGINS", "origins allowed to call the API from a browser, comma-separated (* for any)", str(&c.CORSOrigins)},
 		{"s3-endpoint", "STOR_S3_ENDPOINT", "S3-compatible server, host:port or http(s)://host:port (with --s3-bucket: the blob store; default the local disk)", str(&c.S3Endpoint)},
@@ -560,6 +567,9 @@ func (c *Config) Validate() error {
 	}
 	if c.IIIFCacheSize < 0 {
 		bad("iiif-cache-size (STOR_IIIF_CACHE_SIZE)", "must not be negative")
+	}
+	if c.IIIFTileCacheSize < 0 {
+		bad("iiif-tile-cache-size (STOR_IIIF_TILE_CACHE_SIZE)", "must not be negative")
 	}
 	if c.IIIFSourceCacheSize < 1<<20 {
 		bad("iiif-source-cache-size (STOR_IIIF_SOURCE_CACHE_SIZE)", "must be at least 1MiB")

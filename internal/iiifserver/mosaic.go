@@ -3,6 +3,7 @@ package iiifserver
 import (
 	"image"
 	"math"
+	"sync"
 
 	"stor/internal/iiif"
 	"stor/internal/tiff"
@@ -84,4 +85,60 @@ func (pl mosaicPlan) mosaic(t *tiff.File) (vips.Mosaic, error) {
 		}
 	}
 	return m, nil
+}
+
+// pixBufs are the buffers regions are assembled in, reused.
+var pixBufs sync.Pool
+
+// pixels assembles the plan's crop as packed RGB from decoded tiles, taken
+// from the decoded-tile cache or decoded (and kept) now. done returns the
+// buffer for reuse.
+func (s *Server) pixels(si *sourceInfo, version string, pl mosaicPlan) (out []byte, done func(), err error) {
+	l := si.tif.Levels()[pl.level]
+	tw, th := l.TileWidth, l.TileHeight
+	w, h := pl.crop.Dx(), pl.crop.Dy()
+	bp, _ := pixBufs.Get().(*[]byte)
+	if bp == nil || cap(*bp) < w*h*3 {
+		b := make([]byte, w*h*3)
+		bp = &b
+	}
+	out = (*bp)[:w*h*3] // every byte is written: the tiles cover the crop
+	done = func() { pixBufs.Put(bp) }
+	fail := func(err error) ([]byte, func(), error) { done(); return nil, nil, err }
+	for r := pl.row0; r < pl.row0+pl.rows; r++ {
+		for c := pl.col0; c < pl.col0+pl.cols; c++ {
+			// The tile's place in mosaic pixels, cut to the crop.
+			tr := image.Rect((c-pl.col0)*tw, (r-pl.row0)*th, (c-pl.col0+1)*tw, (r-pl.row0+1)*th).Intersect(pl.crop)
+			if tr.Empty() {
+				continue
+			}
+			k := tileKey{version: version, level: pl.level, col: c, row: r}
+			pix, rel, ok := s.tiles.get(k)
+			if !ok {
+				b, err := si.tif.JPEGTile(pl.level, c, r)
+				if err != nil {
+					return fail(err)
+				}
+				if pix, err = s.tiles.alloc(tw * th * 3); err != nil {
+					return fail(err)
+				}
+				if err = s.cfg.Engine.DecodeJPEGTile(pix, b, tw, th); err != nil {
+					s.tiles.mu.Lock()
+					s.tiles.recycle(pix)
+					s.tiles.mu.Unlock()
+					return fail(err)
+				}
+				pix, rel = s.tiles.put(k, pix)
+			}
+			ox, oy := (c-pl.col0)*tw, (r-pl.row0)*th
+			n := tr.Dx() * 3
+			for y := tr.Min.Y; y < tr.Max.Y; y++ {
+				src := ((y-oy)*tw + tr.Min.X - ox) * 3
+				dst := ((y-pl.crop.Min.Y)*w + tr.Min.X - pl.crop.Min.X) * 3
+				copy(out[dst:dst+n], pix[src:src+n])
+			}
+			rel()
+		}
+	}
+	return out, done, nil
 }

@@ -56,6 +56,10 @@ type Config struct {
 	// "private, max-age=3600": responses need a token today, and the ETag
 	// (which follows the source) lets caches revalidate after reprocessing.
 	CacheControl string
+	// TileCacheSize bounds, in bytes, the in-memory cache of decoded
+	// pyramid tiles that regions are rendered from (least recently used
+	// out); 0 turns it off (every region decodes the tiles under it).
+	TileCacheSize int64
 	// Registerer, when set, receives the server's metrics.
 	Registerer prometheus.Registerer
 }
@@ -66,6 +70,7 @@ type Server struct {
 	cache   *DiskCache // rendered responses; nil when disabled
 	sources *DiskCache // local copies of remote sources
 	infos   *infoCache
+	tiles   *tileCache // decoded pyramid tiles; nil when disabled
 	probes  flight
 	copies  flight
 	renders flight
@@ -100,6 +105,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	s := &Server{cfg: cfg, infos: newInfoCache(256), sem: make(chan struct{}, cfg.MaxRenders), looks: map[string]looked{}}
+	if cfg.TileCacheSize > 0 {
+		s.tiles = newTileCache(cfg.TileCacheSize)
+	}
 	var err error
 	if cfg.CacheSize > 0 {
 		if s.cache, err = OpenDiskCache(cfg.CacheDir, cfg.CacheSize); err != nil {
@@ -123,8 +131,8 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Close releases open pyramid files.
-func (s *Server) Close() { s.infos.closeAll() }
+// Close releases open pyramid files and the decoded tiles.
+func (s *Server) Close() { s.infos.closeAll(); s.tiles.close() }
 
 // Routes are the IIIF endpoints, for api.Server.Extra. Every GET needs the
 // read scope (bearer token or the UI session cookie), a signed URL of
@@ -196,9 +204,10 @@ func (s *Server) asset(r *http.Request, p *auth.Principal) (*catalog.Asset, erro
 const lookupTTL = time.Second
 
 type looked struct {
-	a   *catalog.Asset
-	ref sourceRef
-	at  time.Time
+	a    *catalog.Asset
+	ref  sourceRef
+	at   time.Time
+	path string // the Localizer's path of ref, once known
 }
 
 // lookup returns the visible asset and its source, from a one-second memo.
@@ -231,6 +240,29 @@ func (s *Server) lookup(r *http.Request, p *auth.Principal) (*catalog.Asset, sou
 	return l.a, l.ref, nil
 }
 
+// localPathMemo is the Localizer's path of ref, kept with the asset's
+// lookup memo (lookupTTL) so that a tile is not a stat of the file.
+func (s *Server) localPathMemo(r *http.Request, lp storage.Localizer, ref sourceRef) (string, error) {
+	id := r.PathValue("id")
+	s.lookMu.Lock()
+	l, ok := s.looks[id]
+	s.lookMu.Unlock()
+	if ok && l.path != "" && l.ref == ref {
+		return l.path, nil
+	}
+	p, err := lp.LocalPath(r.Context(), ref.blobKey)
+	if err != nil {
+		return "", err
+	}
+	s.lookMu.Lock()
+	if l, ok := s.looks[id]; ok && l.ref == ref {
+		l.path = p
+		s.looks[id] = l
+	}
+	s.lookMu.Unlock()
+	return p, nil
+}
+
 // opened is a source ready to read.
 type opened struct {
 	ref     sourceRef
@@ -244,7 +276,15 @@ func (s *Server) open(r *http.Request, p *auth.Principal) (*catalog.Asset, *open
 	if err != nil {
 		return nil, nil, err
 	}
-	path, release, err := s.localPath(r.Context(), ref)
+	var path string
+	release := func() {}
+	if lp, ok := s.cfg.Store.(storage.Localizer); ok {
+		// The stored file's path, checked once per lookup memo: the tile
+		// path reads the open pyramid, not the path.
+		path, err = s.localPathMemo(r, lp, ref)
+	} else {
+		path, release, err = s.localPath(r.Context(), ref)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -451,7 +491,15 @@ func (s *Server) render(src *opened, res iiif.Resolved, name string) (rendered, 
 	var b []byte
 	var err error
 	how := "file"
-	if pl, ok := planMosaic(src.info, res); ok {
+	if pl, ok := planMosaic(src.info, res); ok && s.tiles != nil {
+		var pix []byte
+		var done func()
+		if pix, done, err = s.pixels(src.info, src.ref.version, pl); err == nil {
+			how = "mosaic"
+			b, err = s.cfg.Engine.RenderRGB(pix, pl.crop.Dx(), pl.crop.Dy(), req)
+			done()
+		}
+	} else if ok {
 		var m vips.Mosaic
 		if m, err = pl.mosaic(src.info.tif); err == nil {
 			how = "mosaic"

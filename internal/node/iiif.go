@@ -14,7 +14,8 @@ func (n *Node) openIIIF() error {
 		DB: n.DB, Store: n.Store, Engine: n.Tools.Vips, Log: n.Log, BaseURL: n.Cfg.BaseURL(),
 		CacheDir: filepath.Join(n.Cfg.DataDir, "cache", "iiif"), CacheSize: int64(n.Cfg.IIIFCacheSize),
 		SourceDir: filepath.Join(n.Cfg.DataDir, "cache", "iiif-sources"), SourceCacheSize: int64(n.Cfg.IIIFSourceCacheSize),
-		Registerer: n.Reg,
+		TileCacheSize: int64(n.Cfg.IIIFTileCacheSize),
+		Registerer:    n.Reg,
 	})
 	if err != nil {
 		return err

@@ -213,6 +213,7 @@ func open(ctx context.Context, cfg config.Config, log *slog.Logger, pcfg pipelin
 	n.API = &api.Server{
 		Signer: &auth.Signer{Keys: keys}, Events: n.Pipe, CORSOrigins: cfg.CORSList(),
 		DB: db, Store: store, Ingest: n.Ingest, Auth: &auth.Authenticator{DB: db.Reader(), Writer: db.Writer(), Tokens: &auth.TokenCache{}},
+		Access:     &api.AccessCache{},
 		SessionTTL: cfg.SessionTTL, TrustedProxies: proxies,
 		Lockout: &auth.Lockout{Attempts: cfg.SignInLockoutAttempts, Window: cfg.SignInLockoutWindow,
 			Duration: cfg.SignInLockoutDuration, Max: cfg.SignInLockoutMax},

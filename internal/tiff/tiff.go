@@ -347,12 +347,13 @@ func (f *File) JPEGTile(level, col, row int) ([]byte, error) {
 	if l.Compression != CompressionJPEG {
 		return nil, fmt.Errorf("%w: compression %d", ErrNotJPEG, l.Compression)
 	}
-	t, err := f.RawTile(level, col, row)
-	if err != nil {
-		return nil, err
+	if col < 0 || row < 0 || col >= l.Cols || row >= l.Rows {
+		return nil, fmt.Errorf("%w: tile %d,%d of %dx%d", ErrNoSuchTile, col, row, l.Cols, l.Rows)
 	}
-	if len(t) < 4 || t[0] != 0xFF || t[1] != 0xD8 {
-		return nil, fmt.Errorf("%w: tile %d,%d does not start with SOI", ErrFormat, col, row)
+	i := row*l.Cols + col
+	n := int(l.counts[i])
+	if n < 4 || n > 1<<28 {
+		return nil, fmt.Errorf("%w: tile %d,%d has %d bytes", ErrFormat, col, row, n)
 	}
 	tables := l.jpegTables
 	if len(tables) >= 4 {
@@ -366,14 +367,22 @@ func (f *File) JPEGTile(level, col, row int) ([]byte, error) {
 	} else {
 		tables = nil
 	}
-	out := make([]byte, 0, len(t)+len(tables)+32)
-	out = append(out, markerSOI...)
+	app := app0JFIF
 	if l.Samples == 3 && l.Photometric == PhotometricRGB {
-		out = append(out, app14RGB...)
-	} else {
-		out = append(out, app0JFIF...)
+		app = app14RGB
 	}
-	out = append(out, tables...)
-	out = append(out, t[2:]...)
+	// One allocation: the tile is read in place after the header, its own
+	// SOI landing on the header's last two bytes, which are written after.
+	hdr := len(markerSOI) + len(app) + len(tables)
+	out := make([]byte, hdr-2+n)
+	if _, err := f.r.ReadAt(out[hdr-2:], int64(l.offsets[i])); err != nil {
+		return nil, fmt.Errorf("tiff: read tile %d,%d: %w", col, row, err)
+	}
+	if out[hdr-2] != 0xFF || out[hdr-1] != 0xD8 {
+		return nil, fmt.Errorf("%w: tile %d,%d does not start with SOI", ErrFormat, col, row)
+	}
+	at := copy(out, markerSOI)
+	at += copy(out[at:], app)
+	copy(out[at:], tables)
 	return out, nil
 }

@@ -249,3 +249,52 @@ func (e *Engine) RenderMosaic(m Mosaic, crop img.Rectangle, req Request) ([]byte
 	defer im.close()
 	return im.finish(req)
 }
+
+// DecodeJPEGTile decodes one standalone 3-band JPEG tile of exactly
+// width × height (a stored pyramid tile) into dst as packed RGB
+// (width*height*3 bytes; dst may be memory outside the Go heap), for a
+// cache of decoded tiles.
+func (e *Engine) DecodeJPEGTile(dst, b []byte, width, height int) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	if len(b) == 0 || width <= 0 || height <= 0 || len(dst) != width*height*3 {
+		return fmt.Errorf("vips: decode tile of %d bytes, %dx%d into %d bytes: %w", len(b), width, height, len(dst), ErrBadRequest)
+	}
+	if err := e.checkPixels(width, height); err != nil {
+		return fmt.Errorf("vips: decode tile: %w", err)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if C.stor_decode_tile_rgb(unsafe.Pointer(&b[0]), C.size_t(len(b)), C.int(width), C.int(height), (*C.uchar)(unsafe.Pointer(&dst[0]))) != 0 {
+		return lastError("decode tile")
+	}
+	return nil
+}
+
+// RenderRGB runs the IIIF pipeline of Render on width × height packed RGB
+// pixels (sRGB; width*height*3 bytes): sized, mirrored, rotated, given its
+// quality and encoded as req asks (req.Region is ignored). The IIIF
+// server builds the pixels from decoded pyramid tiles it keeps. libvips
+// works on a copy of pix.
+func (e *Engine) RenderRGB(pix []byte, width, height int, req Request) ([]byte, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	if width <= 0 || height <= 0 || len(pix) != width*height*3 ||
+		req.Width <= 0 || req.Height <= 0 || req.Rotation < 0 || req.Rotation > 360 || math.IsNaN(req.Rotation) {
+		return nil, fmt.Errorf("vips: render %dx%d RGB (%d bytes) to %dx%d: %w", width, height, len(pix), req.Width, req.Height, ErrBadRequest)
+	}
+	if err := e.checkPixels(req.Width, req.Height); err != nil {
+		return nil, fmt.Errorf("vips: render output: %w", err)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var out *C.VipsImage
+	if C.stor_from_rgb(unsafe.Pointer(&pix[0]), C.int(width), C.int(height), &out) != 0 {
+		return nil, lastError("wrap pixels")
+	}
+	im := &vimage{p: out}
+	defer im.close()
+	return im.finish(req)
+}

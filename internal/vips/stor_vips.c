@@ -375,3 +375,29 @@ const char *stor_interpretation(VipsImage *in) {
 const char *stor_band_format(VipsImage *in) {
   return vips_enum_nick(VIPS_TYPE_BAND_FORMAT, in->BandFmt);
 }
+
+// stor_decode_tile_rgb decodes one whole tw x th 3-band JPEG tile into dst
+// (tw*th*3 bytes), for the IIIF server's decoded-tile cache.
+int stor_decode_tile_rgb(const void *src, size_t len, int tw, int th, unsigned char *dst) {
+  if (tw <= 0 || th <= 0) {
+    vips_error("stor", "tile of %dx%d", tw, th);
+    return -1;
+  }
+  unsigned char *row = g_try_malloc((size_t)tw * 3);
+  if (!row) {
+    vips_error("stor", "out of memory for a tile row");
+    return -1;
+  }
+  int r = decode_tile((const unsigned char *)src, len, 0, 0, tw, th, dst, tw, th, row);
+  g_free(row);
+  return r;
+}
+
+// stor_from_rgb wraps a copy of w x h packed RGB pixels as an sRGB image.
+int stor_from_rgb(const void *pix, int w, int h, VipsImage **out) {
+  VipsImage *m = vips_image_new_from_memory_copy(pix, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR);
+  if (!m) return -1;
+  int r = vips_copy(m, out, "interpretation", VIPS_INTERPRETATION_sRGB, NULL);
+  g_object_unref(m);
+  return r;
+}

@@ -37,6 +37,8 @@ int stor_copy_memory(VipsImage *in, VipsImage **out);
 // stor_save_jpeg_buffer_opts is jpegsave_buffer (metadata stripped) with
 // Q and optimize_coding chosen.
 int stor_save_jpeg_buffer_opts(VipsImage *in, int q, int optimize, void **buf, size_t *len);
+int stor_decode_tile_rgb(const void *src, size_t len, int tw, int th, unsigned char *dst);
+int stor_from_rgb(const void *pix, int w, int h, VipsImage **out);
 int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out);
 const char *stor_loader(const char *path);
 
