@@ -2,10 +2,10 @@ package api
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"stor/internal/catalog"
+	"stor/internal/ttlcache"
 )
 
 // AccessCache keeps assets' access rows (catalog.GetAssetAccess: project,
@@ -23,9 +23,7 @@ type AccessCache struct {
 	TTL time.Duration // how long an entry lives; 0 is DefaultAccessCacheTTL
 	Max int           // entries at most; 0 is DefaultAccessCacheMax
 
-	mu  sync.Mutex
-	m   map[string]cachedAccess
-	gen uint64 // bumped by Forget: a lookup that began before is not stored
+	c ttlcache.Cache[catalog.AssetAccess]
 }
 
 // Defaults of AccessCache.
@@ -34,21 +32,12 @@ const (
 	DefaultAccessCacheMax = 10000
 )
 
-type cachedAccess struct {
-	a     catalog.AssetAccess
-	until time.Time
-}
-
 // Get returns the access row of id, from the cache or the catalog.
 func (c *AccessCache) Get(ctx context.Context, q catalog.Querier, id string) (*catalog.AssetAccess, error) {
 	now := time.Now()
-	c.mu.Lock()
-	e, ok := c.m[id]
-	gen := c.gen
-	c.mu.Unlock()
-	if ok && now.Before(e.until) {
-		a := e.a
-		return &a, nil
+	cached, ok, gen := c.c.Get(id, now)
+	if ok {
+		return &cached, nil
 	}
 	a, err := catalog.GetAssetAccess(ctx, q, id)
 	if err != nil {
@@ -61,25 +50,7 @@ func (c *AccessCache) Get(ctx context.Context, q catalog.Querier, id string) (*c
 	if max <= 0 {
 		max = DefaultAccessCacheMax
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return a, nil
-	}
-	if c.m == nil {
-		c.m = make(map[string]cachedAccess)
-	}
-	if len(c.m) >= max {
-		for k, e := range c.m { // drop the expired; if none, start over
-			if !now.Before(e.until) {
-				delete(c.m, k)
-			}
-		}
-		if len(c.m) >= max {
-			clear(c.m)
-		}
-	}
-	c.m[id] = cachedAccess{a: *a, until: now.Add(ttl)}
+	c.c.Put(id, *a, now.Add(ttl), now, max, gen)
 	return a, nil
 }
 
@@ -88,18 +59,11 @@ func (c *AccessCache) Forget() {
 	if c == nil {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	clear(c.m)
+	c.c.Forget()
 }
 
 // Len is the number of entries, expired ones included.
-func (c *AccessCache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
-}
+func (c *AccessCache) Len() int { return c.c.Len() }
 
 // assetAccess reads id's access row through s.Access when it is set.
 func (s *Server) assetAccess(ctx context.Context, id string) (*catalog.AssetAccess, error) {

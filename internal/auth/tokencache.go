@@ -1,8 +1,9 @@
 package auth
 
 import (
-	"sync"
 	"time"
+
+	"stor/internal/ttlcache"
 )
 
 // TokenCache keeps recently validated bearer tokens for a few seconds, so
@@ -20,9 +21,7 @@ type TokenCache struct {
 	TTL time.Duration // how long an entry lives; 0 is DefaultTokenCacheTTL
 	Max int           // entries at most; 0 is DefaultTokenCacheMax
 
-	mu  sync.Mutex
-	m   map[string]cachedToken
-	gen uint64 // bumped by Forget: a lookup that began before is not stored
+	c ttlcache.Cache[Principal]
 }
 
 // Defaults of TokenCache.
@@ -30,11 +29,6 @@ const (
 	DefaultTokenCacheTTL = 5 * time.Second
 	DefaultTokenCacheMax = 10000
 )
-
-type cachedToken struct {
-	p     Principal
-	until time.Time
-}
 
 func (c *TokenCache) ttl() time.Duration {
 	if c.TTL > 0 {
@@ -53,18 +47,11 @@ func (c *TokenCache) max() int {
 // get returns a copy of the cached principal of hash, and the generation to
 // hand to put after a miss.
 func (c *TokenCache) get(hash string, now time.Time) (*Principal, uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[hash]
+	p, ok, gen := c.c.Get(hash, now)
 	if !ok {
-		return nil, c.gen
+		return nil, gen
 	}
-	if !now.Before(e.until) {
-		delete(c.m, hash)
-		return nil, c.gen
-	}
-	p := e.p
-	return &p, c.gen
+	return &p, gen
 }
 
 // put stores p for hash until now+TTL (or expires, if sooner), unless
@@ -74,43 +61,16 @@ func (c *TokenCache) put(hash string, p *Principal, expires *time.Time, now time
 	if expires != nil && expires.Before(until) {
 		until = *expires
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
-	}
-	if c.m == nil {
-		c.m = make(map[string]cachedToken)
-	}
-	if len(c.m) >= c.max() {
-		for k, e := range c.m { // drop the expired; if none, start over
-			if !now.Before(e.until) {
-				delete(c.m, k)
-			}
-		}
-		if len(c.m) >= c.max() {
-			clear(c.m)
-		}
-	}
 	q := *p
 	q.Scopes = append([]string(nil), p.Scopes...)
-	c.m[hash] = cachedToken{p: q, until: until}
+	c.c.Put(hash, q, until, now, c.max(), gen)
 }
 
 // Forget drops every entry (after a revocation or a change of a user).
-func (c *TokenCache) Forget() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	clear(c.m)
-}
+func (c *TokenCache) Forget() { c.c.Forget() }
 
 // Len is the number of entries, expired ones included.
-func (c *TokenCache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
-}
+func (c *TokenCache) Len() int { return c.c.Len() }
 
 // Forget drops the cached tokens of a, if it has a cache: call it after
 // revoking a token or changing a user.

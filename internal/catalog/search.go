@@ -537,18 +537,28 @@ func (s SQLiteSearch) Facets(ctx context.Context, q Querier, f AssetFilter, fiel
 	return out, err
 }
 
+// facetMap is an empty count map for each of fields, all of which must
+// be FacetFields.
+func facetMap(fields []string) (map[string]map[string]int, error) {
+	out := map[string]map[string]int{}
+	for _, field := range fields {
+		if !slices.Contains(FacetFields, field) {
+			return nil, fmt.Errorf("catalog: facet %q: %w", field, ErrInvalid)
+		}
+		out[field] = map[string]int{}
+	}
+	return out, nil
+}
+
 // maxTagFacets is how many tags the tag facet lists (the most used).
 const maxTagFacets = 100
 
 // FacetCounts implements FacetCounter.
 func (s SQLiteSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilter, fields []string) (map[string]map[string]int, bool, error) {
 	s = s.limits()
-	out := map[string]map[string]int{}
-	for _, field := range fields {
-		if !slices.Contains(FacetFields, field) {
-			return nil, false, fmt.Errorf("catalog: facet %q: %w", field, ErrInvalid)
-		}
-		out[field] = map[string]int{}
+	out, err := facetMap(fields)
+	if err != nil {
+		return nil, false, err
 	}
 	where, wargs, ok := f.where(false)
 	if !ok || len(fields) == 0 {

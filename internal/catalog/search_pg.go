@@ -460,12 +460,9 @@ func (s PostgresSearch) Facets(ctx context.Context, q Querier, f AssetFilter, fi
 // assets, newest first, counted one by one; approximate when it has more.
 func (s PostgresSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilter, fields []string) (map[string]map[string]int, bool, error) {
 	s = s.limits()
-	out := map[string]map[string]int{}
-	for _, field := range fields {
-		if !slices.Contains(FacetFields, field) {
-			return nil, false, fmt.Errorf("catalog: facet %q: %w", field, ErrInvalid)
-		}
-		out[field] = map[string]int{}
+	out, err := facetMap(fields)
+	if err != nil {
+		return nil, false, err
 	}
 	where, args, ok := f.where(true)
 	if !ok || len(fields) == 0 {

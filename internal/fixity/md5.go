@@ -2,15 +2,15 @@ package fixity
 
 import (
 	"context"
+	"crypto/md5"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"stor/internal/catalog"
-	"stor/internal/ingest"
 	"stor/internal/pipeline"
 	"stor/internal/storage"
 )
@@ -51,16 +51,18 @@ func MD5Task() pipeline.Task {
 			if err != nil {
 				return fmt.Errorf("md5: %w", err)
 			}
-			cr := &countingReader{r: rc}
-			sum, err := ingest.ReaderMD5(cr)
+			// copyPaced: the audits' read loop, unpaced, counting the bytes.
+			h := md5.New()
+			n, err := copyPaced(ctx, h, rc, nil)
 			rc.Close()
 			if err != nil {
 				return fmt.Errorf("md5: %w", err)
 			}
-			if cr.n != a.Size {
-				return pipeline.Permanentf("md5: the original holds %d bytes, the asset says %d", cr.n, a.Size)
+			if n != a.Size {
+				return pipeline.Permanentf("md5: the original holds %d bytes, the asset says %d", n, a.Size)
 			}
-			return recordMD5(ctx, tc, a, sum, "original", cr.n)
+			sum := hex.EncodeToString(h.Sum(nil))
+			return recordMD5(ctx, tc, a, sum, "original", n)
 		},
 	}
 }
@@ -76,16 +78,4 @@ func recordMD5(ctx context.Context, tc *pipeline.TaskContext, a *catalog.Asset, 
 		return catalog.AddEvent(ctx, tx, catalog.Event{AssetID: a.ID, Type: "checksum.md5", Actor: "system",
 			TxID: a.TxID, Detail: string(detail)})
 	})
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -80,13 +80,8 @@ func fileMD5(path string) (string, error) {
 		return "", fmt.Errorf("ingest: %w", err)
 	}
 	defer f.Close()
-	return ReaderMD5(f)
-}
-
-// ReaderMD5 is the lower-case hex MD5 of everything r holds.
-func ReaderMD5(r io.Reader) (string, error) {
 	h := md5.New()
-	if _, err := io.Copy(h, r); err != nil {
+	if _, err := io.Copy(h, f); err != nil {
 		return "", fmt.Errorf("ingest: md5: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -128,21 +128,8 @@ type assetResp struct {
 
 func (s *server) asset(t *testing.T, id string) assetResp {
 	t.Helper()
-	req, _ := http.NewRequest("GET", s.url()+"/api/v1/assets/"+id, nil)
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("GET asset %s: %s %s", id, resp.Status, b)
-	}
 	var a assetResp
-	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
-		t.Fatal(err)
-	}
+	s.getJSON(t, "/api/v1/assets/"+id, &a)
 	return a
 }
 
