@@ -37,6 +37,7 @@ func main() {
 	pid := flag.Int("pid", 0, "imgproxy's process id: report its CPU time too (from /proc)")
 	quality := flag.Int("q", imagetask.DefaultConfig().ThumbQuality, "stor's JPEG quality (default: the thumbnail task's, STOR_THUMBNAIL_QUALITY's default)")
 	warm := flag.Int("warm", 0, "untimed images first (warm-up: page cache, libvips start, imgproxy's pools)")
+	outDir := flag.String("out", "", "stor and imgproxy: also write each thumbnail to this directory (NAME.jpg), to compare outputs")
 	flag.Parse()
 
 	files, _ := filepath.Glob(filepath.Join(*dir, "*"))
@@ -62,6 +63,9 @@ func main() {
 			b, info, err := eng.Thumbnail(path, vips.ThumbOpts{Size: 400, Format: vips.JPEG, Quality: *quality})
 			if err == nil && max(info.Width, info.Height) != 400 {
 				err = fmt.Errorf("thumbnail is %dx%d", info.Width, info.Height)
+			}
+			if err == nil {
+				err = save(*outDir, path, b)
 			}
 			return len(b), err
 		case "six":
@@ -100,6 +104,9 @@ func main() {
 			b, err := io.ReadAll(res.Body)
 			if res.StatusCode != 200 {
 				return 0, fmt.Errorf("imgproxy %d: %s", res.StatusCode, b)
+			}
+			if err == nil {
+				err = save(*outDir, path, b)
 			}
 			return len(b), err
 		case "convert":
@@ -167,6 +174,16 @@ func main() {
 		fmt.Println(strings.Join(errs, "\n"))
 		os.Exit(1)
 	}
+}
+
+// save writes b to dir/NAME.jpg (NAME: src's base name without its
+// extension) when dir is set.
+func save(dir, src string, b []byte) error {
+	if dir == "" {
+		return nil
+	}
+	name := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
+	return os.WriteFile(filepath.Join(dir, name+".jpg"), b, 0o644)
 }
 
 // sixOpts are the thumbnail task's outputs with its default sizes.

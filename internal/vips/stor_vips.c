@@ -52,6 +52,46 @@ int stor_load(const char *path, const char *loader, int page, int shrink, int se
   return build(op, out);
 }
 
+int stor_load_jpeg_buffer(const void *buf, size_t len, int shrink, VipsImage **out) {
+  VipsOperation *op = vips_operation_new("jpegload_buffer");
+  if (!op) return -1;
+  VipsBlob *blob = vips_blob_new(NULL, buf, len);  // no copy, no free: the caller owns buf
+  g_object_set(op, "buffer", blob, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+  vips_area_unref(VIPS_AREA(blob));
+  if (shrink > 1) g_object_set(op, "shrink", shrink, NULL);
+  // Built outside the operation cache: buf is reused for the next file, so
+  // a cached load keyed on its address would hand back the wrong image.
+  if (vips_object_build(VIPS_OBJECT(op))) {
+    vips_object_unref_outputs(VIPS_OBJECT(op));
+    g_object_unref(op);
+    return -1;
+  }
+  g_object_get(op, "out", out, NULL);
+  vips_object_unref_outputs(VIPS_OBJECT(op));
+  g_object_unref(op);
+  return 0;
+}
+
+int stor_render_here(VipsImage *in, VipsImage **out) {
+  VipsImage *m = vips_image_new_memory();
+  if (vips_image_pipelinev(m, VIPS_DEMAND_STYLE_THINSTRIP, in, NULL) || vips_image_write_prepare(m)) {
+    g_object_unref(m);
+    return -1;
+  }
+  VipsRegion *r = vips_region_new(in);
+  VipsRect all = {0, 0, in->Xsize, in->Ysize};
+  if (vips_region_prepare(r, &all)) {
+    g_object_unref(r);
+    g_object_unref(m);
+    return -1;
+  }
+  size_t line = VIPS_IMAGE_SIZEOF_LINE(m);
+  for (int y = 0; y < in->Ysize; y++) memcpy(VIPS_IMAGE_ADDR(m, 0, y), VIPS_REGION_ADDR(r, 0, y), line);
+  g_object_unref(r);
+  *out = m;
+  return 0;
+}
+
 int stor_load_svg(const void *buf, size_t len, double scale, VipsImage **out) {
   VipsOperation *op = vips_operation_new("svgload_buffer");
   if (!op) return -1;
@@ -158,7 +198,7 @@ int stor_thumbnail_image(VipsImage *in, int size, VipsImage **out) {
   return vips_thumbnail_image(in, out, size, "height", size, "size", VIPS_SIZE_DOWN, NULL);
 }
 
-int stor_shrink_long(VipsImage *in, int size, VipsImage **out) {
+int stor_shrink_long(VipsImage *in, int size, int here, VipsImage **out) {
   int l = in->Xsize > in->Ysize ? in->Xsize : in->Ysize;
   VipsImage *t;
   if (size >= l) {
@@ -168,10 +208,16 @@ int stor_shrink_long(VipsImage *in, int size, VipsImage **out) {
     return -1;
   }
   int o = stor_get_int(t, "orientation", 1);
-  if (o > 1 && o <= 8) {
+  if (here || (o > 1 && o <= 8)) {
     // Rotating needs random access; the input is read sequentially. The
-    // resized image is small: render it to memory first.
-    VipsImage *m = vips_image_copy_memory(t);
+    // resized image is small: render it to memory first (on this thread
+    // when asked to).
+    VipsImage *m = NULL;
+    if (here) {
+      if (stor_render_here(t, &m)) m = NULL;
+    } else {
+      m = vips_image_copy_memory(t);
+    }
     g_object_unref(t);
     if (!m) return -1;
     t = m;

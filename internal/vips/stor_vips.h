@@ -12,6 +12,14 @@ void stor_config(int concurrency, int max_ops, size_t max_mem, int max_files);
 // options unset. Returns -2 when no loader exists.
 int stor_load(const char *path, const char *loader, int page, int shrink, int sequential,
               VipsImage **out);
+// stor_load_jpeg_buffer opens the len bytes of JPEG at buf (sequential
+// access, DCT shrink-on-load factor shrink when > 1) without copying them
+// and outside libvips' operation cache: buf must stay unchanged until the
+// image and everything made from it are unreferenced.
+int stor_load_jpeg_buffer(const void *buf, size_t len, int shrink, VipsImage **out);
+// stor_render_here computes all of in on the calling thread (no libvips
+// worker threads) into a new memory image with in's header and metadata.
+int stor_render_here(VipsImage *in, VipsImage **out);
 // stor_load_svg rasterises an SVG held in memory (no base URI, so librsvg
 // resolves no relative or file: references). scale 1 is the declared size.
 int stor_load_svg(const void *buf, size_t len, double scale, VipsImage **out);
@@ -30,8 +38,10 @@ int stor_mosaic_jpeg(const void *buf, const size_t *offs, const size_t *lens, co
 // needed) so that its long edge is size, with vips_resize's default
 // kernel (Lanczos 3) and no other stage, then applies its EXIF
 // orientation: the short path vips_thumbnail_image takes for a plain sRGB
-// or grey JPEG, without its extra copy, cast and cache stages.
-int stor_shrink_long(VipsImage *in, int size, VipsImage **out);
+// or grey JPEG, without its extra copy, cast and cache stages. here != 0
+// renders the resized image into memory on the calling thread
+// (stor_render_here) before the rotation, so *out no longer reads in.
+int stor_shrink_long(VipsImage *in, int size, int here, VipsImage **out);
 // stor_copy_memory renders in into a new memory image.
 int stor_copy_memory(VipsImage *in, VipsImage **out);
 // stor_save_jpeg_buffer_opts is jpegsave_buffer (metadata stripped) with

@@ -118,3 +118,70 @@ func TestThumbnailsBadRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestJPEGThumbBufferPath: a JPEG thumbnail read whole into a reused
+// buffer and decoded on the calling thread (the usual path) is the same
+// as one through libvips' file source and worker threads (the path for
+// JPEGs over the buffer limit), for plain, rotated, grey, CMYK and
+// ICC-tagged JPEGs; thumbnails of files read one after the other into the
+// same buffer do not mix, with libvips' operation cache on or off.
+func TestJPEGThumbBufferPath(t *testing.T) {
+	dir := t.TempDir()
+	plain := gradient(t, dir, 3000, 2000)
+	rot := filepath.Join(dir, "rot.jpg")
+	run(t, convert, "-size", "3000x2000", "xc:blue", "-fill", "red", "-draw", "rectangle 0,0 1499,1999", rot)
+	run(t, "exiftool", "-q", "-overwrite_original", "-Orientation=6", "-n", rot)
+	grey := filepath.Join(dir, "grey.jpg")
+	run(t, convert, plain, "-colorspace", "Gray", grey)
+	cmyk := filepath.Join(dir, "cmyk.jpg")
+	run(t, convert, plain, "-colorspace", "CMYK", cmyk)
+	p3 := filepath.Join(dir, "p3.jpg")
+	run(t, "vips", "icc_transform", plain, p3, "p3", "--input-profile", "srgb")
+	if in, err := eng.Probe(p3); err != nil || !in.HasICC {
+		t.Fatalf("p3 probe %+v %v", in, err)
+	}
+	file := *eng
+	file.readMax = 0 // every JPEG through the file source
+	for _, p := range []string{plain, rot, grey, cmyk, p3} {
+		for _, size := range []int{400, 150} {
+			o := ThumbOpts{Size: size, Format: PNG}
+			b, info, err := eng.Thumbnail(p, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fb, finfo, err := file.Thumbnail(p, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := decode(t, b), decode(t, fb)
+			if got.Bounds() != want.Bounds() || info != finfo {
+				t.Fatalf("%s %d: %v %+v, file path %v %+v", filepath.Base(p), size, got.Bounds(), info, want.Bounds(), finfo)
+			}
+			if d := meanDiff(got, want); d > 0.5 {
+				t.Errorf("%s %d: differs from the file path by %.2f", filepath.Base(p), size, d)
+			}
+		}
+	}
+	// Red-over-blue and the gradient, alternately, with the cache on.
+	cached, err := Startup(Config{CacheMaxOps: 100, CacheMaxMem: 64 << 20, CacheMaxFiles: 10, MaxPixels: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Startup(DefaultConfig())
+	var first [2][]byte
+	for i := range 6 {
+		p := []string{rot, plain}[i%2]
+		b, _, err := cached.Thumbnail(p, ThumbOpts{Size: 100, Format: PNG})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first[i%2] == nil {
+			first[i%2] = b
+		} else if d := meanDiff(decode(t, b), decode(t, first[i%2])); d != 0 {
+			t.Fatalf("%s, pass %d: differs from its first thumbnail by %.2f", filepath.Base(p), i, d)
+		}
+	}
+	if c := rgba(decode(t, first[0]).At(33, 10)); !near(c, [3]int{255, 0, 0}, 40) {
+		t.Fatalf("rotated thumbnail top is %v, want red", c)
+	}
+}
