@@ -7,6 +7,7 @@ package vips
 import "C"
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -467,13 +468,17 @@ func (e *Engine) Thumbnails(path string, opts []ThumbOpts) ([]Thumb, error) {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	src, err := openSource(path)
+	src, base, err := e.jpegThumbFast(path, largest)
 	if err != nil {
 		return nil, err
 	}
-	base, err := e.thumbBase(src, largest)
-	if err != nil {
-		return nil, err
+	if base == nil {
+		if src, err = openSource(path); err != nil {
+			return nil, err
+		}
+		if base, err = e.thumbBase(src, largest); err != nil {
+			return nil, err
+		}
 	}
 	defer base.close()
 	if len(opts) == 1 {
@@ -622,10 +627,41 @@ func (e *Engine) jpegThumb(src *source, size int) (*vimage, error) {
 	if fi.Size() <= 0 || fi.Size() > e.readMax {
 		return e.jpegThumbFile(src, size)
 	}
-	n := int(fi.Size())
+	return e.jpegThumbRead(f, int(fi.Size()), src, size)
+}
+
+// jpegThumbFast is the start of Thumbnails for a file that begins with a
+// JPEG's SOI marker (FF D8, the test libvips' jpegload makes) and is small
+// enough to read whole: jpegThumb without libvips' loader search (which
+// opens the file once per candidate loader). For any other file it returns
+// a nil image and no error, and the caller takes the general path.
+func (e *Engine) jpegThumbFast(path string, size int) (*source, *vimage, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("vips: open: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("vips: open: %w", err)
+	}
+	var soi [2]byte
+	if fi.Size() < 2 || fi.Size() > e.readMax || !fi.Mode().IsRegular() {
+		return nil, nil, nil
+	}
+	if _, err := io.ReadFull(f, soi[:]); err != nil || soi != [2]byte{0xff, 0xd8} {
+		return nil, nil, nil
+	}
+	src := &source{path: path, loader: "jpegload"}
+	im, err := e.jpegThumbRead(io.MultiReader(bytes.NewReader(soi[:]), f), int(fi.Size()), src, size)
+	return src, im, err
+}
+
+// jpegThumbRead is jpegThumb for the n bytes of JPEG rd reads.
+func (e *Engine) jpegThumbRead(rd io.Reader, n int, src *source, size int) (*vimage, error) {
 	buf := e.getBuf(n)
 	defer e.putBuf(buf)
-	if _, err := io.ReadFull(f, unsafe.Slice((*byte)(buf.p), n)); err != nil {
+	if _, err := io.ReadFull(rd, unsafe.Slice((*byte)(buf.p), n)); err != nil {
 		return nil, fmt.Errorf("vips: read: %w", err)
 	}
 	var out *C.VipsImage
