@@ -24,8 +24,11 @@ func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }
 // @uppy/aws-s3; a 17 MiB JPEG goes to the bucket in three 8 MiB parts,
 // the first PUT of part 2 is aborted (connection reset), the upload goes
 // on without sending part 1 again (the plugin retries the part itself, or
-// Uppy's Retry resumes it; either is accepted), and the asset ends ready. Afterwards the bucket holds the
-// verified original and no leftover upload object.
+// Uppy's Retry resumes it; either is accepted), and the asset ends ready.
+// A second file is cut off after two parts and the page reloaded: Golden
+// Retriever restores it, the user re-selects it, and the same multipart
+// upload resumes (parts 1 and 2 not sent again). Afterwards the bucket
+// holds the two verified originals and no leftover upload object.
 func TestBrowserS3Upload(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -85,11 +88,13 @@ func TestBrowserS3Upload(t *testing.T) {
 	if err != nil {
 		t.Fatalf("web/test/s3upload.mjs failed: %v\n--- server log ---\n%s", err, tail(serverLog.String(), 4000))
 	}
-	m := regexp.MustCompile(`ASSET (\S+)`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatal("no asset id in the output")
+	for _, re := range []string{`ASSET (\S+)`, `ASSET2 (\S+)`} {
+		if regexp.MustCompile(re).FindStringSubmatch(out) == nil {
+			t.Fatalf("no %s in the output", re)
+		}
 	}
-	// The bucket: the original under originals/, nothing left under uploads/s3/.
+	// The bucket: the two originals under originals/, nothing left under
+	// uploads/s3/.
 	if left := srv.Keys(t, bucket, "uploads/s3/"); len(left) != 0 {
 		t.Errorf("upload objects left in the bucket: %v", left)
 	}
@@ -99,7 +104,7 @@ func TestBrowserS3Upload(t *testing.T) {
 			originals++
 		}
 	}
-	if originals != 1 {
-		t.Errorf("%d originals in the bucket, want 1", originals)
+	if originals != 2 {
+		t.Errorf("%d originals in the bucket, want 2", originals)
 	}
 }

@@ -133,7 +133,9 @@ try {
   await page.reload();
   hold = false;
   await page.waitForSelector('#upload-mode');
-  await page.waitForSelector('.uppy-Dashboard-Item');
+  // Golden Retriever shows the file as a ghost: "Re-select" opens the
+  // add-files panel, where the file is picked again.
+  await page.click('.uppy-Dashboard-Item-reSelect');
   await page.locator('input.uppy-Dashboard-input[type=file]:not([webkitdirectory])').first().setInputFiles([big2]);
   const go = await page.waitForSelector('.uppy-StatusBar-actionBtn--upload, .uppy-StatusBar-actionBtn--retry, #uploaded li[data-asset]:not([data-asset=""])');
   if (await go.evaluate((el) => el.matches('button'))) await go.click();
