@@ -24,6 +24,18 @@
 // the Engine. The operation cache is disabled by default (as in imgproxy).
 // Each call locks its goroutine to an OS thread while it runs libvips.
 //
+// # JPEG thumbnails
+//
+// A JPEG thumbnail (Thumbnail, Thumbnails) reads the file whole, in one
+// read call, into a reused C buffer the Engine keeps (at most GOMAXPROCS
+// idle, files up to 64 MiB), loads it from memory outside the operation
+// cache with DCT shrink-on-load, and decodes and resizes it on the calling
+// thread into a small memory image; only the encode runs on libvips'
+// worker threads. This is libvips' thread count of 1 (imgproxy's setting)
+// for the thumbnail alone, without changing the process-wide setting the
+// pyramid job and the IIIF renderer use. Larger JPEGs, or ones whose
+// DCT-scaled image is over 32 megapixels, take the streaming file path.
+//
 // # Safety
 //
 //   - Decompression bombs: every call except Probe reads the header first
