@@ -158,6 +158,52 @@ static int decode_tile(const unsigned char *src, size_t len, int x0, int y0, int
   return 0;
 }
 
+int stor_save_jpeg_here(VipsImage *in, int q, int optimize, void **buf, size_t *len) {
+  if (in->BandFmt != VIPS_FORMAT_UCHAR || in->Coding != VIPS_CODING_NONE ||
+      !(in->Bands == 3 || (in->Bands == 1 && in->Type == VIPS_INTERPRETATION_B_W)))
+    return 1;
+  VipsImage *m;
+  if (stor_render_here(in, &m)) return -1;
+  struct jpeg_compress_struct cinfo;
+  struct stor_jerr jerr;
+  unsigned char *out = NULL;
+  unsigned long outlen = 0;
+  cinfo.err = jpeg_std_error(&jerr.pub);
+  jerr.pub.error_exit = stor_jerr_exit;
+  jerr.pub.emit_message = stor_jerr_silent;
+  if (setjmp(jerr.jmp)) {
+    jpeg_destroy_compress(&cinfo);
+    free(out);
+    g_object_unref(m);
+    return -1;
+  }
+  jpeg_create_compress(&cinfo);
+  jpeg_mem_dest(&cinfo, &out, &outlen);
+  cinfo.image_width = m->Xsize;
+  cinfo.image_height = m->Ysize;
+  cinfo.input_components = m->Bands;
+  cinfo.in_color_space = m->Bands == 3 ? JCS_RGB : JCS_GRAYSCALE;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, q, TRUE);
+  cinfo.optimize_coding = optimize ? TRUE : FALSE;
+  cinfo.write_JFIF_header = FALSE;  // as jpegsave with strip: no APP0
+  if (q >= 90 && m->Bands == 3) {  // libvips' "auto" chroma subsampling: none from Q90
+    cinfo.comp_info[0].h_samp_factor = 1;
+    cinfo.comp_info[0].v_samp_factor = 1;
+  }
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = (JSAMPROW)VIPS_IMAGE_ADDR(m, 0, cinfo.next_scanline);
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  g_object_unref(m);
+  *buf = out;
+  *len = outlen;
+  return 0;
+}
+
 static void free_mem(VipsImage *im, void *p) { (void)im; g_free(p); }
 
 int stor_mosaic_jpeg(const void *buf, const size_t *offs, const size_t *lens, const int *xs,

@@ -20,6 +20,12 @@ int stor_load_jpeg_buffer(const void *buf, size_t len, int shrink, VipsImage **o
 // stor_render_here computes all of in on the calling thread (no libvips
 // worker threads) into a new memory image with in's header and metadata.
 int stor_render_here(VipsImage *in, VipsImage **out);
+// stor_save_jpeg_here encodes in (8-bit sRGB or grey) as a baseline JPEG
+// with libjpeg on the calling thread: in is rendered here first, so no
+// libvips worker thread runs. No metadata is written (as strip). *buf is
+// malloc'd: free it with free(). Returns 1, writing nothing, for images it
+// does not handle (the caller uses jpegsave).
+int stor_save_jpeg_here(VipsImage *in, int q, int optimize, void **buf, size_t *len);
 // stor_load_svg rasterises an SVG held in memory (no base URI, so librsvg
 // resolves no relative or file: references). scale 1 is the declared size.
 int stor_load_svg(const void *buf, size_t len, double scale, VipsImage **out);

@@ -1,6 +1,7 @@
 package vips
 
 import (
+	"bytes"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -159,6 +160,22 @@ func TestJPEGThumbBufferPath(t *testing.T) {
 			}
 			if d := meanDiff(got, want); d > 0.5 {
 				t.Errorf("%s %d: differs from the file path by %.2f", filepath.Base(p), size, d)
+			}
+		}
+		// JPEG: encoded with libjpeg on the calling thread, byte for byte
+		// what libvips' jpegsave makes (with and without chroma
+		// subsampling, optimised Huffman tables or not).
+		for _, o := range []ThumbOpts{{Size: 400, Quality: 80}, {Size: 150, Quality: 95}, {Size: 400, Quality: 80, PlainHuffman: true}} {
+			b, _, err := eng.Thumbnail(p, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fb, _, err := file.Thumbnail(p, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b, fb) {
+				t.Errorf("%s %+v: %d bytes, jpegsave %d bytes", filepath.Base(p), o, len(b), len(fb))
 			}
 		}
 	}

@@ -199,8 +199,13 @@ func lastError(op string) error {
 	return &Error{Op: op, Msg: msg}
 }
 
-// image owns a VipsImage reference.
-type vimage struct{ p *C.VipsImage }
+// image owns a VipsImage reference. small: its pixels come from a small
+// memory image (the JPEG thumbnail path), so it is cheap to compute on the
+// calling thread.
+type vimage struct {
+	p     *C.VipsImage
+	small bool
+}
 
 func (im *vimage) close() {
 	if im != nil && im.p != nil {
@@ -510,7 +515,7 @@ func (e *Engine) Thumbnails(path string, opts []ThumbOpts) ([]Thumb, error) {
 // thumbOut encodes one thumbnail of base (whose long edge is baseSize or
 // less), resizing it first when o.Size is smaller.
 func (base *vimage) thumbOut(src *source, o ThumbOpts, baseSize int) (Thumb, error) {
-	im := &vimage{p: base.p}
+	im := &vimage{p: base.p, small: base.small}
 	C.g_object_ref(C.gpointer(im.p))
 	defer im.close()
 	if o.Size < baseSize && o.Size < max(im.width(), im.height()) {
@@ -548,6 +553,17 @@ func (im *vimage) saveThumb(o ThumbOpts) ([]byte, error) {
 	}
 	var buf unsafe.Pointer
 	var n C.size_t
+	if im.small {
+		// A thumbnail from a small memory image: encode it on this
+		// thread, with no hand-offs to libvips' workers.
+		switch C.stor_save_jpeg_here(im.p, C.int(q), C.int(opt), &buf, &n) {
+		case 0:
+			defer C.free(buf)
+			return C.GoBytes(buf, C.int(n)), nil
+		case -1:
+			return nil, lastError("save jpeg")
+		}
+	}
 	if C.stor_save_jpeg_buffer_opts(im.p, C.int(q), C.int(opt), &buf, &n) != 0 {
 		return nil, lastError("save jpeg")
 	}
@@ -695,7 +711,7 @@ func (e *Engine) jpegThumbRead(rd io.Reader, n int, src *source, size int) (*vim
 		return nil, lastError("thumbnail")
 	}
 	// out is in memory: nothing reads buf any more.
-	return &vimage{p: out}, nil
+	return &vimage{p: out, small: true}, nil
 }
 
 // maxRenderHere is the most pixels a JPEG decoded for a thumbnail (after
