@@ -36,7 +36,7 @@ func main() {
 	threads := flag.Int("threads", 0, "libvips threads per pipeline (vips.Config.Concurrency; 0: libvips default)")
 	pid := flag.Int("pid", 0, "imgproxy's process id: report its CPU time too (from /proc)")
 	quality := flag.Int("q", imagetask.DefaultConfig().ThumbQuality, "stor's JPEG quality (default: the thumbnail task's, STOR_THUMBNAIL_QUALITY's default)")
-	warm := flag.Int("warm", 0, "untimed images first (warm-up: page cache, libvips start, imgproxy's pools)")
+	warm := flag.Int("warm", 0, "untimed images first, -c at a time (warm-up: page cache, libvips start, imgproxy's pools, stor's threads)")
 	outDir := flag.String("out", "", "stor and imgproxy: also write each thumbnail to this directory (NAME.jpg), to compare outputs")
 	flag.Parse()
 
@@ -123,12 +123,23 @@ func main() {
 		return 0, fmt.Errorf("unknown tool %q", *tool)
 	}
 
-	for i := range *warm {
-		if _, err := one(i, files[i%len(files)]); err != nil {
-			fmt.Fprintln(os.Stderr, "warm-up:", err)
-			os.Exit(1)
-		}
+	// Warm-up at the same concurrency as the timed run, so that every
+	// worker (and, for stor, every OS thread and libvips' per-thread
+	// state) has run before the clock starts.
+	var wwg sync.WaitGroup
+	for w := range *conc {
+		wwg.Add(1)
+		go func() {
+			defer wwg.Done()
+			for i := w; i < *warm; i += *conc {
+				if _, err := one(i, files[i%len(files)]); err != nil {
+					fmt.Fprintln(os.Stderr, "warm-up:", err)
+					os.Exit(1)
+				}
+			}
+		}()
 	}
+	wwg.Wait()
 	var jobs []string
 	for range *rounds {
 		jobs = append(jobs, files...)

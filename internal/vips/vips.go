@@ -133,7 +133,13 @@ func (e *Engine) getBuf(n int) *cbuf {
 	}
 	if b.n < n {
 		C.free(b.p)
-		c := n + n/8 // room for a somewhat larger next file
+		// The next power of two: files of a set differ a little in size,
+		// and a buffer grown per file would be faulted in afresh each time
+		// (pages never touched cost no memory).
+		c := 1 << 20
+		for c < n {
+			c <<= 1
+		}
 		b.p, b.n = C.malloc(C.size_t(c)), c
 	}
 	return b
