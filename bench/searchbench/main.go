@@ -51,6 +51,7 @@ func main() {
 	optimize := flag.Bool("optimize", false, "after a fill: merge the FTS5 index and ANALYZE (SQLite; the server does neither); PostgreSQL always gets VACUUM ANALYZE after its bulk load (what autovacuum does after one)")
 	peer := flag.Int("peer", 100, "queries per shape of the peer: the sqlite3 CLI with plain FTS5, or plain tsvector queries in PostgreSQL (0: none)")
 	only := flag.String("only", "", "run only the query shapes whose name contains this")
+	slow := flag.Duration("slow", 0, "print each query whose CPU time exceeds this (0: none), to find a shape's tail")
 	flag.Parse()
 	ctx := context.Background()
 	if *dir == "" {
@@ -96,7 +97,10 @@ func main() {
 			defer srv.stop()
 			*dsn = srv.dsn
 		}
+		// Opening runs the pending migrations (their cost at an upgrade).
+		t := time.Now()
 		db, err = catalog.OpenPostgres(ctx, *dsn)
+		fmt.Printf("opened (pending migrations included) in %s\n", time.Since(t).Round(time.Millisecond))
 	default:
 		log.Fatalf("-backend %q: sqlite or postgres", *backend)
 	}
@@ -315,6 +319,9 @@ func main() {
 				}
 			})
 			ds, cs = append(ds, d), append(cs, c)
+			if *slow > 0 && c > *slow {
+				fmt.Printf("  slow: cpu %s wall %s: %+v\n", c.Round(100*time.Microsecond), d.Round(100*time.Microsecond), f)
+			}
 			if ap {
 				approx++
 			}

@@ -248,7 +248,7 @@ func pgPrewarm(ctx context.Context, db *catalog.DB) error {
 		return fmt.Errorf("pg_prewarm: %w", err)
 	}
 	_, err := db.Writer().ExecContext(ctx, `SELECT pg_prewarm(c.oid) FROM pg_class c
-		WHERE c.relname IN ('assets', 'assets_pkey', 'assets_project', 'assets_kind', 'assets_capture_seq',
+		WHERE c.relname IN ('assets', 'assets_pkey', 'assets_project', 'assets_kind', 'assets_capture_seq', 'assets_camera_capture',
 			'asset_doc', 'asset_doc_pkey', 'asset_doc_doc', 'asset_tags', 'asset_tags_pkey', 'asset_tags_tag',
 			'asset_search', 'asset_search_pkey', 'asset_search_doc')`)
 	if err != nil {
