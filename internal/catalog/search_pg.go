@@ -163,7 +163,7 @@ func (s PostgresSearch) where(ctx context.Context, q Querier, f AssetFilter) (st
 }
 
 // cameras returns the distinct (make, model) pairs of the catalogue (NULL
-// as ”) that the camera filter camera matches: a make equal in any case,
+// as empty strings) that the camera filter camera matches: a make equal in any case,
 // or a model containing it. The pairs are read by skipping through the
 // index of migration 0020 (one probe per pair: a catalogue has few
 // cameras). complete is false when it has more than maxCameras.
