@@ -753,3 +753,48 @@ func TestSearchMigration0018(t *testing.T) {
 		t.Errorf("index integrity: %v", err)
 	}
 }
+
+// A camera filter matches a make in any case or a part of a model, also
+// where the other field is empty; PostgreSQL resolves it to the (make,
+// model) pairs it matches, whose makes × models may hold pairs it does
+// not match.
+func TestSearchCameraPairs(t *testing.T) { eachDB(t, testSearchCameraPairs) }
+
+func testSearchCameraPairs(t *testing.T, db *catalog.DB) {
+	ctx := context.Background()
+	cams := [][2]string{
+		{"Canon", "Canon EOS R5"},        // c00
+		{"Leica", "Canon-mount adapter"}, // c01: "canon" by its model
+		{"", "Canon PowerShot"},          // c02: no make
+		{"CANON", ""},                    // c03: no model
+		{"Canon", "Canon-mount adapter"}, // c04
+		{"Leica", "Canon EOS R5"},        // c05: the model, not the make
+		{"Leica", "M11"},                 // c06: no
+		{"", ""},                         // c07: no camera
+		{"Canon%", "X"},                  // c08: not "canon" (LIKE escapes)
+	}
+	for i, c := range cams {
+		id := fmt.Sprintf("c%02d", i)
+		addAsset(t, db, id, id+".jpg", "image", "jpeg", "p1")
+		d := catalog.Descriptive{CaptureDate: fmt.Sprintf("2020-%02d-10T12:00:00", i+1), CameraMake: c[0], CameraModel: c[1]}
+		if err := catalog.SetDescriptive(ctx, db.Writer(), id, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		f    catalog.AssetFilter
+		want string
+	}{
+		{catalog.AssetFilter{Camera: "canon"}, "[c05 c04 c03 c02 c01 c00]"},
+		{catalog.AssetFilter{Camera: "leica"}, "[c06 c05 c01]"},
+		{catalog.AssetFilter{Camera: "m11", CapturedAfter: "2020-01-01", CapturedBefore: "2021-01-01"}, "[c06]"},
+		{catalog.AssetFilter{Camera: "canon", CapturedAfter: "2020-02-01", CapturedBefore: "2020-05-01"}, "[c03 c02 c01]"},
+		{catalog.AssetFilter{Camera: "Canon%"}, "[c08]"},
+		{catalog.AssetFilter{Camera: "nikon"}, "[]"},
+		{catalog.AssetFilter{Camera: "canon", Query: "c04"}, "[c04]"},
+	} {
+		if got := fmt.Sprint(find(t, db, c.f)); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.f, got, c.want)
+		}
+	}
+}
