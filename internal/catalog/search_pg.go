@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -253,10 +254,11 @@ func seqArray(seqs []int64) string {
 // commonest lexemes) and the assets'. Counting instead would read every
 // match (a GIN posting list, then each row), which for a word in a fifth
 // of the assets costs more than the whole page.
-func estimate(ctx context.Context, q Querier, tq, where string, wargs []any) (term, all float64, err error) {
+func estimate(ctx context.Context, q Querier, src docSrc, tq, where string, wargs []any) (term, all float64, err error) {
 	var plan string
-	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM asset_doc d JOIN assets ON assets.seq = d.seq WHERE d.doc @@ to_tsquery('stor', ?) AND `+where,
-		append([]any{tq}, wargs...)...).Scan(&plan); err != nil {
+	expr, targs := src.query(tq)
+	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM `+src.table+` d JOIN assets ON assets.seq = d.seq WHERE d.doc @@ `+expr+` AND `+where,
+		append(targs, wargs...)...).Scan(&plan); err != nil {
 		return 0, 0, fmt.Errorf("catalog: search: estimate: %w", err)
 	}
 	type node struct {
@@ -271,7 +273,7 @@ func estimate(ctx context.Context, q Querier, tq, where string, wargs []any) (te
 	term = -1
 	var find func(n node)
 	find = func(n node) {
-		if n.Relation == "asset_doc" && term < 0 {
+		if n.Relation == src.table && term < 0 {
 			term = n.Rows
 		}
 		for _, c := range n.Plans {
@@ -281,6 +283,84 @@ func estimate(ctx context.Context, q Querier, tq, where string, wargs []any) (te
 	find(p[0].Plan)
 	all = p[0].Plan.Rows
 	return max(term, all), all, nil
+}
+
+// postings counts the entries of asset_doc's GIN index that match the
+// tsquery tq (every match, more for a phrase, whose entries are
+// candidates): the actual rows of a bitmap index scan, by EXPLAIN
+// ANALYZE of a query that reads one row. Reading the posting lists is
+// cheap; counting the matches by their rows reads a page each. ok is
+// false when q cannot begin a transaction (for SET LOCAL: with sequential
+// scans the planner reads the table for the first row).
+func postings(ctx context.Context, q Querier, tq string) (n float64, ok bool, err error) {
+	b, can := q.(interface {
+		BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+	})
+	if !can {
+		return 0, false, nil
+	}
+	tx, err := b.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, false, fmt.Errorf("catalog: search: postings: %w", err)
+	}
+	defer tx.Rollback()
+	var plan string
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		return 0, false, fmt.Errorf("catalog: search: postings: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, `EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT 1 FROM asset_doc WHERE doc @@ to_tsquery('stor', ?) LIMIT 1`,
+		tq).Scan(&plan); err != nil {
+		return 0, false, fmt.Errorf("catalog: search: postings: %w", err)
+	}
+	type node struct {
+		Type  string  `json:"Node Type"`
+		Index string  `json:"Index Name"`
+		Rows  float64 `json:"Actual Rows"`
+		Plans []node
+	}
+	var p []struct{ Plan node }
+	if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) == 0 {
+		return 0, false, fmt.Errorf("catalog: search: postings: %q: %v", plan, err)
+	}
+	var find func(nd node) bool
+	find = func(nd node) bool {
+		if nd.Type == "Bitmap Index Scan" && nd.Index == "asset_doc_doc" {
+			n = nd.Rows
+			return true
+		}
+		return slices.ContainsFunc(nd.Plans, find)
+	}
+	return n, find(p[0].Plan), nil
+}
+
+// docSrc is a tsvector table docSeqs reads: asset_doc (every word of an
+// asset) or asset_tier (its primary words and filter lexemes), and lex,
+// a tsquery of filter lexemes (filterLexemes) every match must have too.
+type docSrc struct {
+	table string
+	lex   string
+}
+
+// query is the SQL of the tsquery of the words tq (to_tsquery's syntax)
+// and src's filter lexemes, and its arguments.
+func (src docSrc) query(tq string) (string, []any) {
+	if src.lex == "" {
+		return "to_tsquery('stor', ?)", []any{tq}
+	}
+	return "(to_tsquery('stor', ?) && ?::tsquery)", []any{tq, src.lex}
+}
+
+// filterLexemes is the tsquery of asset_tier's lexemes for f's kind and
+// project ('kind:image' & 'project:p1'), "" when it has neither.
+func filterLexemes(f AssetFilter) string {
+	var parts []string
+	for _, l := range []struct{ name, v string }{{"kind", f.Kind}, {"project", f.Project}} {
+		if l.v != "" {
+			v := strings.ReplaceAll(strings.ReplaceAll(l.name+":"+l.v, `\`, `\\`), "'", "''")
+			parts = append(parts, "'"+v+"'")
+		}
+	}
+	return strings.Join(parts, " & ")
 }
 
 // walkPerMatch is how many rows walking asset_doc newest first may check
@@ -306,14 +386,23 @@ const walkPerMatch = 30
 // (d.seq + 0) is not the index's. A walk is bounded (8 times the rows it
 // should need); the rest, when the estimate was wrong, is read from the
 // GIN index.
-func (s PostgresSearch) docSeqs(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, hi int64, limit int, share float64) ([]int64, error) {
-	term, all, err := estimate(ctx, q, targs[0].(string), where, wargs)
+func (s PostgresSearch) docSeqs(ctx context.Context, q Querier, src docSrc, not bool, targs []string, where string, wargs []any, hi int64, limit int, share, known float64) ([]int64, error) {
+	term, all, err := estimate(ctx, q, src, targs[0], where, wargs)
 	if err != nil {
 		return nil, err
 	}
+	var qargs []any // the tsqueries' arguments
+	for _, t := range targs {
+		_, a := src.query(t)
+		qargs = append(qargs, a...)
+	}
+	if known > 0 && term > 0 {
+		// Counted (postings): the filter's share from the estimates.
+		term, all = known, known*all/term
+	}
 	var total float64
 	var top int64
-	if err := q.QueryRowContext(ctx, `SELECT greatest(reltuples, 0)::float8, (SELECT coalesce(max(seq), 0) + 1 FROM asset_doc) FROM pg_class WHERE oid = 'asset_doc'::regclass`).Scan(&total, &top); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT greatest(reltuples, 0)::float8, (SELECT coalesce(max(seq), 0) + 1 FROM `+src.table+`) FROM pg_class WHERE oid = ?::regclass`, src.table).Scan(&total, &top); err != nil {
 		return nil, fmt.Errorf("catalog: search: %w", err)
 	}
 	if hi <= 0 || hi > top {
@@ -341,10 +430,11 @@ func (s PostgresSearch) docSeqs(ctx context.Context, q Querier, not bool, targs 
 	}
 	match := func(fn bool) string {
 		m := func(i int) string {
+			expr, _ := src.query(targs[i])
 			if fn {
-				return "ts_match_vq(d.doc, to_tsquery('stor', ?))"
+				return "ts_match_vq(d.doc, " + expr + ")"
 			}
-			return "d.doc @@ to_tsquery('stor', ?)"
+			return "d.doc @@ " + expr
 		}
 		c := m(0)
 		if not {
@@ -363,9 +453,9 @@ func (s PostgresSearch) docSeqs(ctx context.Context, q Querier, not bool, targs 
 		lo := max(hi-int64(8*walkRows)-int64(limit), 0)
 		// assets.seq = d.seq + 0: asset_doc is walked, assets looked up
 		// (no merge join walking both).
-		if err := run(`SELECT d.seq FROM asset_doc d JOIN assets ON assets.seq = d.seq + 0 WHERE `+match(true)+
+		if err := run(`SELECT d.seq FROM `+src.table+` d JOIN assets ON assets.seq = d.seq + 0 WHERE `+match(true)+
 			` AND d.seq >= ? AND d.seq < ? AND `+where+` ORDER BY d.seq DESC LIMIT ?`,
-			append(append(slices.Clone(targs), lo, hi), append(slices.Clone(wargs), limit)...)...); err != nil {
+			append(append(slices.Clone(qargs), lo, hi), append(slices.Clone(wargs), limit)...)...); err != nil {
 			return nil, err
 		}
 		if len(out) == limit || lo == 0 {
@@ -375,9 +465,9 @@ func (s PostgresSearch) docSeqs(ctx context.Context, q Querier, not bool, targs 
 	}
 	// The matches sorted first, then looked up in assets newest first
 	// until the page is full (not every match looked up before sorting).
-	err = run(`SELECT s.k FROM (SELECT d.seq + 0 AS k FROM asset_doc d WHERE `+match(false)+
+	err = run(`SELECT s.k FROM (SELECT d.seq + 0 AS k FROM `+src.table+` d WHERE `+match(false)+
 		` AND d.seq < ? ORDER BY 1 DESC OFFSET 0) s JOIN assets ON assets.seq = s.k WHERE `+where+` ORDER BY s.k DESC LIMIT ?`,
-		append(append(slices.Clone(targs), hi), append(slices.Clone(wargs), limit-len(out))...)...)
+		append(append(slices.Clone(qargs), hi), append(slices.Clone(wargs), limit-len(out))...)...)
 	return out, err
 }
 
@@ -416,10 +506,10 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 	}
 	all := docQuery(terms, "")
 	if c.kind == 'a' {
-		return s.approximate(ctx, q, c, terms, where, wargs, limit)
+		return s.approximate(ctx, q, c, f, terms, where, wargs, limit, 0)
 	}
 	if !f.Ranked() {
-		page.Assets, err = s.docNewest(ctx, q, false, []any{all}, where, wargs, c.seq, limit, 1)
+		page.Assets, err = s.docNewest(ctx, q, docSrc{table: "asset_doc"}, false, []string{all}, where, wargs, c.seq, limit, 1, 0)
 		if err == nil && len(page.Assets) == limit {
 			page.Next = strconv.FormatInt(page.Assets[limit-1].Seq, 10)
 		}
@@ -432,12 +522,27 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 	// assumes they are independent).
 	var m []int64
 	few, count := false, true
+	var known float64
 	if c.offset == 0 {
-		est, _, err := estimate(ctx, q, all, "true", nil)
+		est, _, err := estimate(ctx, q, docSrc{table: "asset_doc"}, all, "true", nil)
 		if err != nil {
 			return nil, err
 		}
 		count = est <= 2*float64(s.ExactRankMax)
+		if count {
+			// The planner does not know prefixes and lexemes outside its
+			// statistics (1,201 at 1M): count their postings first
+			// (reading each match's row to count it cost more than the
+			// page when there are many).
+			n, ok, err := postings(ctx, q, all)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				known = max(n, 1)
+				count = n <= float64(s.ExactRankMax)
+			}
+		}
 	}
 	if count {
 		if m, err = s.matches(ctx, q, terms, s.ExactRankMax); err != nil {
@@ -446,7 +551,7 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 		few = len(m) <= s.ExactRankMax
 	}
 	if !few && c.offset == 0 {
-		return s.approximate(ctx, q, cursor{kind: 'a', tier: 1}, terms, where, wargs, limit)
+		return s.approximate(ctx, q, cursor{kind: 'a', tier: 1}, f, terms, where, wargs, limit, known)
 	}
 	if few {
 		page.Assets, err = s.rankFew(ctx, q, terms, m, where, wargs, limit, c.offset)
@@ -506,17 +611,19 @@ func (s PostgresSearch) rankFew(ctx context.Context, q Querier, terms []string, 
 		fmt.Fprintf(&from, ", to_tsquery('stor', ?) %s", tq)
 		args = append(args, tsQuery(t, ""))
 	}
-	args = append(args, seqArray(m))
-	args = append(args, wargs...)
+	// The filter first: only the matches it keeps are ranked (ts_rank
+	// over every row of a few thousand matches cost more than the rest).
+	args = append(append(args, seqArray(m)), wargs...)
 	return findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM (SELECT asset_seq AS s, `+score.String()+
-		` AS score FROM asset_search`+from.String()+` WHERE asset_seq = ANY(?::bigint[]) GROUP BY asset_seq HAVING `+having.String()+
-		`) m JOIN assets ON assets.seq = m.s WHERE `+where+` ORDER BY m.score, assets.seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		` AS score FROM asset_search`+from.String()+` WHERE asset_seq = ANY(ARRAY(SELECT assets.seq FROM assets WHERE assets.seq = ANY(?::bigint[]) AND `+where+
+		`)) GROUP BY asset_seq HAVING `+having.String()+
+		`) m JOIN assets ON assets.seq = m.s ORDER BY m.score, assets.seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 }
 
 // docNewest lists, newest first, up to limit assets below seq (0: from
 // the newest) found by docSeqs.
-func (s PostgresSearch) docNewest(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, seq int64, limit int, share float64) ([]*Asset, error) {
-	seqs, err := s.docSeqs(ctx, q, not, targs, where, wargs, seq, limit, share)
+func (s PostgresSearch) docNewest(ctx context.Context, q Querier, src docSrc, not bool, targs []string, where string, wargs []any, seq int64, limit int, share, known float64) ([]*Asset, error) {
+	seqs, err := s.docSeqs(ctx, q, src, not, targs, where, wargs, seq, limit, share, known)
 	if err != nil || len(seqs) == 0 {
 		return nil, err
 	}
@@ -526,19 +633,28 @@ func (s PostgresSearch) docNewest(ctx context.Context, q Querier, not bool, targ
 // approximate lists the matches of terms in two tiers from cursor c:
 // every term in a primary column (weights A, B) first, then the others,
 // newest first within each.
-func (s PostgresSearch) approximate(ctx context.Context, q Querier, c cursor, terms []string, where string, wargs []any, limit int) (*Page, error) {
+func (s PostgresSearch) approximate(ctx context.Context, q Querier, c cursor, f AssetFilter, terms []string, where string, wargs []any, limit int, known float64) (*Page, error) {
 	page := &Page{Approximate: true}
 	all, primary := docQuery(terms, ""), docQuery(terms, "AB")
-	// The planner's estimates do not tell weights apart: about a third of
-	// a word's matches have it in a primary column (the benchmark's data).
+	// Tier 1 from asset_tier (migration 0020: the primary words only,
+	// with the kind and project as lexemes, its own statistics); tier 2
+	// from asset_doc, whose estimates do not tell weights apart: about
+	// two thirds of a word's matches have it in no primary column (the
+	// benchmark's data).
 	tiers := [3]struct {
+		src   docSrc
 		not   bool
-		args  []any
+		args  []string
 		share float64
-	}{1: {false, []any{primary}, 1.0 / 3}, 2: {true, []any{all, primary}, 2.0 / 3}}
+		known float64
+	}{
+		1: {docSrc{table: "asset_tier", lex: filterLexemes(f)}, false, []string{all}, 1, 0},
+		2: {docSrc{table: "asset_doc"}, true, []string{all, primary}, 2.0 / 3, known},
+	}
 	seq := c.seq
 	for tier := c.tier; tier <= 2 && len(page.Assets) < limit; tier++ {
-		list, err := s.docNewest(ctx, q, tiers[tier].not, tiers[tier].args, where, wargs, seq, limit-len(page.Assets), tiers[tier].share)
+		t := tiers[tier]
+		list, err := s.docNewest(ctx, q, t.src, t.not, t.args, where, wargs, seq, limit-len(page.Assets), t.share, t.known)
 		if err != nil {
 			return nil, err
 		}
@@ -574,7 +690,7 @@ func (s PostgresSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilte
 	}
 	if terms := queryTerms(f.Query); len(terms) > 0 {
 		// The newest matches (docSeqs).
-		seqs, err := s.docSeqs(ctx, q, false, []any{docQuery(terms, "")}, where, args, 0, s.FacetSample+1, 1)
+		seqs, err := s.docSeqs(ctx, q, docSrc{table: "asset_doc"}, false, []string{docQuery(terms, "")}, where, args, 0, s.FacetSample+1, 1, 0)
 		if err != nil {
 			return nil, false, fmt.Errorf("catalog: facets: %w", err)
 		}

@@ -186,6 +186,18 @@ func testSearchSources(t *testing.T, db *catalog.DB) {
 			(SELECT 1 FROM assets a WHERE a.seq = s.asset_seq)`).Scan(&n); err != nil || n != 0 {
 			t.Errorf("index rows without an asset: %d (%v)", n, err)
 		}
+		// asset_tier (0020) follows asset_doc, kind and project.
+		if _, err := w.ExecContext(ctx, `UPDATE assets SET project = 'p9', kind = 'video' WHERE id = 'a3'`); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.QueryRowContext(ctx, `SELECT count(*) FROM asset_doc d FULL JOIN asset_tier t ON t.seq = d.seq
+			LEFT JOIN assets a ON a.seq = d.seq
+			WHERE t.doc IS DISTINCT FROM stor_tier_doc(d.doc, a.kind, a.project)`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("asset_tier rows out of step with asset_doc and assets: %d (%v)", n, err)
+		}
+		if got := find(t, db, catalog.AssetFilter{Query: "parade", Project: "p9", Kind: "video"}); !slices.Equal(got, []string{"a3"}) {
+			t.Errorf("moved asset by its new project: %v", got)
+		}
 		return
 	}
 	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM asset_fts WHERE asset_fts MATCH 'ferry'`).Scan(&n); err != nil || n != 0 {
@@ -449,6 +461,14 @@ func testSearchPlansAgree(t *testing.T, db *catalog.DB) {
 			}
 		}
 	}
+	for i := 30; i < 36; i++ {
+		// Another project and kind (filters of tier 1 on PostgreSQL).
+		id := fmt.Sprintf("a%02d", i)
+		addAsset(t, db, id, fmt.Sprintf("pier-%02d.mp4", i), "video", "mp4", "p2")
+		if err := catalog.SetDescriptive(ctx, w, id, catalog.Descriptive{Title: "Harbour pier"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var small, walk, few catalog.Pager = catalog.SQLiteSearch{SmallSet: 1000, WideRange: 1000},
 		catalog.SQLiteSearch{SmallSet: 1, WideRange: 1}, catalog.SQLiteSearch{ExactRankMax: 1, SmallSet: 1000}
 	if db.Search() == (catalog.PostgresSearch{}) {
@@ -465,6 +485,10 @@ func testSearchPlansAgree(t *testing.T, db *catalog.DB) {
 		{Query: "harbour", Tags: []string{"boats"}},
 		{Query: "pier", Collection: "c1", Newest: true},
 		{Query: "pier", Tags: []string{"boats"}},
+		{Query: "harbour", Project: "p1"},
+		{Query: "pier", Kind: "image", Project: "p1"},
+		{Query: "harbour pier", Kind: "video"},
+		{Query: "harb*", Project: "p2"},
 	} {
 		f.Limit = 2
 		a, _ := pageAll(t, db, small, f)
