@@ -102,6 +102,9 @@ export const A = {
   tokens: () => api('api/v1/tokens'),
   createToken: (t) => api('api/v1/tokens', { method: 'POST', body: t }),
   revokeToken: (id) => api(`api/v1/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  audit: (query) => api('api/v1/audit', { query }),
+  signinLocks: () => api('api/v1/signin-locks'),
+  unlockSignin: (name) => api(`api/v1/signin-locks/${encodeURIComponent(name)}`, { method: 'DELETE' }),
 };
 
 // items accepts both {items: [...]} and a bare array.

@@ -643,6 +643,35 @@ try {
   await shot('users');
   log('users: created one, made it an editor, disabled it');
 
+  // --- Audit log (admin): a username locked out by failed sign-ins shows
+  // up with an Unlock button; the refusals are in the log and filter.
+  // (STOR_SIGNIN_LOCKOUT_ATTEMPTS=4 on this server; e2e-admin's own two
+  // wrong passwords stay under it.)
+  for (let i = 0; i < 4; i++) {
+    const r = await fetch(base + '/api/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'e2e-locked', password: 'not the password at all' }) });
+    assert(r.status === 401 || r.status === 429, `failed sign-in ${i}: ${r.status}`);
+  }
+  await page.click('#nav a[href="#/audit"]');
+  await page.waitForSelector('#locks-table tr[data-username="e2e-locked"]');
+  await page.waitForSelector('#audit-table tr[data-action="session.denied"][data-target="e2e-locked"]');
+  await page.fill('#a-action', 'session.denied');
+  await page.fill('#a-target', 'e2e-locked');
+  await page.click('#audit-filter button[type=submit]');
+  await page.waitForFunction(() => {
+    const trs = [...document.querySelectorAll('#audit-table tbody tr')];
+    return trs.length >= 2 && trs.every((tr) => tr.dataset.action === 'session.denied' && tr.dataset.target === 'e2e-locked');
+  });
+  await shot('audit');
+  await page.click('#locks-table tr[data-username="e2e-locked"] button');
+  await page.waitForSelector('#locks-none');
+  assert((await apiJSON('/api/v1/signin-locks')).items.length === 0, 'the lock is gone on the server');
+  await page.fill('#a-action', 'signin.unlock');
+  await page.fill('#a-target', '');
+  await page.click('#audit-filter button[type=submit]');
+  await page.waitForSelector('#audit-table tr[data-action="signin.unlock"][data-target="e2e-locked"]');
+  log('audit: a locked username listed and unlocked; the log filters by action and target');
+
   // --- Sign out.
   await page.click('#signout');
   await page.waitForSelector('#username');
