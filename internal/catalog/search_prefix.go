@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -59,9 +60,17 @@ type ftsToken struct {
 // in-memory database of its own: the catalog's read connections are
 // query_only (not even TEMP tables), and the writer is for writes.
 type ftsTokenizer struct {
-	mu sync.Mutex
-	db *sql.DB
+	mu    sync.Mutex
+	db    *sql.DB
+	cache map[string][]ftsToken // of short texts (a pure function)
 }
+
+// tokenCache: how many short texts (up to tokenCacheLen bytes) the
+// tokenizer remembers; the cache is emptied when full.
+const (
+	tokenCache    = 4096
+	tokenCacheLen = 64
+)
 
 // tokenizer is the process's ftsTokenizer, opened on first use.
 var tokenizer = sync.OnceValues(func() (*ftsTokenizer, error) {
@@ -81,13 +90,47 @@ var tokenizer = sync.OnceValues(func() (*ftsTokenizer, error) {
 		db.Close()
 		return nil, fmt.Errorf("catalog: tokenizer: %w", err)
 	}
-	return &ftsTokenizer{db: db}, nil
+	return &ftsTokenizer{db: db, cache: map[string][]ftsToken{}}, nil
 })
 
 // tokens splits each of texts into its tokens, in order.
 func (t *ftsTokenizer) tokens(ctx context.Context, texts []string) ([][]ftsToken, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	out := make([][]ftsToken, len(texts))
+	var todo []int
+	for i, s := range texts {
+		if toks, ok := t.cache[s]; ok {
+			out[i] = toks
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+	miss := make([]string, len(todo))
+	for j, i := range todo {
+		miss[j] = texts[i]
+	}
+	got, err := t.tokenize(ctx, miss)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.cache)+len(todo) > tokenCache {
+		clear(t.cache)
+	}
+	for j, i := range todo {
+		out[i] = got[j]
+		if len(texts[i]) <= tokenCacheLen {
+			t.cache[texts[i]] = got[j]
+		}
+	}
+	return out, nil
+}
+
+// tokenize is tokens in the database (t.mu held).
+func (t *ftsTokenizer) tokenize(ctx context.Context, texts []string) ([][]ftsToken, error) {
 	tx, err := t.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: tokenize: %w", err)
@@ -174,6 +217,17 @@ type vocabTerm struct {
 // expandPrefix is expandPrefixes for one term, `"text"*`.
 func expandPrefix(ctx context.Context, q Querier, term string) (string, error) {
 	text := strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(term, `"`), `"*`), `""`, `"`)
+	// Stemming never lengthens a word: a last word of at most 4 letters
+	// (as queryTerms counts them) is read from a prefix index, or is 1
+	// letter (merged, as before), without asking the tokenizer.
+	last := text
+	if i := strings.LastIndexFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }); i >= 0 {
+		_, w := utf8.DecodeRuneInString(text[i:])
+		last = text[i+w:]
+	}
+	if utf8.RuneCountInString(last) <= ftsPrefixLens[len(ftsPrefixLens)-1] {
+		return term, nil
+	}
 	tok, err := tokenizer()
 	if err != nil {
 		return "", err
@@ -229,9 +283,9 @@ func prefixTerms(ctx context.Context, q Querier, prefix string, max int) ([]voca
 	// starting with prefix sorts below prefix + 0xff.
 	upper := prefix + "\xff"
 	var out []vocabTerm
-	from, op := prefix, ">="
+	from := prefix
 	for {
-		rows, err := q.QueryContext(ctx, `SELECT term, doc, col, offset FROM asset_fts_vocab WHERE term `+op+` ? AND term < ?`, from, upper)
+		rows, err := q.QueryContext(ctx, `SELECT term, doc, col, offset FROM asset_fts_vocab WHERE term >= ? AND term < ?`, from, upper)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: prefix terms: %w", err)
 		}
@@ -265,7 +319,11 @@ func prefixTerms(ctx context.Context, q Querier, prefix string, max int) ([]voca
 		if !seek || len(out) > max {
 			return out, nil
 		}
-		from, op = out[len(out)-1].term, ">"
+		// The next term: fts5vocab seeks to a lower bound (>=) but reads
+		// through a strict one (>) instance by instance. Terms hold no
+		// control characters (unicode61 separates words at them), so the
+		// next term after t is at least t + "\x01".
+		from = out[len(out)-1].term + "\x01"
 	}
 }
 
