@@ -83,15 +83,15 @@ var tokenizer = sync.OnceValues(func() (*ftsTokenizer, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
-	if _, err := db.Exec(`CREATE VIRTUAL TABLE stemmed USING fts5 (t, tokenize = '` + ftsTokenize + `');
-		CREATE VIRTUAL TABLE stemmed_v USING fts5vocab (stemmed, instance);
-		CREATE VIRTUAL TABLE words USING fts5 (t, tokenize = '` + strings.TrimPrefix(ftsTokenize, "porter ") + `');
-		CREATE VIRTUAL TABLE words_v USING fts5vocab (words, instance);`); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("catalog: tokenizer: %w", err)
-	}
 	return &ftsTokenizer{db: db, cache: map[string][]ftsToken{}}, nil
 })
+
+// tokenizerTables are the tokenizer's tables, created before each use
+// if missing (a connection database/sql replaced starts empty).
+const tokenizerTables = `CREATE VIRTUAL TABLE IF NOT EXISTS stemmed USING fts5 (t, tokenize = '` + ftsTokenize + `');
+	CREATE VIRTUAL TABLE IF NOT EXISTS stemmed_v USING fts5vocab (stemmed, instance);
+	CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5 (t, tokenize = 'unicode61 remove_diacritics 2');
+	CREATE VIRTUAL TABLE IF NOT EXISTS words_v USING fts5vocab (words, instance);`
 
 // tokens splits each of texts into its tokens, in order.
 func (t *ftsTokenizer) tokens(ctx context.Context, texts []string) ([][]ftsToken, error) {
@@ -131,6 +131,9 @@ func (t *ftsTokenizer) tokens(ctx context.Context, texts []string) ([][]ftsToken
 
 // tokenize is tokens in the database (t.mu held).
 func (t *ftsTokenizer) tokenize(ctx context.Context, texts []string) ([][]ftsToken, error) {
+	if _, err := t.db.ExecContext(ctx, tokenizerTables); err != nil {
+		return nil, fmt.Errorf("catalog: tokenize: %w", err)
+	}
 	tx, err := t.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: tokenize: %w", err)

@@ -47,6 +47,14 @@ func TestExpandPrefixes(t *testing.T) {
 	for i := range 40 {
 		words = append(words, fmt.Sprintf("quokka%c%c", 'a'+i%26, 'a'+i/26))
 	}
+	// The tokenizer is asset_fts's.
+	var def string
+	if err := db.Reader().QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'asset_fts'`).Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(def, "tokenize = '"+ftsTokenize+"'") || !strings.Contains(def, "prefix = '2 3 4'") {
+		t.Fatalf("asset_fts is %s: ftsTokenize and ftsPrefixLens must match it", def)
+	}
 	r := rand.New(rand.NewPCG(6, 19))
 	w := db.Writer()
 	const docs = 3000
