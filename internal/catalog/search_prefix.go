@@ -34,6 +34,11 @@ import (
 //     row's stored column and tokenized without stemming), checked;
 //   - a prefix that starts more than MaxPrefixTerms terms, or a term for
 //     which no such word is found, keeps the plain prefix.
+//
+// Listing a prefix's terms costs a seek per term (~0.5 ms), except that
+// seeking past a frequent term walks that term's doclist pages (FTS5 has
+// term keys only on pages where a term starts): 10–30 ms for the
+// commonest words at a million assets, still far less than merging them.
 
 // MaxPrefixTerms is the most terms a long prefix is expanded into; a
 // prefix starting more is searched as a plain FTS5 prefix.
