@@ -704,6 +704,12 @@ func testSearchPrefix(t *testing.T, db *catalog.DB) {
 		{"har* lights", []string{"p1"}},  //
 		{"hx*", []string{}},              //
 		{"*", []string{}},                // no word
+		// Longer than SQLite's prefix indexes: expanded into terms.
+		{"harbou*", []string{"p1"}},
+		{"harpsic*", []string{"p2"}},
+		{"zebra-cross*", []string{"p6"}},
+		{"harbou* lights", []string{"p1"}},
+		{"harbouz*", []string{}},
 	} {
 		for _, newest := range []bool{false, true} {
 			got := find(t, db, catalog.AssetFilter{Query: c.q, Newest: newest})
@@ -711,6 +717,20 @@ func testSearchPrefix(t *testing.T, db *catalog.DB) {
 			if !slices.Equal(got, c.want) {
 				t.Errorf("q=%q newest=%v: got %v, want %v", c.q, newest, got, c.want)
 			}
+		}
+		// Approximate ranking (tiers), paged, and facets, with the
+		// limits at 1.
+		got, _ := pageAll(t, db, limited(db, 1, 1), catalog.AssetFilter{Query: c.q, Limit: 1})
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("q=%q approximate: got %v, want %v", c.q, got, c.want)
+		}
+		counts, _, err := limited(db, 1, 100).FacetCounts(ctx, db.Reader(), catalog.AssetFilter{Query: c.q}, []string{"project"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := counts["project"]["p1"]; n != len(c.want) {
+			t.Errorf("q=%q facets: %d in p1, want %d", c.q, n, len(c.want))
 		}
 	}
 }
