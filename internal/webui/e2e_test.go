@@ -31,7 +31,7 @@ import (
 // advancing) with its storyboard; the PDF's pages in deep zoom and its
 // text; a panorama in Pannellum; audio with its waveform and a playhead that seeks; search by a word
 // of the PDF's text, filters (tag, collection, capture date, kind) and
-// sort; not-found states; the audit log (a locked username unlocked, filters); the first 50 thumbnails' speed (navigation start
+// sort; not-found states; the audit log (a locked username unlocked, filters); a project's access and custom fields; the first 50 thumbnails' speed (navigation start
 // to the 50th thumbnail's load, measured in the page, printed as SPEED); pause/resume;
 // sign out. Everything runs through the real pipeline. One screenshot per
 // page lands in test-output/ui/ and each must be more than one colour.

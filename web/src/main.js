@@ -12,6 +12,7 @@ import { extraRoutes } from './routes.js';
 import './pages/sessions.js';
 import './pages/users.js';
 import './pages/audit.js';
+import './pages/projects.js';
 
 const state = { me: null, cleanup: null };
 
