@@ -6,7 +6,9 @@
 # HTTP) on the same directory, the order alternating by round. Before the
 # timed rounds each tool gets an untimed warm-up pass over the set (page
 # cache, libvips start-up, imgproxy's buffer pools), and every run also
-# does WARM untimed images first. The last round also times ImageMagick
+# does WARM untimed images first, CONCURRENCY at a time (stor runs in a
+# fresh process per run: each of its worker threads must have run once
+# before the clock starts, as imgproxy's long-lived ones have). The last round also times ImageMagick
 # (`convert FILE -thumbnail 400x400 OUT.jpg`, one process per image, same
 # concurrency) after stor: it takes minutes per set, so it runs once, last
 # (CONVERT=0 leaves it out).
