@@ -124,10 +124,18 @@ static int decode_tile(const unsigned char *src, size_t len, int x0, int y0, int
   int cx0 = x0 < 0 ? -x0 : 0;               // tile columns inside dst
   int cx1 = x0 + tw > w ? w - x0 : tw;
   if (first > 0) jpeg_skip_scanlines(&cinfo, first);
-  for (int y = first; y < last; y++) {
-    JSAMPROW rp = row;
-    jpeg_read_scanlines(&cinfo, &rp, 1);
-    memcpy(dst + ((size_t)(y0 + y) * w + x0 + cx0) * 3, row + (size_t)cx0 * 3, (size_t)(cx1 - cx0) * 3);
+  if (x0 == 0 && cx0 == 0 && cx1 == tw && w == tw) {
+    // Whole rows of dst: decode straight into it.
+    while ((int)cinfo.output_scanline < last) {
+      JSAMPROW rp = dst + (size_t)(y0 + (int)cinfo.output_scanline) * w * 3;
+      jpeg_read_scanlines(&cinfo, &rp, 1);
+    }
+  } else {
+    for (int y = first; y < last; y++) {
+      JSAMPROW rp = row;
+      jpeg_read_scanlines(&cinfo, &rp, 1);
+      memcpy(dst + ((size_t)(y0 + y) * w + x0 + cx0) * 3, row + (size_t)cx0 * 3, (size_t)(cx1 - cx0) * 3);
+    }
   }
   jpeg_abort_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
