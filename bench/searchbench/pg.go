@@ -155,7 +155,7 @@ func pgSize(ctx context.Context, db *catalog.DB) {
 	var all int64
 	q.QueryRowContext(ctx, `SELECT pg_database_size(current_database())`).Scan(&all)
 	fmt.Printf("database %.0f MiB\n", float64(all)/(1<<20))
-	for _, rel := range []string{"assets", "asset_search", "asset_search_pkey", "asset_search_doc", "asset_doc", "asset_doc_pkey", "asset_doc_doc", "asset_tags"} {
+	for _, rel := range []string{"assets", "asset_search", "asset_search_pkey", "asset_search_doc", "asset_doc", "asset_doc_pkey", "asset_doc_doc", "asset_tier", "asset_tier_pkey", "asset_tier_doc", "asset_tags"} {
 		var size int64
 		if err := q.QueryRowContext(ctx, `SELECT pg_relation_size(?::regclass)`, rel).Scan(&size); err != nil {
 			continue
@@ -163,8 +163,8 @@ func pgSize(ctx context.Context, db *catalog.DB) {
 		fmt.Printf("  %-18s %6.0f MiB\n", rel, float64(size)/(1<<20))
 	}
 	var fts int64
-	q.QueryRowContext(ctx, `SELECT pg_total_relation_size('asset_search') + coalesce(pg_total_relation_size(to_regclass('asset_doc')), 0)`).Scan(&fts)
-	fmt.Printf("full-text index (asset_search + asset_doc: tables, their indexes and TOAST): %.0f MiB\n", float64(fts)/(1<<20))
+	q.QueryRowContext(ctx, `SELECT pg_total_relation_size('asset_search') + coalesce(pg_total_relation_size(to_regclass('asset_doc')), 0) + coalesce(pg_total_relation_size(to_regclass('asset_tier')), 0)`).Scan(&fts)
+	fmt.Printf("full-text index (asset_search + asset_doc + asset_tier: tables, their indexes and TOAST): %.0f MiB\n", float64(fts)/(1<<20))
 }
 
 // pgPeerRun times the textbook PostgreSQL full-text queries on the same
@@ -216,21 +216,24 @@ func pgIndexed(ctx context.Context, db *catalog.DB) bool {
 	return ok
 }
 
-// pgBuildIndex rebuilds asset_search and asset_doc from the catalogue
-// with the statements of migrations 0009 and 0017 (GIN indexes created
+// pgBuildIndex rebuilds asset_search, asset_doc and asset_tier from the
+// catalogue with the statements of migrations 0009, 0017 and 0020 (GIN indexes created
 // after the rows), and turns the triggers back on.
 func pgBuildIndex(ctx context.Context, db *catalog.DB) error {
 	t := time.Now()
 	for _, st := range []string{
 		`DROP INDEX IF EXISTS asset_search_doc`,
 		`DROP INDEX IF EXISTS asset_doc_doc`,
-		`TRUNCATE asset_search, asset_doc`,
+		`DROP INDEX IF EXISTS asset_tier_doc`,
+		`TRUNCATE asset_search, asset_doc, asset_tier`,
 		`INSERT INTO asset_search (asset_seq, page, doc) SELECT a.seq, 0, stor_fields_doc(a) FROM assets a`,
 		`INSERT INTO asset_search (asset_seq, page, doc)
 		 SELECT a.seq, t.page, setweight(stor_words(t.text), 'D') FROM asset_text t JOIN assets a ON a.id = t.asset_id WHERE t.page > 0`,
 		`INSERT INTO asset_doc (seq, doc) SELECT asset_seq, stor_tsvector_agg(doc ORDER BY page) FROM asset_search GROUP BY asset_seq`,
 		`CREATE INDEX asset_search_doc ON asset_search USING GIN (doc)`,
+		`INSERT INTO asset_tier (seq, doc) SELECT d.seq, stor_tier_doc(d.doc, a.kind, a.project) FROM asset_doc d JOIN assets a ON a.seq = d.seq`,
 		`CREATE INDEX asset_doc_doc ON asset_doc USING GIN (doc)`,
+		`CREATE INDEX asset_tier_doc ON asset_tier USING GIN (doc)`,
 		`VACUUM ANALYZE`,
 	} {
 		if _, err := db.Writer().ExecContext(ctx, st); err != nil {
@@ -248,9 +251,9 @@ func pgPrewarm(ctx context.Context, db *catalog.DB) error {
 		return fmt.Errorf("pg_prewarm: %w", err)
 	}
 	_, err := db.Writer().ExecContext(ctx, `SELECT pg_prewarm(c.oid) FROM pg_class c
-		WHERE c.relname IN ('assets', 'assets_pkey', 'assets_project', 'assets_kind', 'assets_capture_seq',
+		WHERE c.relname IN ('assets', 'assets_pkey', 'assets_project', 'assets_kind', 'assets_capture_seq', 'assets_camera_capture',
 			'asset_doc', 'asset_doc_pkey', 'asset_doc_doc', 'asset_tags', 'asset_tags_pkey', 'asset_tags_tag',
-			'asset_search', 'asset_search_pkey', 'asset_search_doc')`)
+			'asset_search', 'asset_search_pkey', 'asset_search_doc', 'asset_tier', 'asset_tier_pkey', 'asset_tier_doc')`)
 	if err != nil {
 		return fmt.Errorf("pg_prewarm: %w", err)
 	}

@@ -27,11 +27,12 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
-// withClient works out the client of r. X-Forwarded-For and
-// X-Forwarded-Proto count only when the peer is a trusted proxy: the
-// client is then the last address of X-Forwarded-For, walking from the
-// right, that is not itself a trusted proxy (each proxy appends the peer
-// it saw, so entries left of an untrusted one may be made up).
+// withClient works out the client of r. The forwarding headers count
+// only when the peer is a trusted proxy: RFC 7239 Forwarded when the
+// request has one, else X-Forwarded-For and X-Forwarded-Proto. The
+// client is then the last forwarded address, walking from the right, that
+// is not itself a trusted proxy (each proxy appends the peer it saw, so
+// entries left of an untrusted one may be made up).
 func (s *Server) withClient(ctx context.Context, r *http.Request) context.Context {
 	peer := r.RemoteAddr
 	if host, _, err := net.SplitHostPort(peer); err == nil {
@@ -43,6 +44,26 @@ func (s *Server) withClient(ctx context.Context, r *http.Request) context.Contex
 		return context.WithValue(ctx, clientKey{}, c)
 	}
 	c.ip = addr.Unmap().String()
+	if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
+		hops := parseForwarded(fwd)
+		// The element a walk stops at was written by a trusted proxy
+		// (the one named right of it, or the peer), so its proto is
+		// believed even when its "for" is unknown or obfuscated.
+		for i := len(hops) - 1; i >= 0; i-- {
+			if hops[i].proto != "" {
+				c.secure = strings.EqualFold(hops[i].proto, "https")
+			}
+			a, ok := forwardedAddr(hops[i].node)
+			if !ok {
+				break
+			}
+			c.ip = a.Unmap().String()
+			if !s.trusted(a) {
+				break
+			}
+		}
+		return context.WithValue(ctx, clientKey{}, c)
+	}
 	var hops []string
 	for _, v := range r.Header.Values("X-Forwarded-For") {
 		for _, h := range strings.Split(v, ",") {
@@ -64,6 +85,92 @@ func (s *Server) withClient(ctx context.Context, r *http.Request) context.Contex
 		c.secure = strings.EqualFold(strings.TrimSpace(first), "https")
 	}
 	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// forwardedHop is one element of a Forwarded header: the node the proxy
+// that wrote it received the request from, and the protocol it came in on.
+type forwardedHop struct{ node, proto string }
+
+// parseForwarded reads RFC 7239 Forwarded values into their elements,
+// leftmost (nearest the client) first. Written here because net/http does
+// not parse the header and the grammar is small: elements separated by
+// commas, pairs by semicolons, values tokens or quoted strings (which may
+// hold either separator). An element that does not parse keeps an empty
+// node, which stops the walk in withClient.
+func parseForwarded(values []string) []forwardedHop {
+	var hops []forwardedHop
+	for _, v := range values {
+		cur := forwardedHop{}
+		var name, val strings.Builder
+		inName, quoted, escaped, bad := true, false, false, false
+		pair := func() {
+			n := strings.ToLower(strings.TrimSpace(name.String()))
+			switch {
+			case inName && n == "":
+			case inName:
+				bad = true
+			case n == "for":
+				cur.node = strings.TrimSpace(val.String())
+			case n == "proto":
+				cur.proto = strings.TrimSpace(val.String())
+			}
+			name.Reset()
+			val.Reset()
+			inName = true
+		}
+		for _, ch := range v {
+			switch {
+			case escaped:
+				val.WriteRune(ch)
+				escaped = false
+			case quoted && ch == '\\':
+				escaped = true
+			case ch == '"' && !inName:
+				quoted = !quoted
+			case quoted:
+				val.WriteRune(ch)
+			case ch == '=' && inName:
+				inName = false
+			case ch == ';':
+				pair()
+			case ch == ',':
+				pair()
+				if bad {
+					cur.node = ""
+				}
+				hops = append(hops, cur)
+				cur, bad = forwardedHop{}, false
+			case inName:
+				name.WriteRune(ch)
+			default:
+				val.WriteRune(ch)
+			}
+		}
+		pair()
+		if bad || quoted {
+			cur.node = ""
+		}
+		hops = append(hops, cur)
+	}
+	return hops
+}
+
+// forwardedAddr is the IP address of a Forwarded "for" node:
+// 192.0.2.43, 192.0.2.43:47011, [2001:db8::17] or [2001:db8::17]:4711.
+// "unknown" and obfuscated identifiers ("_hidden") have none.
+func forwardedAddr(node string) (netip.Addr, bool) {
+	host := node
+	if strings.HasPrefix(node, "[") {
+		end := strings.IndexByte(node, ']')
+		if end < 0 {
+			return netip.Addr{}, false
+		}
+		host = node[1:end]
+	} else if h, _, ok := strings.Cut(node, ":"); ok && strings.Count(node, ":") == 1 {
+		host = h
+	}
+	a, err := netip.ParseAddr(host)
+	return a, err == nil
 }
 
 func clientOf(r *http.Request) client {

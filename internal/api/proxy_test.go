@@ -55,6 +55,9 @@ func TestForwardedSpoofing(t *testing.T) {
 			var statuses []int
 			for i := range 3 {
 				h := http.Header{"Content-Type": {"application/json"}, "X-Forwarded-For": {"198.51.100." + strconv.Itoa(i)}}
+				if i == 1 { // RFC 7239 spelling: believed and ignored the same way
+					h = http.Header{"Content-Type": {"application/json"}, "Forwarded": {`for="198.51.100.1:3456";proto=https`}}
+				}
 				// A different username each time: only the per-IP limit can bite.
 				r := n.Do(t, "POST", "/api/v1/session", "", jbody(map[string]string{"username": "u" + strconv.Itoa(i), "password": "nope nope nope"}), h)
 				statuses = append(statuses, r.Status)

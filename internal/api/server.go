@@ -90,7 +90,7 @@ type Server struct {
 	// Lockout locks a username out of sign-in after repeated failures
 	// (state in the catalog, shared by every node); nil: never.
 	Lockout *auth.Lockout
-	// TrustedProxies are the peers whose X-Forwarded-For and
+	// TrustedProxies are the peers whose Forwarded, X-Forwarded-For and
 	// X-Forwarded-Proto are believed (client IP of rate limits, audit and
 	// sessions; HTTPS of cookies and HSTS); empty: nobody's.
 	TrustedProxies []netip.Prefix

@@ -371,13 +371,20 @@ func (s SQLiteSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) (*
 	}
 	limit := f.limit()
 	terms := queryTerms(f.Query)
+	// Streamed and counted reads take long prefixes expanded; bm25
+	// ranks the terms as written (an OR of terms scores differently
+	// from their prefix, and bm25 only runs on few matches).
+	xterms, err := expandPrefixes(ctx, q, terms)
+	if err != nil {
+		return nil, err
+	}
 	page := &Page{}
 	if !f.Ranked() {
 		p, err := s.plan(ctx, q, f)
 		if err != nil {
 			return nil, err
 		}
-		page.Assets, err = streamNewest(ctx, q, p, matchExpr(terms), where, wargs, c.seq, limit)
+		page.Assets, err = streamNewest(ctx, q, p, matchExpr(xterms), where, wargs, c.seq, limit)
 		if err == nil && len(page.Assets) == limit {
 			page.Next = strconv.FormatInt(page.Assets[limit-1].Seq, 10)
 		}
@@ -385,7 +392,7 @@ func (s SQLiteSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) (*
 	}
 	if c.kind == 'o' && c.offset == 0 {
 		// A first page: rank by bm25 if every term is rare enough.
-		for _, t := range terms {
+		for _, t := range xterms {
 			var n int
 			if err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM asset_fts WHERE asset_fts MATCH ? LIMIT ?)`,
 				t, s.ExactRankMax+1).Scan(&n); err != nil {
@@ -410,7 +417,7 @@ func (s SQLiteSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) (*
 	// Approximate ranking: tier 1 has every term in a primary column,
 	// tier 2 the other matches; newest first within each.
 	page.Approximate = true
-	all := "(" + matchExpr(terms) + ")"
+	all := "(" + matchExpr(xterms) + ")"
 	tiers := [3]string{2: all + " NOT " + primaryCols + " : " + all, 1: primaryCols + " : " + all}
 	p, err := s.plan(ctx, q, f)
 	if err != nil {
@@ -613,9 +620,13 @@ func (s SQLiteSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilter,
 		from := "assets"
 		switch terms := queryTerms(f.Query); {
 		case len(terms) > 0:
+			xterms, err := expandPrefixes(ctx, q, terms)
+			if err != nil {
+				return nil, false, err
+			}
 			from = "asset_fts CROSS JOIN assets ON assets.seq = asset_fts.rowid"
 			where = "asset_fts MATCH ? AND " + where
-			args = append(args, matchExpr(terms))
+			args = append(args, matchExpr(xterms))
 		case len(f.Tags) > 0:
 			from = "asset_tags ft CROSS JOIN assets ON assets.id = ft.asset_id"
 			where = "ft.tag = ? AND " + where

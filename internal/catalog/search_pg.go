@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -105,6 +106,101 @@ func docQuery(terms []string, weights string) string {
 	return strings.Join(parts, " & ")
 }
 
+// maxCameras bounds the distinct (make, model) pairs cameras reads: a
+// catalogue with more answers a camera filter with its plain condition.
+const maxCameras = 2000
+
+// where is f.where for PostgreSQL, a camera filter turned into the
+// (make, model) pairs it matches (cameras), so that the index of
+// migration 0020 on (make, model, capture_date) reads only their assets
+// in a capture range: the plain condition (a make in any case or a part
+// of the model) is no index condition, and half a year of a million
+// assets was 25,000 index entries tested one by one (or 14,000 rows
+// walked newest first). ok is false when nothing can match.
+func (s PostgresSearch) where(ctx context.Context, q Querier, f AssetFilter) (string, []any, bool, error) {
+	if f.Camera == "" {
+		w, args, ok := f.where(true)
+		return w, args, ok, nil
+	}
+	pairs, complete, err := cameras(ctx, q, f.Camera)
+	if err != nil {
+		return "", nil, false, err
+	}
+	if !complete {
+		w, args, ok := f.where(true)
+		return w, args, ok, nil
+	}
+	if len(pairs) == 0 {
+		return "", nil, false, nil
+	}
+	f.Camera = ""
+	w, args, ok := f.where(true)
+	if !ok {
+		return "", nil, false, nil
+	}
+	// The makes and the models as index conditions (their cross product),
+	// the pairs themselves when that product has more.
+	var makes, models []string
+	for _, p := range pairs {
+		if !slices.Contains(makes, p[0]) {
+			makes = append(makes, p[0])
+		}
+		if !slices.Contains(models, p[1]) {
+			models = append(models, p[1])
+		}
+	}
+	w += " AND coalesce(assets.camera_make, '') = ANY(?::text[]) AND coalesce(assets.camera_model, '') = ANY(?::text[])"
+	args = append(args, makes, models)
+	if len(makes)*len(models) > len(pairs) {
+		// = ANY of an array of rows: a filter on the index's entries (an
+		// IN list of rows becomes an OR of index scans and a heap read).
+		w += " AND (coalesce(assets.camera_make, ''), coalesce(assets.camera_model, '')) = ANY(ARRAY[" +
+			strings.Repeat("ROW(?::text, ?::text), ", len(pairs)-1) + "ROW(?::text, ?::text)])"
+		for _, p := range pairs {
+			args = append(args, p[0], p[1])
+		}
+	}
+	return w, args, true, nil
+}
+
+// cameras returns the distinct (make, model) pairs of the catalogue (NULL
+// as empty strings) that the camera filter camera matches: a make equal in any case,
+// or a model containing it. The pairs are read by skipping through the
+// index of migration 0020 (one probe per pair: a catalogue has few
+// cameras). complete is false when it has more than maxCameras.
+func cameras(ctx context.Context, q Querier, camera string) (pairs [][2]string, complete bool, err error) {
+	rows, err := q.QueryContext(ctx, `WITH RECURSIVE p(m, mo, n) AS (
+		(SELECT coalesce(camera_make, ''), coalesce(camera_model, ''), 1 FROM assets ORDER BY 1, 2 LIMIT 1)
+		UNION ALL
+		SELECT x.m, x.mo, p.n + 1 FROM p, LATERAL (SELECT coalesce(a.camera_make, '') AS m, coalesce(a.camera_model, '') AS mo
+			FROM assets a WHERE (coalesce(a.camera_make, ''), coalesce(a.camera_model, '')) > (p.m, p.mo) ORDER BY 1, 2 LIMIT 1) x
+		WHERE p.n <= ?)
+		SELECT m, mo, n, lower(m) = lower(?) OR mo ILIKE ? ESCAPE '\' FROM p`, maxCameras, camera, "%"+escapeLike(camera)+"%")
+	if err != nil {
+		return nil, false, fmt.Errorf("catalog: search: cameras: %w", err)
+	}
+	defer rows.Close()
+	complete = true
+	for rows.Next() {
+		var p [2]string
+		var n int
+		var match bool
+		if err := rows.Scan(&p[0], &p[1], &n, &match); err != nil {
+			return nil, false, fmt.Errorf("catalog: search: cameras: %w", err)
+		}
+		if n > maxCameras {
+			complete = false
+		}
+		if match {
+			pairs = append(pairs, p)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("catalog: search: cameras: %w", err)
+	}
+	return pairs, complete, nil
+}
+
 // Find implements Searcher.
 func (s PostgresSearch) Find(ctx context.Context, q Querier, f AssetFilter) ([]*Asset, error) {
 	p, err := s.FindPage(ctx, q, f)
@@ -158,10 +254,11 @@ func seqArray(seqs []int64) string {
 // commonest lexemes) and the assets'. Counting instead would read every
 // match (a GIN posting list, then each row), which for a word in a fifth
 // of the assets costs more than the whole page.
-func estimate(ctx context.Context, q Querier, tq, where string, wargs []any) (term, all float64, err error) {
+func estimate(ctx context.Context, q Querier, src docSrc, tq, where string, wargs []any) (term, all float64, err error) {
 	var plan string
-	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM asset_doc d JOIN assets ON assets.seq = d.seq WHERE d.doc @@ to_tsquery('stor', ?) AND `+where,
-		append([]any{tq}, wargs...)...).Scan(&plan); err != nil {
+	expr, targs := src.query(tq)
+	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM `+src.table+` d JOIN assets ON assets.seq = d.seq WHERE d.doc @@ `+expr+` AND `+where,
+		append(targs, wargs...)...).Scan(&plan); err != nil {
 		return 0, 0, fmt.Errorf("catalog: search: estimate: %w", err)
 	}
 	type node struct {
@@ -176,7 +273,7 @@ func estimate(ctx context.Context, q Querier, tq, where string, wargs []any) (te
 	term = -1
 	var find func(n node)
 	find = func(n node) {
-		if n.Relation == "asset_doc" && term < 0 {
+		if n.Relation == src.table && term < 0 {
 			term = n.Rows
 		}
 		for _, c := range n.Plans {
@@ -186,6 +283,84 @@ func estimate(ctx context.Context, q Querier, tq, where string, wargs []any) (te
 	find(p[0].Plan)
 	all = p[0].Plan.Rows
 	return max(term, all), all, nil
+}
+
+// postings counts the entries of asset_doc's GIN index that match the
+// tsquery tq (every match, more for a phrase, whose entries are
+// candidates): the actual rows of a bitmap index scan, by EXPLAIN
+// ANALYZE of a query that reads one row. Reading the posting lists is
+// cheap; counting the matches by their rows reads a page each. ok is
+// false when q cannot begin a transaction (for SET LOCAL: with sequential
+// scans the planner reads the table for the first row).
+func postings(ctx context.Context, q Querier, tq string) (n float64, ok bool, err error) {
+	b, can := q.(interface {
+		BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+	})
+	if !can {
+		return 0, false, nil
+	}
+	tx, err := b.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, false, fmt.Errorf("catalog: search: postings: %w", err)
+	}
+	defer tx.Rollback()
+	var plan string
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		return 0, false, fmt.Errorf("catalog: search: postings: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, `EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT 1 FROM asset_doc WHERE doc @@ to_tsquery('stor', ?) LIMIT 1`,
+		tq).Scan(&plan); err != nil {
+		return 0, false, fmt.Errorf("catalog: search: postings: %w", err)
+	}
+	type node struct {
+		Type  string  `json:"Node Type"`
+		Index string  `json:"Index Name"`
+		Rows  float64 `json:"Actual Rows"`
+		Plans []node
+	}
+	var p []struct{ Plan node }
+	if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) == 0 {
+		return 0, false, fmt.Errorf("catalog: search: postings: %q: %v", plan, err)
+	}
+	var find func(nd node) bool
+	find = func(nd node) bool {
+		if nd.Type == "Bitmap Index Scan" && nd.Index == "asset_doc_doc" {
+			n = nd.Rows
+			return true
+		}
+		return slices.ContainsFunc(nd.Plans, find)
+	}
+	return n, find(p[0].Plan), nil
+}
+
+// docSrc is a tsvector table docSeqs reads: asset_doc (every word of an
+// asset) or asset_tier (its primary words and filter lexemes), and lex,
+// a tsquery of filter lexemes (filterLexemes) every match must have too.
+type docSrc struct {
+	table string
+	lex   string
+}
+
+// query is the SQL of the tsquery of the words tq (to_tsquery's syntax)
+// and src's filter lexemes, and its arguments.
+func (src docSrc) query(tq string) (string, []any) {
+	if src.lex == "" {
+		return "to_tsquery('stor', ?)", []any{tq}
+	}
+	return "(to_tsquery('stor', ?) && ?::tsquery)", []any{tq, src.lex}
+}
+
+// filterLexemes is the tsquery of asset_tier's lexemes for f's kind and
+// project ('kind:image' & 'project:p1'), "" when it has neither.
+func filterLexemes(f AssetFilter) string {
+	var parts []string
+	for _, l := range []struct{ name, v string }{{"kind", f.Kind}, {"project", f.Project}} {
+		if l.v != "" {
+			v := strings.ReplaceAll(strings.ReplaceAll(l.name+":"+l.v, `\`, `\\`), "'", "''")
+			parts = append(parts, "'"+v+"'")
+		}
+	}
+	return strings.Join(parts, " & ")
 }
 
 // walkPerMatch is how many rows walking asset_doc newest first may check
@@ -211,14 +386,23 @@ const walkPerMatch = 30
 // (d.seq + 0) is not the index's. A walk is bounded (8 times the rows it
 // should need); the rest, when the estimate was wrong, is read from the
 // GIN index.
-func (s PostgresSearch) docSeqs(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, hi int64, limit int, share float64) ([]int64, error) {
-	term, all, err := estimate(ctx, q, targs[0].(string), where, wargs)
+func (s PostgresSearch) docSeqs(ctx context.Context, q Querier, src docSrc, not bool, targs []string, where string, wargs []any, hi int64, limit int, share, known float64) ([]int64, error) {
+	term, all, err := estimate(ctx, q, src, targs[0], where, wargs)
 	if err != nil {
 		return nil, err
 	}
+	var qargs []any // the tsqueries' arguments
+	for _, t := range targs {
+		_, a := src.query(t)
+		qargs = append(qargs, a...)
+	}
+	if known > 0 && term > 0 {
+		// Counted (postings): the filter's share from the estimates.
+		term, all = known, known*all/term
+	}
 	var total float64
 	var top int64
-	if err := q.QueryRowContext(ctx, `SELECT greatest(reltuples, 0)::float8, (SELECT coalesce(max(seq), 0) + 1 FROM asset_doc) FROM pg_class WHERE oid = 'asset_doc'::regclass`).Scan(&total, &top); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT greatest(reltuples, 0)::float8, (SELECT coalesce(max(seq), 0) + 1 FROM `+src.table+`) FROM pg_class WHERE oid = ?::regclass`, src.table).Scan(&total, &top); err != nil {
 		return nil, fmt.Errorf("catalog: search: %w", err)
 	}
 	if hi <= 0 || hi > top {
@@ -246,10 +430,11 @@ func (s PostgresSearch) docSeqs(ctx context.Context, q Querier, not bool, targs 
 	}
 	match := func(fn bool) string {
 		m := func(i int) string {
+			expr, _ := src.query(targs[i])
 			if fn {
-				return "ts_match_vq(d.doc, to_tsquery('stor', ?))"
+				return "ts_match_vq(d.doc, " + expr + ")"
 			}
-			return "d.doc @@ to_tsquery('stor', ?)"
+			return "d.doc @@ " + expr
 		}
 		c := m(0)
 		if not {
@@ -268,9 +453,9 @@ func (s PostgresSearch) docSeqs(ctx context.Context, q Querier, not bool, targs 
 		lo := max(hi-int64(8*walkRows)-int64(limit), 0)
 		// assets.seq = d.seq + 0: asset_doc is walked, assets looked up
 		// (no merge join walking both).
-		if err := run(`SELECT d.seq FROM asset_doc d JOIN assets ON assets.seq = d.seq + 0 WHERE `+match(true)+
+		if err := run(`SELECT d.seq FROM `+src.table+` d JOIN assets ON assets.seq = d.seq + 0 WHERE `+match(true)+
 			` AND d.seq >= ? AND d.seq < ? AND `+where+` ORDER BY d.seq DESC LIMIT ?`,
-			append(append(slices.Clone(targs), lo, hi), append(slices.Clone(wargs), limit)...)...); err != nil {
+			append(append(slices.Clone(qargs), lo, hi), append(slices.Clone(wargs), limit)...)...); err != nil {
 			return nil, err
 		}
 		if len(out) == limit || lo == 0 {
@@ -280,9 +465,9 @@ func (s PostgresSearch) docSeqs(ctx context.Context, q Querier, not bool, targs 
 	}
 	// The matches sorted first, then looked up in assets newest first
 	// until the page is full (not every match looked up before sorting).
-	err = run(`SELECT s.k FROM (SELECT d.seq + 0 AS k FROM asset_doc d WHERE `+match(false)+
+	err = run(`SELECT s.k FROM (SELECT d.seq + 0 AS k FROM `+src.table+` d WHERE `+match(false)+
 		` AND d.seq < ? ORDER BY 1 DESC OFFSET 0) s JOIN assets ON assets.seq = s.k WHERE `+where+` ORDER BY s.k DESC LIMIT ?`,
-		append(append(slices.Clone(targs), hi), append(slices.Clone(wargs), limit-len(out))...)...)
+		append(append(slices.Clone(qargs), hi), append(slices.Clone(wargs), limit-len(out))...)...)
 	return out, err
 }
 
@@ -293,9 +478,9 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 	if err != nil {
 		return nil, err
 	}
-	where, wargs, ok := f.where(true)
-	if !ok {
-		return &Page{}, nil
+	where, wargs, ok, err := s.where(ctx, q, f)
+	if err != nil || !ok {
+		return &Page{}, err
 	}
 	limit := f.limit()
 	terms := queryTerms(f.Query)
@@ -306,8 +491,14 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 			w += " AND assets.seq < ?"
 			args = append(args, c.seq)
 		}
-		page.Assets, err = findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM assets WHERE `+w+
-			` ORDER BY assets.seq DESC LIMIT ?`, append(args, limit)...)
+		query := `SELECT ` + prefixed("assets.", assetCols) + ` FROM assets WHERE ` + w + ` ORDER BY assets.seq DESC LIMIT ?`
+		if f.Camera != "" {
+			// The seqs first (index only: the matches of a capture range
+			// and a camera are sorted by seq, not every row read).
+			query = `SELECT ` + assetCols + ` FROM assets WHERE seq = ANY(ARRAY(SELECT assets.seq FROM assets WHERE ` + w +
+				` ORDER BY assets.seq DESC LIMIT ?)) ORDER BY seq DESC`
+		}
+		page.Assets, err = findRows(ctx, q, query, append(args, limit)...)
 		if err == nil && len(page.Assets) == limit {
 			page.Next = strconv.FormatInt(page.Assets[limit-1].Seq, 10)
 		}
@@ -315,10 +506,10 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 	}
 	all := docQuery(terms, "")
 	if c.kind == 'a' {
-		return s.approximate(ctx, q, c, terms, where, wargs, limit)
+		return s.approximate(ctx, q, c, f, terms, where, wargs, limit, 0)
 	}
 	if !f.Ranked() {
-		page.Assets, err = s.docNewest(ctx, q, false, []any{all}, where, wargs, c.seq, limit, 1)
+		page.Assets, err = s.docNewest(ctx, q, docSrc{table: "asset_doc"}, false, []string{all}, where, wargs, c.seq, limit, 1, 0)
 		if err == nil && len(page.Assets) == limit {
 			page.Next = strconv.FormatInt(page.Assets[limit-1].Seq, 10)
 		}
@@ -331,12 +522,27 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 	// assumes they are independent).
 	var m []int64
 	few, count := false, true
+	var known float64
 	if c.offset == 0 {
-		est, _, err := estimate(ctx, q, all, "true", nil)
+		est, _, err := estimate(ctx, q, docSrc{table: "asset_doc"}, all, "true", nil)
 		if err != nil {
 			return nil, err
 		}
 		count = est <= 2*float64(s.ExactRankMax)
+		if count {
+			// The planner does not know prefixes and lexemes outside its
+			// statistics (1,201 at 1M): count their postings first
+			// (reading each match's row to count it cost more than the
+			// page when there are many).
+			n, ok, err := postings(ctx, q, all)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				known = max(n, 1)
+				count = n <= float64(s.ExactRankMax)
+			}
+		}
 	}
 	if count {
 		if m, err = s.matches(ctx, q, terms, s.ExactRankMax); err != nil {
@@ -345,7 +551,7 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 		few = len(m) <= s.ExactRankMax
 	}
 	if !few && c.offset == 0 {
-		return s.approximate(ctx, q, cursor{kind: 'a', tier: 1}, terms, where, wargs, limit)
+		return s.approximate(ctx, q, cursor{kind: 'a', tier: 1}, f, terms, where, wargs, limit, known)
 	}
 	if few {
 		page.Assets, err = s.rankFew(ctx, q, terms, m, where, wargs, limit, c.offset)
@@ -405,17 +611,19 @@ func (s PostgresSearch) rankFew(ctx context.Context, q Querier, terms []string, 
 		fmt.Fprintf(&from, ", to_tsquery('stor', ?) %s", tq)
 		args = append(args, tsQuery(t, ""))
 	}
-	args = append(args, seqArray(m))
-	args = append(args, wargs...)
+	// The filter first: only the matches it keeps are ranked (ts_rank
+	// over every row of a few thousand matches cost more than the rest).
+	args = append(append(args, seqArray(m)), wargs...)
 	return findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM (SELECT asset_seq AS s, `+score.String()+
-		` AS score FROM asset_search`+from.String()+` WHERE asset_seq = ANY(?::bigint[]) GROUP BY asset_seq HAVING `+having.String()+
-		`) m JOIN assets ON assets.seq = m.s WHERE `+where+` ORDER BY m.score, assets.seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		` AS score FROM asset_search`+from.String()+` WHERE asset_seq = ANY(ARRAY(SELECT assets.seq FROM assets WHERE assets.seq = ANY(?::bigint[]) AND `+where+
+		`)) GROUP BY asset_seq HAVING `+having.String()+
+		`) m JOIN assets ON assets.seq = m.s ORDER BY m.score, assets.seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 }
 
 // docNewest lists, newest first, up to limit assets below seq (0: from
 // the newest) found by docSeqs.
-func (s PostgresSearch) docNewest(ctx context.Context, q Querier, not bool, targs []any, where string, wargs []any, seq int64, limit int, share float64) ([]*Asset, error) {
-	seqs, err := s.docSeqs(ctx, q, not, targs, where, wargs, seq, limit, share)
+func (s PostgresSearch) docNewest(ctx context.Context, q Querier, src docSrc, not bool, targs []string, where string, wargs []any, seq int64, limit int, share, known float64) ([]*Asset, error) {
+	seqs, err := s.docSeqs(ctx, q, src, not, targs, where, wargs, seq, limit, share, known)
 	if err != nil || len(seqs) == 0 {
 		return nil, err
 	}
@@ -425,19 +633,28 @@ func (s PostgresSearch) docNewest(ctx context.Context, q Querier, not bool, targ
 // approximate lists the matches of terms in two tiers from cursor c:
 // every term in a primary column (weights A, B) first, then the others,
 // newest first within each.
-func (s PostgresSearch) approximate(ctx context.Context, q Querier, c cursor, terms []string, where string, wargs []any, limit int) (*Page, error) {
+func (s PostgresSearch) approximate(ctx context.Context, q Querier, c cursor, f AssetFilter, terms []string, where string, wargs []any, limit int, known float64) (*Page, error) {
 	page := &Page{Approximate: true}
 	all, primary := docQuery(terms, ""), docQuery(terms, "AB")
-	// The planner's estimates do not tell weights apart: about a third of
-	// a word's matches have it in a primary column (the benchmark's data).
+	// Tier 1 from asset_tier (migration 0020: the primary words only,
+	// with the kind and project as lexemes, its own statistics); tier 2
+	// from asset_doc, whose estimates do not tell weights apart: about
+	// two thirds of a word's matches have it in no primary column (the
+	// benchmark's data).
 	tiers := [3]struct {
+		src   docSrc
 		not   bool
-		args  []any
+		args  []string
 		share float64
-	}{1: {false, []any{primary}, 1.0 / 3}, 2: {true, []any{all, primary}, 2.0 / 3}}
+		known float64
+	}{
+		1: {docSrc{table: "asset_tier", lex: filterLexemes(f)}, false, []string{all}, 1, 0},
+		2: {docSrc{table: "asset_doc"}, true, []string{all, primary}, 2.0 / 3, known},
+	}
 	seq := c.seq
 	for tier := c.tier; tier <= 2 && len(page.Assets) < limit; tier++ {
-		list, err := s.docNewest(ctx, q, tiers[tier].not, tiers[tier].args, where, wargs, seq, limit-len(page.Assets), tiers[tier].share)
+		t := tiers[tier]
+		list, err := s.docNewest(ctx, q, t.src, t.not, t.args, where, wargs, seq, limit-len(page.Assets), t.share, t.known)
 		if err != nil {
 			return nil, err
 		}
@@ -464,13 +681,16 @@ func (s PostgresSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilte
 	if err != nil {
 		return nil, false, err
 	}
-	where, args, ok := f.where(true)
-	if !ok || len(fields) == 0 {
+	if len(fields) == 0 {
 		return out, false, nil
+	}
+	where, args, ok, err := s.where(ctx, q, f)
+	if err != nil || !ok {
+		return out, false, err
 	}
 	if terms := queryTerms(f.Query); len(terms) > 0 {
 		// The newest matches (docSeqs).
-		seqs, err := s.docSeqs(ctx, q, false, []any{docQuery(terms, "")}, where, args, 0, s.FacetSample+1, 1)
+		seqs, err := s.docSeqs(ctx, q, docSrc{table: "asset_doc"}, false, []string{docQuery(terms, "")}, where, args, 0, s.FacetSample+1, 1, 0)
 		if err != nil {
 			return nil, false, fmt.Errorf("catalog: facets: %w", err)
 		}

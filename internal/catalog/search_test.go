@@ -186,6 +186,18 @@ func testSearchSources(t *testing.T, db *catalog.DB) {
 			(SELECT 1 FROM assets a WHERE a.seq = s.asset_seq)`).Scan(&n); err != nil || n != 0 {
 			t.Errorf("index rows without an asset: %d (%v)", n, err)
 		}
+		// asset_tier (0020) follows asset_doc, kind and project.
+		if _, err := w.ExecContext(ctx, `UPDATE assets SET project = 'p9', kind = 'video' WHERE id = 'a3'`); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.QueryRowContext(ctx, `SELECT count(*) FROM asset_doc d FULL JOIN asset_tier t ON t.seq = d.seq
+			LEFT JOIN assets a ON a.seq = d.seq
+			WHERE t.doc IS DISTINCT FROM stor_tier_doc(d.doc, a.kind, a.project)`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("asset_tier rows out of step with asset_doc and assets: %d (%v)", n, err)
+		}
+		if got := find(t, db, catalog.AssetFilter{Query: "parade", Project: "p9", Kind: "video"}); !slices.Equal(got, []string{"a3"}) {
+			t.Errorf("moved asset by its new project: %v", got)
+		}
 		return
 	}
 	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM asset_fts WHERE asset_fts MATCH 'ferry'`).Scan(&n); err != nil || n != 0 {
@@ -449,6 +461,14 @@ func testSearchPlansAgree(t *testing.T, db *catalog.DB) {
 			}
 		}
 	}
+	for i := 30; i < 36; i++ {
+		// Another project and kind (filters of tier 1 on PostgreSQL).
+		id := fmt.Sprintf("a%02d", i)
+		addAsset(t, db, id, fmt.Sprintf("pier-%02d.mp4", i), "video", "mp4", "p2")
+		if err := catalog.SetDescriptive(ctx, w, id, catalog.Descriptive{Title: "Harbour pier"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var small, walk, few catalog.Pager = catalog.SQLiteSearch{SmallSet: 1000, WideRange: 1000},
 		catalog.SQLiteSearch{SmallSet: 1, WideRange: 1}, catalog.SQLiteSearch{ExactRankMax: 1, SmallSet: 1000}
 	if db.Search() == (catalog.PostgresSearch{}) {
@@ -465,6 +485,10 @@ func testSearchPlansAgree(t *testing.T, db *catalog.DB) {
 		{Query: "harbour", Tags: []string{"boats"}},
 		{Query: "pier", Collection: "c1", Newest: true},
 		{Query: "pier", Tags: []string{"boats"}},
+		{Query: "harbour", Project: "p1"},
+		{Query: "pier", Kind: "image", Project: "p1"},
+		{Query: "harbour pier", Kind: "video"},
+		{Query: "harb*", Project: "p2"},
 	} {
 		f.Limit = 2
 		a, _ := pageAll(t, db, small, f)
@@ -680,6 +704,12 @@ func testSearchPrefix(t *testing.T, db *catalog.DB) {
 		{"har* lights", []string{"p1"}},  //
 		{"hx*", []string{}},              //
 		{"*", []string{}},                // no word
+		// Longer than SQLite's prefix indexes: expanded into terms.
+		{"harbou*", []string{"p1"}},
+		{"harpsic*", []string{"p2"}},
+		{"zebra-cross*", []string{"p6"}},
+		{"harbou* lights", []string{"p1"}},
+		{"harbouz*", []string{}},
 	} {
 		for _, newest := range []bool{false, true} {
 			got := find(t, db, catalog.AssetFilter{Query: c.q, Newest: newest})
@@ -687,6 +717,20 @@ func testSearchPrefix(t *testing.T, db *catalog.DB) {
 			if !slices.Equal(got, c.want) {
 				t.Errorf("q=%q newest=%v: got %v, want %v", c.q, newest, got, c.want)
 			}
+		}
+		// Approximate ranking (tiers), paged, and facets, with the
+		// limits at 1.
+		got, _ := pageAll(t, db, limited(db, 1, 1), catalog.AssetFilter{Query: c.q, Limit: 1})
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("q=%q approximate: got %v, want %v", c.q, got, c.want)
+		}
+		counts, _, err := limited(db, 1, 100).FacetCounts(ctx, db.Reader(), catalog.AssetFilter{Query: c.q}, []string{"project"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := counts["project"]["p1"]; n != len(c.want) {
+			t.Errorf("q=%q facets: %d in p1, want %d", c.q, n, len(c.want))
 		}
 	}
 }
@@ -751,5 +795,50 @@ func TestSearchMigration0018(t *testing.T) {
 	}
 	if _, err := w.ExecContext(ctx, `INSERT INTO asset_fts(asset_fts, rank) VALUES('integrity-check', 1)`); err != nil {
 		t.Errorf("index integrity: %v", err)
+	}
+}
+
+// A camera filter matches a make in any case or a part of a model, also
+// where the other field is empty; PostgreSQL resolves it to the (make,
+// model) pairs it matches, whose makes × models may hold pairs it does
+// not match.
+func TestSearchCameraPairs(t *testing.T) { eachDB(t, testSearchCameraPairs) }
+
+func testSearchCameraPairs(t *testing.T, db *catalog.DB) {
+	ctx := context.Background()
+	cams := [][2]string{
+		{"Canon", "Canon EOS R5"},        // c00
+		{"Leica", "Canon-mount adapter"}, // c01: "canon" by its model
+		{"", "Canon PowerShot"},          // c02: no make
+		{"CANON", ""},                    // c03: no model
+		{"Canon", "Canon-mount adapter"}, // c04
+		{"Leica", "Canon EOS R5"},        // c05: the model, not the make
+		{"Leica", "M11"},                 // c06: no
+		{"", ""},                         // c07: no camera
+		{"Canon%", "X"},                  // c08: not "canon" (LIKE escapes)
+	}
+	for i, c := range cams {
+		id := fmt.Sprintf("c%02d", i)
+		addAsset(t, db, id, id+".jpg", "image", "jpeg", "p1")
+		d := catalog.Descriptive{CaptureDate: fmt.Sprintf("2020-%02d-10T12:00:00", i+1), CameraMake: c[0], CameraModel: c[1]}
+		if err := catalog.SetDescriptive(ctx, db.Writer(), id, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		f    catalog.AssetFilter
+		want string
+	}{
+		{catalog.AssetFilter{Camera: "canon"}, "[c05 c04 c03 c02 c01 c00]"},
+		{catalog.AssetFilter{Camera: "leica"}, "[c06 c05 c01]"},
+		{catalog.AssetFilter{Camera: "m11", CapturedAfter: "2020-01-01", CapturedBefore: "2021-01-01"}, "[c06]"},
+		{catalog.AssetFilter{Camera: "canon", CapturedAfter: "2020-02-01", CapturedBefore: "2020-05-01"}, "[c03 c02 c01]"},
+		{catalog.AssetFilter{Camera: "Canon%"}, "[c08]"},
+		{catalog.AssetFilter{Camera: "nikon"}, "[]"},
+		{catalog.AssetFilter{Camera: "canon", Query: "c04"}, "[c04]"},
+	} {
+		if got := fmt.Sprint(find(t, db, c.f)); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.f, got, c.want)
+		}
 	}
 }

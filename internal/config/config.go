@@ -245,7 +245,7 @@ type Config struct {
 	// Default 1h.
 	SignInLockoutMax time.Duration
 	// TrustedProxies are the reverse proxies (comma-separated CIDRs or
-	// addresses) whose X-Forwarded-For and X-Forwarded-Proto are believed,
+	// addresses) whose Forwarded (RFC 7239) or X-Forwarded-For and X-Forwarded-Proto are believed,
 	// for per-IP rate limits, the audit log, sessions and secure cookies;
 	// from any other peer those headers are ignored. Env
 	// STOR_TRUSTED_PROXIES. Default none.
@@ -411,7 +411,7 @@ func fields(c *Config) []field {
 		{"signin-lockout-window", "STOR_SIGNIN_LOCKOUT_WINDOW", "window in which failed sign-ins of a username count", dur(&c.SignInLockoutWindow)},
 		{"signin-lockout-duration", "STOR_SIGNIN_LOCKOUT_DURATION", "first lock of a username; each further lock in a row doubles it", dur(&c.SignInLockoutDuration)},
 		{"signin-lockout-max", "STOR_SIGNIN_LOCKOUT_MAX", "longest lock of a username", dur(&c.SignInLockoutMax)},
-		{"trusted-proxies", "STOR_TRUSTED_PROXIES", "reverse proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For/-Proto are believed", str(&c.TrustedProxies)},
+		{"trusted-proxies", "STOR_TRUSTED_PROXIES", "reverse proxies (CIDRs or addresses, comma-separated) whose Forwarded / X-Forwarded-For/-Proto are believed", str(&c.TrustedProxies)},
 		{"upload-rate-limit", "STOR_UPLOAD_RATE_LIMIT", "uploads started per minute per token and per client IP (0: no limit)", num(&c.UploadRateLimit)},
 		{"rate-limit", "STOR_RATE_LIMIT", "requests per second per token and per client IP (0: no limit)", float(&c.RateLimit)},
 		{"download-rate", "STOR_DOWNLOAD_RATE", "bytes per second of one media download (e.g. 2MB; 0: no limit)", size(&c.DownloadRate)},

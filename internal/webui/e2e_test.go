@@ -31,7 +31,7 @@ import (
 // advancing) with its storyboard; the PDF's pages in deep zoom and its
 // text; a panorama in Pannellum; audio with its waveform and a playhead that seeks; search by a word
 // of the PDF's text, filters (tag, collection, capture date, kind) and
-// sort; not-found states; the first 50 thumbnails' speed (navigation start
+// sort; not-found states; the audit log (a locked username unlocked, filters); a project's access and custom fields; the first 50 thumbnails' speed (navigation start
 // to the 50th thumbnail's load, measured in the page, printed as SPEED); pause/resume;
 // sign out. Everything runs through the real pipeline. One screenshot per
 // page lands in test-output/ui/ and each must be more than one colour.
@@ -97,7 +97,7 @@ func TestBrowserE2E(t *testing.T) {
 	srv.Env = append(os.Environ(), "STOR_ADDR="+addr, "STOR_DATA_DIR="+filepath.Join(tmp, "data"),
 		"STOR_BOOTSTRAP_TOKEN="+token, "STOR_LOG_FORMAT=text", "STOR_LOG_LEVEL=warn",
 		// The test machine is shared and busy: heavy tasks must not wait for it.
-		"STOR_MAX_LOAD_PER_CPU=0",
+		"STOR_MAX_LOAD_PER_CPU=0", "STOR_SIGNIN_LOCKOUT_ATTEMPTS=4",
 		"STOR_POLL_INTERVAL=50ms", "STOR_RETRY_BASE=1s")
 	srv.Stdout, srv.Stderr = &serverLog, &serverLog
 	if err := srv.Start(); err != nil {

@@ -24,8 +24,11 @@ func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }
 // @uppy/aws-s3; a 17 MiB JPEG goes to the bucket in three 8 MiB parts,
 // the first PUT of part 2 is aborted (connection reset), the upload goes
 // on without sending part 1 again (the plugin retries the part itself, or
-// Uppy's Retry resumes it; either is accepted), and the asset ends ready. Afterwards the bucket holds the
-// verified original and no leftover upload object.
+// Uppy's Retry resumes it; either is accepted), and the asset ends ready.
+// A second file is cut off after two parts and the page reloaded: Golden
+// Retriever restores it, the user re-selects it, and the same multipart
+// upload resumes (parts 1 and 2 not sent again). Afterwards the bucket
+// holds the two verified originals and no leftover upload object.
 func TestBrowserS3Upload(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -41,8 +44,12 @@ func TestBrowserS3Upload(t *testing.T) {
 	// A JPEG of about 17 MiB (noise does not compress): three parts.
 	big := filepath.Join(tmp, "big harbour s3.jpg")
 	run(t, ctx, tmp, nil, "/usr/bin/convert", "-size", "3200x2000", "xc:", "+noise", "Random", "-quality", "100", big)
-	if fi, err := os.Stat(big); err != nil || fi.Size() <= 16<<20 {
-		t.Fatalf("test JPEG: %v (want > 16 MiB)", err)
+	big2 := filepath.Join(tmp, "big quay s3.jpg")
+	run(t, ctx, tmp, nil, "/usr/bin/convert", "-seed", "2", "-size", "3200x2000", "xc:", "+noise", "Random", "-quality", "100", big2)
+	for _, f := range []string{big, big2} {
+		if fi, err := os.Stat(f); err != nil || fi.Size() <= 16<<20 {
+			t.Fatalf("test JPEG %s: %v (want > 16 MiB)", f, err)
+		}
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -76,16 +83,18 @@ func TestBrowserS3Upload(t *testing.T) {
 
 	start := time.Now()
 	out, err := run2(ctx, filepath.Join(root, "web"), []string{"STOR_URL=" + base, "STOR_TOKEN=" + token,
-		"STOR_S3=http://" + srv.Endpoint, "STOR_BIG=" + big}, "node", "test/s3upload.mjs")
+		"STOR_S3=http://" + srv.Endpoint, "STOR_BIG=" + big, "STOR_BIG2=" + big2}, "node", "test/s3upload.mjs")
 	t.Logf("browser test took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
 	if err != nil {
 		t.Fatalf("web/test/s3upload.mjs failed: %v\n--- server log ---\n%s", err, tail(serverLog.String(), 4000))
 	}
-	m := regexp.MustCompile(`ASSET (\S+)`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatal("no asset id in the output")
+	for _, re := range []string{`ASSET (\S+)`, `ASSET2 (\S+)`} {
+		if regexp.MustCompile(re).FindStringSubmatch(out) == nil {
+			t.Fatalf("no %s in the output", re)
+		}
 	}
-	// The bucket: the original under originals/, nothing left under uploads/s3/.
+	// The bucket: the two originals under originals/, nothing left under
+	// uploads/s3/.
 	if left := srv.Keys(t, bucket, "uploads/s3/"); len(left) != 0 {
 		t.Errorf("upload objects left in the bucket: %v", left)
 	}
@@ -95,7 +104,7 @@ func TestBrowserS3Upload(t *testing.T) {
 			originals++
 		}
 	}
-	if originals != 1 {
-		t.Errorf("%d originals in the bucket, want 1", originals)
+	if originals != 2 {
+		t.Errorf("%d originals in the bucket, want 2", originals)
 	}
 }

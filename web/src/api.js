@@ -88,6 +88,9 @@ export const A = {
   edit: (id, patch) => api(`api/v1/assets/${encodeURIComponent(id)}`, { method: 'PATCH', body: patch }),
   tag: (id, add, remove) => api(`api/v1/assets/${encodeURIComponent(id)}/tags`, { method: 'POST', body: { add: add || [], remove: remove || [] } }),
   fields: (project) => api(`api/v1/projects/${encodeURIComponent(project)}/fields`),
+  putFields: (project, fields) => api(`api/v1/projects/${encodeURIComponent(project)}/fields`, { method: 'PUT', body: { fields } }),
+  project: (name) => api(`api/v1/projects/${encodeURIComponent(name)}`),
+  putProject: (name, p) => api(`api/v1/projects/${encodeURIComponent(name)}`, { method: 'PUT', body: p }),
   pages: (id) => api(`api/v1/assets/${encodeURIComponent(id)}/pages`),
   collections: (query) => api('api/v1/collections', { query }),
   collection: (id) => api(`api/v1/collections/${encodeURIComponent(id)}`),
@@ -102,6 +105,9 @@ export const A = {
   tokens: () => api('api/v1/tokens'),
   createToken: (t) => api('api/v1/tokens', { method: 'POST', body: t }),
   revokeToken: (id) => api(`api/v1/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  audit: (query) => api('api/v1/audit', { query }),
+  signinLocks: () => api('api/v1/signin-locks'),
+  unlockSignin: (name) => api(`api/v1/signin-locks/${encodeURIComponent(name)}`, { method: 'DELETE' }),
 };
 
 // items accepts both {items: [...]} and a bare array.

@@ -11,6 +11,8 @@ import { collectionPage, collectionsPage } from './pages/collections.js';
 import { extraRoutes } from './routes.js';
 import './pages/sessions.js';
 import './pages/users.js';
+import './pages/audit.js';
+import './pages/projects.js';
 
 const state = { me: null, cleanup: null };
 

@@ -56,6 +56,7 @@ const page = context.pages()[0] || await context.newPage();
 page.setDefaultTimeout(30000);
 
 const problems = [];
+let allow400 = false; // while the test sends a request the API must refuse
 page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 page.on('console', (m) => {
   if (m.type() !== 'error') return;
@@ -64,6 +65,7 @@ page.on('console', (m) => {
   // yet (metadata, text) are expected, and so are the 429 and 423 the test
   // makes up for the sign-in form's messages.
   if (/Failed to load resource: the server responded with a status of (401|404|429|423)/.test(t)) return;
+  if (allow400 && /Failed to load resource: the server responded with a status of 400/.test(t)) return;
   problems.push(`console error: ${t}`);
 });
 const requests = [];
@@ -642,6 +644,72 @@ try {
   assert(vu.role === 'editor' && vu.project === 'e2e-project' && vu.disabled_at, `the user is saved: ${JSON.stringify(vu)}`);
   await shot('users');
   log('users: created one, made it an editor, disabled it');
+
+  // --- Projects (admin): access and the custom-field schema of a project.
+  await page.click('#nav a[href="#/projects"]');
+  await page.waitForSelector('#project-pick');
+  await page.fill('#p-name', 'e2e-museum');
+  await page.click('#project-pick button[type=submit]');
+  await page.waitForSelector('#project-access');
+  assert(page.url().endsWith('#/projects?name=e2e-museum'), `the project is in the URL: ${page.url()}`);
+  await page.check('#p-public');
+  await page.fill('#p-rate', '2000000');
+  await page.click('#project-access button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#p-updated').textContent.startsWith('Last changed'));
+  const pj = await apiJSON('/api/v1/projects/e2e-museum');
+  assert(pj.public === true && pj.public_originals === false && pj.download_rate === 2000000, `the project's access is saved: ${JSON.stringify(pj)}`);
+  await page.click('#field-add');
+  assert(await page.evaluate(() => document.activeElement.classList.contains('f-name')), 'a new field row takes the focus');
+  await page.keyboard.type('condition');
+  await page.selectOption('#fields-rows tr:last-child .f-type', 'enum');
+  allow400 = true;
+  await page.click('#project-fields button[type=submit]');
+  await page.waitForSelector('.toast-error');
+  assert((await page.textContent('.toast-error')).includes('an enum needs choices'), 'the API\'s reason for a bad schema is shown');
+  await page.fill('#fields-rows tr:last-child .f-choices', 'good, fair , poor');
+  await page.click('#field-add');
+  await page.keyboard.type('year');
+  await page.selectOption('#fields-rows tr:last-child .f-type', 'number');
+  await page.click('#project-fields button[type=submit]');
+  await page.waitForFunction(() => [...document.querySelectorAll('.toast')].some((t) => t.textContent.startsWith('Saved 2 field')));
+  allow400 = false;
+  const fj = await apiJSON('/api/v1/projects/e2e-museum/fields');
+  assert(JSON.stringify(fj.fields) === '[{"name":"condition","type":"enum","choices":["good","fair","poor"]},{"name":"year","type":"number"}]',
+    `the schema is saved: ${JSON.stringify(fj.fields)}`);
+  await page.reload();
+  await page.waitForSelector('#fields-rows tr:nth-child(2) .f-name');
+  assert(await page.inputValue('#fields-rows tr:nth-child(2) .f-name') === 'year' && await page.isChecked('#p-public'), 'a reload shows the saved project');
+  await shot('projects');
+  log('projects: access and custom fields saved, a bad schema refused with the reason');
+
+  // --- Audit log (admin): a username locked out by failed sign-ins shows
+  // up with an Unlock button; the refusals are in the log and filter.
+  // (STOR_SIGNIN_LOCKOUT_ATTEMPTS=4 on this server; e2e-admin's own two
+  // wrong passwords stay under it.)
+  for (let i = 0; i < 4; i++) {
+    const r = await fetch(base + '/api/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'e2e-locked', password: 'not the password at all' }) });
+    assert(r.status === 401 || r.status === 429, `failed sign-in ${i}: ${r.status}`);
+  }
+  await page.click('#nav a[href="#/audit"]');
+  await page.waitForSelector('#locks-table tr[data-username="e2e-locked"]');
+  await page.waitForSelector('#audit-table tr[data-action="session.denied"][data-target="e2e-locked"]');
+  await page.fill('#a-action', 'session.denied');
+  await page.fill('#a-target', 'e2e-locked');
+  await page.click('#audit-filter button[type=submit]');
+  await page.waitForFunction(() => {
+    const trs = [...document.querySelectorAll('#audit-table tbody tr')];
+    return trs.length >= 2 && trs.every((tr) => tr.dataset.action === 'session.denied' && tr.dataset.target === 'e2e-locked');
+  });
+  await shot('audit');
+  await page.click('#locks-table tr[data-username="e2e-locked"] button');
+  await page.waitForSelector('#locks-none');
+  assert((await apiJSON('/api/v1/signin-locks')).items.length === 0, 'the lock is gone on the server');
+  await page.fill('#a-action', 'signin.unlock');
+  await page.fill('#a-target', '');
+  await page.click('#audit-filter button[type=submit]');
+  await page.waitForSelector('#audit-table tr[data-action="signin.unlock"][data-target="e2e-locked"]');
+  log('audit: a locked username listed and unlocked; the log filters by action and target');
 
   // --- Sign out.
   await page.click('#signout');

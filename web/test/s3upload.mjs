@@ -6,13 +6,16 @@
 //   STOR_TOKEN  an admin token
 //   STOR_S3     MinIO's base URL (http://host:port)
 //   STOR_BIG    a file of more than two 8 MiB parts (a JPEG)
+//   STOR_BIG2   another such file (for the reload)
 // It signs in, checks that the upload page chose S3, uploads the file with
 // the second part's first PUT aborted (connection reset): the plugin
 // retries that part by itself (or, if the file fails, Retry resumes it);
 // either way no part stored before is sent again. Then it waits for the
-// asset to be ready. Prints one line per step; exits non-zero on failure.
+// asset to be ready. Then a second file is cut off after two parts and the
+// page reloaded: the upload resumes (same multipart upload, parts 1 and 2
+// not sent again). Prints one line per step; exits non-zero on failure.
 import { chromium } from 'playwright-core';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -20,6 +23,7 @@ const base = process.env.STOR_URL.replace(/\/$/, '');
 const token = process.env.STOR_TOKEN;
 const s3 = process.env.STOR_S3.replace(/\/$/, '');
 const big = process.env.STOR_BIG;
+const big2 = process.env.STOR_BIG2;
 const CHROMIUM = process.env.STOR_CHROMIUM || '/usr/bin/chromium';
 const t0 = Date.now();
 const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
@@ -41,12 +45,12 @@ page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
 const apiCalls = [];
 page.on('response', (r) => { if (r.url().includes('/uploads/s3')) apiCalls.push(`${r.request().method()} ${r.url().replace(base, '')} ${r.status()}`); });
 
-// Every part PUT to MinIO: [partNumber, status or 'aborted'].
+// Every part PUT to MinIO: [partNumber, status or 'aborted', uploadId].
 const puts = [];
 page.on('response', (r) => {
   const u = new URL(r.url());
   if (r.request().method() === 'PUT' && u.origin === s3 && u.searchParams.get('partNumber')) {
-    puts.push([Number(u.searchParams.get('partNumber')), r.status()]);
+    puts.push([Number(u.searchParams.get('partNumber')), r.status(), u.searchParams.get('uploadId')]);
   }
 });
 // The first PUT of part 2 is cut off, as a flaky network would.
@@ -105,6 +109,49 @@ try {
   const a = await r.json();
   assert(r.ok && a.state === 'ready' && a.filename === path.basename(big), `the asset: ${JSON.stringify(a).slice(0, 300)}`);
   console.log(`ASSET ${id}`);
+
+  // --- A reload in the middle of an upload. Parts 3 and up are refused
+  // (the network drops) until the page is reloaded; Golden Retriever kept
+  // the file's multipart upload (uploadId, key) in localStorage; the file
+  // is too big for its IndexedDB copy, so the user picks it again, and the
+  // plugin asks stor which parts S3 has and sends only the others.
+  let hold = true;
+  await page.route((url) => hold && url.origin === s3 && Number(url.searchParams.get('partNumber')) >= 3,
+    (route) => route.abort('connectionreset'));
+  await page.click('.uppy-StatusBar-actionBtn--done');
+  const seen = puts.length;
+  await page.locator('input.uppy-Dashboard-input[type=file]:not([webkitdirectory])').first().setInputFiles([big2]);
+  await page.click('.uppy-StatusBar-actionBtn--upload');
+  const stored = () => puts.slice(seen).filter(([, st]) => st === 200).map(([n]) => n);
+  for (let i = 0; !(stored().includes(1) && stored().includes(2)); i++) {
+    assert(i < 3000, `parts 1 and 2 of the second file stored before the reload (${JSON.stringify(puts.slice(seen))})`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const uploads = new Set(puts.slice(seen).map(([, , u]) => u));
+  assert(uploads.size === 1, `one multipart upload before the reload: ${[...uploads]}`);
+  log('second file: parts', JSON.stringify(stored()), 'stored; reloading the page');
+  await page.reload();
+  hold = false;
+  await page.waitForSelector('#upload-mode');
+  // Golden Retriever shows the file as a ghost: "Re-select" opens the
+  // add-files panel, where the file is picked again.
+  await page.click('.uppy-Dashboard-Item-reSelect');
+  await page.locator('input.uppy-Dashboard-input[type=file]:not([webkitdirectory])').first().setInputFiles([big2]);
+  const go = await page.waitForSelector('.uppy-StatusBar-actionBtn--upload, .uppy-StatusBar-actionBtn--retry, #uploaded li[data-asset]:not([data-asset=""])');
+  if (await go.evaluate((el) => el.matches('button'))) await go.click();
+  await page.waitForSelector('#uploaded li[data-asset]:not([data-asset=""])');
+  const id2 = await page.getAttribute('#uploaded li', 'data-asset');
+  const after = puts.slice(seen);
+  log('second file: asset', id2, 'part PUTs', JSON.stringify(after));
+  const ids = new Set(after.map(([, , u]) => u));
+  assert(ids.size === 1, `the same multipart upload after the reload (resumed, not restarted): ${[...ids]}`);
+  const ok2 = after.filter(([, st]) => st === 200).map(([n]) => n);
+  for (const n of [1, 2]) assert(ok2.filter((m) => m === n).length === 1, `part ${n} was sent once across the reload`);
+  assert(apiCalls.some((c) => /^GET \/api\/v1\/uploads\/s3\/multipart\/[^/?]+\?key=/.test(c)), `the plugin listed the stored parts: ${apiCalls.join(', ')}`);
+  const r2 = await fetch(`${base}/api/v1/assets/${id2}`, { headers: { Authorization: `Bearer ${token}` } });
+  const a2 = await r2.json();
+  assert(r2.ok && a2.filename === path.basename(big2) && a2.size === (await stat(big2)).size, `the second asset: ${JSON.stringify(a2).slice(0, 300)}`);
+  console.log(`ASSET2 ${id2}`);
   assert(problems.length === 0, problems.join('; '));
 } catch (e) {
   failed = true;
