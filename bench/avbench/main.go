@@ -1,9 +1,11 @@
 // Command avbench measures the HLS ladder (issue 7), not in CI:
 //
-//	go run ./bench/avbench [-secs 60] [-runs 3] [-preset veryfast] [-skip node]
+//	go run ./bench/avbench [-secs 60] [-runs 3] [-source phone|testsrc] [-preset veryfast] [-skip node]
 //
-// It generates a testsrc2 1080p clip with a sine once (cached under
-// ${XDG_CACHE_HOME:-~/.cache}/stor/bench/av), then, run by run, in an
+// It generates a 1080p clip once (cached under
+// ${XDG_CACHE_HOME:-~/.cache}/stor/bench/av; -source phone, the default:
+// High profile CABAC 17 Mbit/s with sensor-like noise, as users upload;
+// -source testsrc: the cheap-to-decode clip of sessions 1-4), then, run by run, in an
 // order that rotates so no arm always goes first:
 //  1. stor's transcode (av.Transcode: one ffmpeg run, one decode split to
 //     every rung, segments published into a disk store as they land),
@@ -54,29 +56,38 @@ func main() {
 	runs := flag.Int("runs", 1, "runs of each ladder arm, interleaved")
 	preset := flag.String("preset", "veryfast", "x264 preset")
 	size := flag.String("size", "1920x1080", "source picture size")
+	source := flag.String("source", "phone", "source clip: phone (High profile, CABAC, 17 Mbit/s, sensor-like noise: what users upload) or testsrc (x264 ultrafast crf 18 testsrc2: the sessions 1-4 source, cheap to decode)")
 	dir := flag.String("dir", "/tmp/stor-avbench", "work directory")
 	cache := flag.String("cache", defaultCache(), "where the generated source clips are kept")
+	printCmds := flag.Bool("print", false, "print the bare ffmpeg command and the per-rung commands, and exit")
 	skip := flag.String("skip", "", "comma-separated parts to skip: stor,bare,perrung,node")
 	finish := flag.Bool("node-finish", false, "node part: wait for the asset to be ready instead of stopping once playable")
 	flag.Parse()
 	ctx := context.Background()
 	must(os.MkdirAll(*dir, 0o750))
 	must(os.MkdirAll(*cache, 0o750))
-	src := filepath.Join(*cache, fmt.Sprintf("src%d.mp4", *secs))
-	if *size != "1920x1080" {
-		src = filepath.Join(*cache, fmt.Sprintf("src%d-%s.mp4", *secs, *size))
+	if *source != "phone" && *source != "testsrc" {
+		log.Fatalf("-source %q: phone or testsrc", *source)
 	}
-	generate(src, *secs, *size)
+	src := sourcePath(*cache, *source, *secs, *size)
+	generate(src, *source, *secs, *size)
 	a, _, err := av.Probe(ctx, src, av.Limits{})
 	must(err)
 	enc := av.Encoding{Preset: *preset}
+	if *printCmds {
+		fmt.Println("ffmpeg " + strings.Join(quote(av.BuildPlan(src, a, filepath.Join(*dir, "bare"), "", enc).Args), " "))
+		for _, c := range perRungCmds(filepath.Join(*dir, "perrung"), src, a, enc) {
+			fmt.Println("ffmpeg " + strings.Join(quote(c), " "))
+		}
+		return
+	}
 	skipped := func(p string) bool { return strings.Contains(","+*skip+",", ","+p+",") }
-	fmt.Printf("clip %d s %s 30 fps, preset %s, %d CPUs; %s\n", *secs, *size, *preset, numCPU(), uptime())
+	fmt.Printf("clip %s: %d s %s 30 fps, %s; preset %s, %d CPUs; %s\n", filepath.Base(src), *secs, *size, describe(src), *preset, numCPU(), uptime())
 
 	arms := map[string]func() arm{
 		"stor":    func() arm { return storArm(ctx, *dir, src, a, enc) },
 		"bare":    func() arm { return bareArm(*dir, src, a, enc) },
-		"perrung": func() arm { return perRungArm(*dir, src, a, enc, *preset) },
+		"perrung": func() arm { return perRungArm(*dir, src, a, enc) },
 	}
 	order := []string{}
 	for _, n := range []string{"stor", "bare", "perrung"} {
@@ -120,27 +131,59 @@ func main() {
 	fmt.Printf("done; %s\n", uptime())
 }
 
-// generate makes the source clip once: testsrc2 and a sine, H.264
-// ultrafast crf 18 + AAC. Clips longer than a minute (the 10 min clip)
-// are the 60 s clip repeated, joined without re-encoding (concat
-// demuxer): generating 10 min of 1080p takes far longer on a busy
-// machine, and a transcode costs the same per second either way.
-func generate(src string, secs int, size string) {
+// sourcePath is where the generated clip is kept; the testsrc names are
+// the sessions 1-4 ones, so a cached clip is reused.
+func sourcePath(cache, source string, secs int, size string) string {
+	name := "src"
+	if source == "phone" {
+		name = "phone"
+	}
+	if size != "1920x1080" {
+		return filepath.Join(cache, fmt.Sprintf("%s%d-%s.mp4", name, secs, size))
+	}
+	return filepath.Join(cache, fmt.Sprintf("%s%d.mp4", name, secs))
+}
+
+// generate makes the source clip once.
+//
+// testsrc: testsrc2 and a sine, H.264 ultrafast crf 18 (Constrained
+// Baseline-like: CAVLC, no deblocking, no B-frames) + AAC; clips longer
+// than a minute are the 60 s clip repeated.
+//
+// phone: what a phone or camera uploads: testsrc2 with temporal noise
+// (sensor grain, so the picture is not trivially compressible), H.264
+// High profile, CABAC, x264 preset fast (B-frames, 8x8 transform,
+// deblocking), 17 Mbit/s (maxrate 20 Mbit/s), a key frame every second,
+// AAC 48 kHz stereo 192k. Decoding it costs about 3.4× the testsrc clip's
+// CPU (docs/benchmarks.md). It is a 10 s piece joined secs/10 times
+// without re-encoding (generating noisy 1080p at this bit rate costs
+// ~5 CPU s per second of clip; the ladder costs the same per second
+// either way).
+//
+// Joined clips use the concat demuxer, -c copy.
+func generate(src, source string, secs int, size string) {
 	if _, err := os.Stat(src); err == nil {
 		return
 	}
 	t := time.Now()
 	tmp := src + ".tmp.mp4"
-	if secs > 60 && secs%60 == 0 {
-		one := filepath.Join(filepath.Dir(src), "src60.mp4")
-		if size != "1920x1080" {
-			one = filepath.Join(filepath.Dir(src), "src60-"+size+".mp4")
-		}
-		generate(one, 60, size)
+	piece := 60
+	if source == "phone" {
+		piece = 10
+	}
+	if secs > piece && secs%piece == 0 {
+		one := sourcePath(filepath.Dir(src), source, piece, size)
+		generate(one, source, piece, size)
 		list := src + ".txt"
-		must(os.WriteFile(list, []byte(strings.Repeat("file '"+one+"'\n", secs/60)), 0o640))
+		must(os.WriteFile(list, []byte(strings.Repeat("file '"+one+"'\n", secs/piece)), 0o640))
 		defer os.Remove(list)
 		run("ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", list, "-c", "copy", tmp)
+	} else if source == "phone" {
+		run("ffmpeg", "-nostdin", "-v", "error", "-y",
+			"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=duration=%d:size=%s:rate=30,noise=alls=12:allf=t", secs, size),
+			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:duration=%d:sample_rate=48000", secs),
+			"-c:v", "libx264", "-preset", "fast", "-profile:v", "high", "-b:v", "17M", "-maxrate", "20M", "-bufsize", "34M", "-g", "30",
+			"-c:a", "aac", "-b:a", "192k", "-ac", "2", "-shortest", tmp)
 	} else {
 		run("ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=duration=%d:size=%s:rate=30", secs, size),
 			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:duration=%d", secs),
@@ -148,6 +191,22 @@ func generate(src string, secs int, size string) {
 	}
 	must(os.Rename(tmp, src))
 	log.Printf("generated %s in %v", src, time.Since(t).Round(time.Millisecond))
+}
+
+// describe is the source's video codec, profile and bit rate (ffprobe).
+func describe(src string) string {
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+		"stream=codec_name,profile,bit_rate", "-of", "csv=p=0", src).Output()
+	if err != nil {
+		return "?"
+	}
+	f := strings.Split(strings.TrimSpace(string(out)), ",")
+	if len(f) == 3 {
+		if kbps, err := strconv.Atoi(f[2]); err == nil {
+			return fmt.Sprintf("%s %s %.1f Mbit/s", f[0], f[1], float64(kbps)/1e6)
+		}
+	}
+	return strings.Join(f, " ")
 }
 
 func storArm(ctx context.Context, dir, src string, a *av.Analysis, enc av.Encoding) arm {
@@ -191,35 +250,44 @@ func bareArm(dir, src string, a *av.Analysis, enc av.Encoding) arm {
 // perRungArm runs ffmpeg once per rung with the same filters (fps, format,
 // av.ScaleFilter) and x264/HLS settings as av.BuildPlan, and once for the
 // shared AAC rendition with its settings: the same outputs as stor's.
-func perRungArm(dir, src string, a *av.Analysis, enc av.Encoding, preset string) arm {
+func perRungArm(dir, src string, a *av.Analysis, enc av.Encoding) arm {
 	out := filepath.Join(dir, "perrung")
 	os.RemoveAll(out)
-	plan := av.BuildPlan(src, a, out, "", enc)
-	gop := strconv.Itoa(int(plan.FPS*4 + 0.5))
+	cmds := perRungCmds(out, src, a, enc)
 	_, c0 := cpu()
 	t := time.Now()
-	for i, r := range plan.Rungs {
-		d := filepath.Join(out, "v"+strconv.Itoa(i))
-		must(os.MkdirAll(d, 0o750))
-		run("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:v:0",
-			"-vf", fmt.Sprintf("fps=%s,format=yuv420p,%s", a.Video.FrameRateExact, av.ScaleFilter(r)),
-			"-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-			"-force_key_frames", "expr:gte(t,n_forced*4)", "-b:v", fmt.Sprintf("%dk", r.VideoKbps),
-			"-maxrate", fmt.Sprintf("%dk", r.VideoKbps*107/100), "-bufsize", fmt.Sprintf("%dk", r.VideoKbps*3/2),
-			"-f", "hls", "-hls_time", "4", "-hls_playlist_type", "event", "-hls_segment_type", "fmp4",
-			"-hls_flags", "temp_file+independent_segments", "-hls_segment_filename", d+"/seg%05d.m4s", d+"/index.m3u8")
-	}
-	if plan.Audio {
-		// The same layout as stor's: one audio rendition for every rung.
-		d := filepath.Join(out, "v"+strconv.Itoa(plan.AudioIndex))
-		must(os.MkdirAll(d, 0o750))
-		run("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000",
-			"-f", "hls", "-hls_time", "4", "-hls_playlist_type", "event", "-hls_segment_type", "fmp4",
-			"-hls_flags", "temp_file+independent_segments", "-hls_segment_filename", d+"/seg%05d.m4s", d+"/index.m3u8")
+	for _, c := range cmds {
+		must(os.MkdirAll(filepath.Dir(c[len(c)-1]), 0o750))
+		run("ffmpeg", c...)
 	}
 	wall := time.Since(t)
 	_, c1 := cpu()
 	return arm{wall: wall, cpu: c1 - c0}
+}
+
+// perRungCmds are the per-rung arm's ffmpeg commands (arguments): one per
+// rung, video only, then one for the audio rendition.
+func perRungCmds(out, src string, a *av.Analysis, enc av.Encoding) [][]string {
+	plan := av.BuildPlan(src, a, out, "", enc)
+	hls := func(d string) []string {
+		return []string{"-f", "hls", "-hls_time", strconv.Itoa(plan.SegmentSec), "-hls_playlist_type", "event", "-hls_segment_type", "fmp4",
+			"-hls_flags", "temp_file+independent_segments", "-hls_segment_filename", d + "/seg%05d.m4s", d + "/index.m3u8"}
+	}
+	var cmds [][]string
+	for i, r := range plan.Rungs {
+		d := filepath.Join(out, "v"+strconv.Itoa(i))
+		c := []string{"-nostdin", "-v", "error", "-i", src, "-map", "0:v:0",
+			"-vf", fmt.Sprintf("fps=%s,format=yuv420p,%s", a.Video.FrameRateExact, av.ScaleFilter(r))}
+		c = append(c, plan.RungVideoArgs(i, ":v")...)
+		cmds = append(cmds, append(c, hls(d)...))
+	}
+	if plan.Audio {
+		// The same layout as stor's: one audio rendition for every rung.
+		d := filepath.Join(out, "v"+strconv.Itoa(plan.AudioIndex))
+		c := append([]string{"-nostdin", "-v", "error", "-i", src, "-map", "0:a:0"}, av.AudioArgs()...)
+		cmds = append(cmds, append(c, hls(d)...))
+	}
+	return cmds
 }
 
 func median(v []float64) float64 {

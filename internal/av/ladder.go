@@ -113,6 +113,28 @@ type Plan struct {
 	OutDir     string // HLS output directory (v0/, v1/, ...)
 	Args       []string
 	SegmentSec int
+	GOP        int // frames between key frames: FPS × SegmentSec
+
+	enc Encoding // with defaults
+}
+
+// RungVideoArgs are the x264 options of rung i: spec is the stream
+// specifier they apply to (":v:2" in the one-run ladder, "" in a run
+// with one video output: bench/avbench's per-rung arm runs exactly
+// these, so both arms of the comparison encode alike).
+func (p *Plan) RungVideoArgs(i int, spec string) []string {
+	r, gop := p.Rungs[i], strconv.Itoa(p.GOP)
+	return []string{"-c" + spec, "libx264", "-preset" + spec, p.enc.Preset, "-pix_fmt" + spec, "yuv420p",
+		"-g" + spec, gop, "-keyint_min" + spec, gop, "-sc_threshold" + spec, "0",
+		"-force_key_frames" + spec, fmt.Sprintf("expr:gte(t,n_forced*%d)", p.SegmentSec),
+		"-b" + spec, fmt.Sprintf("%dk", r.VideoKbps),
+		"-maxrate" + spec, fmt.Sprintf("%dk", r.VideoKbps*107/100),
+		"-bufsize" + spec, fmt.Sprintf("%dk", r.VideoKbps*3/2)}
+}
+
+// AudioArgs are the options of the AAC audio rendition.
+func AudioArgs() []string {
+	return []string{"-c:a", "aac", "-b:a", fmt.Sprintf("%dk", AudioKbps), "-ac", "2", "-ar", "48000"}
 }
 
 // Variants is the number of HLS variant directories (v0 … vN-1).
@@ -164,17 +186,12 @@ func BuildPlan(src string, a *Analysis, outDir, mp4 string, e Encoding) *Plan {
 			g.WriteString(strings.Join(outs, ""))
 		}
 		args = append(args, "-filter_complex", g.String())
-		gop := strconv.Itoa(max(1, int(math.Round(fps*float64(e.SegmentSec)))))
-		encs = append(encs, "-c:v", "libx264", "-preset", e.Preset, "-pix_fmt", "yuv420p",
-			"-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-			"-force_key_frames", fmt.Sprintf("expr:gte(t,n_forced*%d)", e.SegmentSec))
-		for i, r := range p.Rungs {
+		p.GOP = max(1, int(math.Round(fps*float64(e.SegmentSec))))
+		p.enc = e
+		for i := range p.Rungs {
 			hlsMaps = append(hlsMaps, "-map", fmt.Sprintf("[v%d]", i))
-			k := strconv.Itoa(i)
-			encs = append(encs, "-b:v:"+k, fmt.Sprintf("%dk", r.VideoKbps),
-				"-maxrate:v:"+k, fmt.Sprintf("%dk", r.VideoKbps*107/100),
-				"-bufsize:v:"+k, fmt.Sprintf("%dk", r.VideoKbps*3/2))
-			streamMap = append(streamMap, "v:"+k)
+			encs = append(encs, p.RungVideoArgs(i, fmt.Sprintf(":v:%d", i))...)
+			streamMap = append(streamMap, "v:"+strconv.Itoa(i))
 		}
 	}
 	if p.Audio {
@@ -184,7 +201,7 @@ func BuildPlan(src string, a *Analysis, outDir, mp4 string, e Encoding) *Plan {
 		streamMap = append(streamMap, "a:0")
 	}
 	if p.Audio {
-		encs = append(encs, "-c:a", "aac", "-b:a", fmt.Sprintf("%dk", AudioKbps), "-ac", "2", "-ar", "48000")
+		encs = append(encs, AudioArgs()...)
 	}
 	args = append(args, hlsMaps...)
 	args = append(args, encs...)
