@@ -23,9 +23,11 @@
 // once; concurrent identical requests share one render) and cache it
 // (X-Stor-Cache: miss). From a pyramid, a render needing at most
 // maxMosaicTiles stored tiles (edge tiles, arbitrary regions) reads just
-// those JPEG tiles from the open TIFF and hands them to vips.RenderMosaic
-// (X-Stor-Render: mosaic); anything else is vips.Render on the file
-// (X-Stor-Render: file).
+// those JPEG tiles from the open TIFF (or their decoded pixels from the
+// decoded-tile cache): a plain JPEG reduction takes the short path,
+// vips.EncodeRegionJPEG (X-Stor-Render: region); other outputs go through
+// vips.RenderRGB or vips.RenderMosaic (X-Stor-Render: mosaic); anything
+// else is vips.Render on the file (X-Stor-Render: file).
 //
 // Sources are read in place when the store is a storage.Localizer (the disk
 // store); otherwise a copy is kept in a second bounded cache directory.

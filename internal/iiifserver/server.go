@@ -491,7 +491,16 @@ func (s *Server) render(src *opened, res iiif.Resolved, name string) (rendered, 
 	var b []byte
 	var err error
 	how := "file"
-	if pl, ok := planMosaic(src.info, res); ok && s.tiles != nil {
+	if pl, rj, ok := regionPlan(src.info, res); ok {
+		var pix []byte
+		var done func()
+		if pix, done, err = s.pixels(src.info, src.ref.version, pl); err == nil {
+			how = "region"
+			rj.Q = regionQuality
+			b, err = s.cfg.Engine.EncodeRegionJPEG(pix, pl.crop.Dx(), pl.crop.Dy(), rj)
+			done()
+		}
+	} else if pl, ok := planMosaic(src.info, res); ok && s.tiles != nil {
 		var pix []byte
 		var done func()
 		if pix, done, err = s.pixels(src.info, src.ref.version, pl); err == nil {
@@ -526,8 +535,13 @@ func (s *Server) render(src *opened, res iiif.Resolved, name string) (rendered, 
 	return rendered{b, how}, nil
 }
 
+// regionQuality is the JPEG quality of the short region path, the one
+// vips.Render uses (85).
+const regionQuality = 85
+
 // rendered is a render's output and how it was made (X-Stor-Render:
-// "mosaic" from stored pyramid tiles, "file" by libvips reading the file).
+// "region" by the short JPEG path and "mosaic" by libvips, both from stored
+// pyramid tiles; "file" by libvips reading the file).
 type rendered struct {
 	b   []byte
 	how string

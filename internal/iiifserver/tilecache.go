@@ -17,6 +17,7 @@ const DefaultTileCacheSize = 64 << 20
 type tileKey struct {
 	version         string
 	level, col, row int
+	m               int // decoded at scale m/8
 }
 
 // tileCache is a least-recently-used cache of decoded pyramid tiles
@@ -65,7 +66,11 @@ func (c *tileCache) maxFree() int64 { return max(c.max/16, 512*512*3) }
 
 // alloc returns n bytes for a tile about to be decoded and put: memory of
 // an evicted tile when there is one of that length, else new memory.
+// A nil cache allocates new memory.
 func (c *tileCache) alloc(n int) ([]byte, error) {
+	if c == nil {
+		return allocTile(n)
+	}
 	c.mu.Lock()
 	if l := c.free[n]; len(l) > 0 {
 		b := l[len(l)-1]
@@ -76,6 +81,17 @@ func (c *tileCache) alloc(n int) ([]byte, error) {
 	}
 	c.mu.Unlock()
 	return allocTile(n)
+}
+
+// drop gives back memory from alloc that was not put (a failed decode).
+func (c *tileCache) drop(b []byte) {
+	if c == nil {
+		freeTile(b)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recycle(b)
 }
 
 // recycle keeps b for alloc or drops it; c.mu is held.
@@ -123,8 +139,11 @@ func (c *tileCache) release(e *tileEntry) {
 // put hands pix (from alloc) to the cache, evicting the least recently
 // used tiles to stay within the bound, and returns it pinned as get does.
 // A tile already there, or larger than the whole bound, is not kept: pix
-// is then freed on release.
+// is then freed on release, as it is by a nil cache.
 func (c *tileCache) put(k tileKey, pix []byte) ([]byte, func()) {
+	if c == nil {
+		return pix, func() { freeTile(pix) }
+	}
 	e := &tileEntry{key: k, pix: pix, refs: 1}
 	cost := int64(len(pix)) + tileOverhead
 	c.mu.Lock()

@@ -120,8 +120,11 @@ static void stor_jerr_exit(j_common_ptr c) {
 
 static void stor_jerr_silent(j_common_ptr c, int level) { (void)c; (void)level; }
 
-// decode_tile writes the part of one tile that falls inside dst.
-static int decode_tile(const unsigned char *src, size_t len, int x0, int y0, int tw, int th,
+// decode_tile decodes one tw x th tile at scale m/8 (libjpeg's DCT
+// scaling: the tile comes out (tw*m/8) x (th*m/8); m = 8 is full size) and
+// writes the part of it that falls inside dst, its top-left corner at
+// (x0, y0) of dst.
+static int decode_tile(const unsigned char *src, size_t len, int x0, int y0, int tw, int th, int m,
                        unsigned char *dst, int w, int h, unsigned char *row) {
   struct jpeg_decompress_struct cinfo;
   struct stor_jerr jerr;
@@ -142,16 +145,37 @@ static int decode_tile(const unsigned char *src, size_t len, int x0, int y0, int
     return -1;
   }
   cinfo.out_color_space = JCS_RGB;
+  if (m != 8) {
+    cinfo.scale_num = m;
+    cinfo.scale_denom = 8;
+    jpeg_calc_output_dimensions(&cinfo);
+    if ((int)cinfo.output_width * 8 != tw * m || (int)cinfo.output_height * 8 != th * m) {
+      vips_error("stor", "jpeg tile of %dx%d at scale %d/8 is %dx%d", tw, th, m,
+                 (int)cinfo.output_width, (int)cinfo.output_height);
+      jpeg_destroy_decompress(&cinfo);
+      return -1;
+    }
+    tw = tw * m / 8;
+    th = th * m / 8;
+  }
   jpeg_start_decompress(&cinfo);
   int first = y0 < 0 ? -y0 : 0;             // first tile row inside dst
   int last = y0 + th > h ? h - y0 : th;     // one past the last
   int cx0 = x0 < 0 ? -x0 : 0;               // tile columns inside dst
   int cx1 = x0 + tw > w ? w - x0 : tw;
   if (first > 0) jpeg_skip_scanlines(&cinfo, first);
-  for (int y = first; y < last; y++) {
-    JSAMPROW rp = row;
-    jpeg_read_scanlines(&cinfo, &rp, 1);
-    memcpy(dst + ((size_t)(y0 + y) * w + x0 + cx0) * 3, row + (size_t)cx0 * 3, (size_t)(cx1 - cx0) * 3);
+  if (x0 == 0 && cx0 == 0 && cx1 == tw && w == tw) {
+    // Whole rows of dst: decode straight into it.
+    while ((int)cinfo.output_scanline < last) {
+      JSAMPROW rp = dst + (size_t)(y0 + (int)cinfo.output_scanline) * w * 3;
+      jpeg_read_scanlines(&cinfo, &rp, 1);
+    }
+  } else {
+    for (int y = first; y < last; y++) {
+      JSAMPROW rp = row;
+      jpeg_read_scanlines(&cinfo, &rp, 1);
+      memcpy(dst + ((size_t)(y0 + y) * w + x0 + cx0) * 3, row + (size_t)cx0 * 3, (size_t)(cx1 - cx0) * 3);
+    }
   }
   jpeg_abort_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
@@ -222,7 +246,7 @@ int stor_mosaic_jpeg(const void *buf, const size_t *offs, const size_t *lens, co
   }
   for (int i = 0; i < n; i++) {
     if (xs[i] >= w || ys[i] >= h || xs[i] + tw <= 0 || ys[i] + th <= 0) continue;
-    if (decode_tile((const unsigned char *)buf + offs[i], lens[i], xs[i], ys[i], tw, th, dst, w, h, row)) {
+    if (decode_tile((const unsigned char *)buf + offs[i], lens[i], xs[i], ys[i], tw, th, 8, dst, w, h, row)) {
       g_free(dst);
       g_free(row);
       return -1;
@@ -468,11 +492,12 @@ const char *stor_band_format(VipsImage *in) {
   return vips_enum_nick(VIPS_TYPE_BAND_FORMAT, in->BandFmt);
 }
 
-// stor_decode_tile_rgb decodes one whole tw x th 3-band JPEG tile into dst
-// (tw*th*3 bytes), for the IIIF server's decoded-tile cache.
-int stor_decode_tile_rgb(const void *src, size_t len, int tw, int th, unsigned char *dst) {
-  if (tw <= 0 || th <= 0) {
-    vips_error("stor", "tile of %dx%d", tw, th);
+// stor_decode_tile_rgb decodes one whole tw x th 3-band JPEG tile at scale
+// m/8 into dst ((tw*m/8) x (th*m/8) x 3 bytes), for the IIIF server's
+// decoded-tile cache.
+int stor_decode_tile_rgb(const void *src, size_t len, int tw, int th, int m, unsigned char *dst) {
+  if (tw <= 0 || th <= 0 || m < 1 || m > 8 || tw * m % 8 || th * m % 8) {
+    vips_error("stor", "tile of %dx%d at scale %d/8", tw, th, m);
     return -1;
   }
   unsigned char *row = g_try_malloc((size_t)tw * 3);
@@ -480,7 +505,7 @@ int stor_decode_tile_rgb(const void *src, size_t len, int tw, int th, unsigned c
     vips_error("stor", "out of memory for a tile row");
     return -1;
   }
-  int r = decode_tile((const unsigned char *)src, len, 0, 0, tw, th, dst, tw, th, row);
+  int r = decode_tile((const unsigned char *)src, len, 0, 0, tw, th, m, dst, tw * m / 8, th * m / 8, row);
   g_free(row);
   return r;
 }

@@ -53,7 +53,18 @@ int stor_copy_memory(VipsImage *in, VipsImage **out);
 // stor_save_jpeg_buffer_opts is jpegsave_buffer (metadata stripped) with
 // Q and optimize_coding chosen.
 int stor_save_jpeg_buffer_opts(VipsImage *in, int q, int optimize, void **buf, size_t *len);
-int stor_decode_tile_rgb(const void *src, size_t len, int tw, int th, unsigned char *dst);
+// stor_decode_tile_rgb decodes one tw x th 3-band JPEG tile at scale m/8
+// (1..8; tw*m and th*m multiples of 8) into dst.
+int stor_decode_tile_rgb(const void *src, size_t len, int tw, int th, int m, unsigned char *dst);
+// stor_region_jpeg resamples the rectangle (x0,y0)-(x1,y1) (pixel edges,
+// fractions allowed) of w x h packed RGB pixels (row stride w*3) to ow x oh
+// with a triangle filter (bilinear when enlarging, a tent as wide as the
+// reduction when reducing; pixels outside the w x h buffer repeat its
+// edge) and encodes it as a baseline JPEG of quality q (4:2:0, JFIF, no
+// metadata; optimize != 0 adds optimised Huffman tables). *out is
+// malloc'd: the caller frees it.
+int stor_region_jpeg(const unsigned char *pix, int w, int h, double x0, double y0, double x1, double y1,
+                     int ow, int oh, int q, int optimize, unsigned char **out, unsigned long *outlen);
 int stor_from_rgb(const void *pix, int w, int h, VipsImage **out);
 int stor_thumbnail_svg(const void *buf, size_t len, int size, VipsImage **out);
 const char *stor_loader(const char *path);

@@ -2,6 +2,7 @@ package vips
 
 /*
 #cgo pkg-config: vips libjpeg
+#cgo LDFLAGS: -lm
 #include "stor_vips.h"
 */
 import "C"
