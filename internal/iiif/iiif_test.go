@@ -134,6 +134,13 @@ func TestResolveTable(t *testing.T) {
 		{V3, "full/max/0", 300, 200, noLim, want{}, ErrBadRequest},
 		{V3, "full/max/0/default.jpg/x", 300, 200, noLim, want{}, ErrBadRequest},
 
+		// ---- the format's own size limit (JPEG 65500, WebP 16383)
+		{V2, "0,0,5574,36/,446/0/default.jpg", 20000, 20000, noLim, want{}, ErrBadRequest}, // 69056 px wide
+		{V3, "full/^12000,/0/default.webp", 300, 300, noLim, want{0, 0, 300, 300, 12000, 12000, "full/^12000,12000/0/default.webp"}, nil},
+		{V3, "full/^12000,/45/default.webp", 300, 300, noLim, want{}, ErrBadRequest}, // 16971 px rotated
+		{V3, "full/^12000,/45/default.png", 300, 300, noLim, want{0, 0, 300, 300, 12000, 12000, "full/^12000,12000/45/default.png"}, nil},
+		{V3, "full/max/0/default.webp", 40000, 1000, noLim, want{0, 0, 40000, 1000, 16383, 409, "full/16383,409/0/default.webp"}, nil},
+
 		// ---- 2.1
 		{V2, "full/full/0/default.jpg", 300, 200, noLim, want{0, 0, 300, 200, 300, 200, "full/full/0/default.jpg"}, nil},
 		{V2, "full/max/0/default.jpg", 300, 200, noLim, want{0, 0, 300, 200, 300, 200, "full/full/0/default.jpg"}, nil},

@@ -148,6 +148,21 @@ func (f Format) MediaType() string {
 	return "application/octet-stream"
 }
 
+// MaxSide is the longest side the format's encoder takes (libjpeg's
+// JPEG_MAX_DIMENSION, WebP's 14-bit size fields, GIF's 16-bit ones), or 0
+// when only the server's limits bound it.
+func (f Format) MaxSide() int {
+	switch f {
+	case FormatJPG:
+		return 65500
+	case FormatWebP:
+		return 16383
+	case FormatGIF:
+		return 65535
+	}
+	return 0
+}
+
 // SupportedFormats lists the formats stor produces, level-2 ones first.
 var SupportedFormats = []Format{FormatJPG, FormatPNG, FormatWebP, FormatTIF, FormatGIF, FormatJP2}
 

@@ -145,6 +145,12 @@ func (q Request) Resolve(width, height int, lim Limits) (Resolved, error) {
 		} else {
 			ow, oh = r.maxW, r.maxH
 		}
+		// "max" is the most this server can deliver: in the format asked
+		// for, too.
+		if m := q.Format.MaxSide(); m > 0 && max(ow, oh) > m {
+			f := float64(m) / float64(max(ow, oh))
+			ow, oh = min(m, max(1, int(float64(ow)*f))), min(m, max(1, int(float64(oh)*f)))
+		}
 	case SizeWidth:
 		ow, oh = sz.W, round(float64(h)*float64(sz.W)/float64(w))
 	case SizeHeight:
@@ -178,6 +184,16 @@ func (q Request) Resolve(width, height int, lim Limits) (Resolved, error) {
 	}
 	if lim.exceeds(ow, oh) {
 		return Resolved{}, bad("size", ss, fmt.Sprintf("size %dx%d exceeds the server limits", ow, oh))
+	}
+	if m := q.Format.MaxSide(); m > 0 {
+		// The rotated output's bounding box is what gets encoded.
+		rad := q.Rotation.Degrees * math.Pi / 180
+		c, sn := math.Abs(math.Cos(rad)), math.Abs(math.Sin(rad))
+		bw := math.Ceil(float64(ow)*c + float64(oh)*sn - 1e-9)
+		bh := math.Ceil(float64(ow)*sn + float64(oh)*c - 1e-9)
+		if bw > float64(m) || bh > float64(m) {
+			return Resolved{}, bad("size", ss, fmt.Sprintf("a %s is at most %d pixels a side (this one would be %.0fx%.0f); ask for a smaller size or another format", q.Format, m, bw, bh))
+		}
 	}
 	r.Width, r.Height = ow, oh
 	return r, nil
