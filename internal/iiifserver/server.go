@@ -399,6 +399,13 @@ var vipsFormat = map[iiif.Format]vips.Format{
 	iiif.FormatTIF: vips.TIFF, iiif.FormatGIF: vips.GIF, iiif.FormatJP2: vips.JP2,
 }
 
+// tileBufs are the buffers stored tiles are read into and sent from
+// (the commonest request: no allocation per tile); a buffer that grew
+// past maxPooledTile is left to the collector.
+var tileBufs = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+const maxPooledTile = 1 << 20
+
 func (s *Server) image(v iiif.Version) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		h := w.Header()
@@ -432,13 +439,20 @@ func (s *Server) image(v iiif.Version) func(http.ResponseWriter, *http.Request, 
 		// The fast path: one stored tile, sent as it is.
 		if pyr := src.info.pyramid; pyr != nil {
 			if t, ok := res.FastTile(*pyr); ok {
-				b, err := src.info.tif.JPEGTile(t.Level, t.Col, t.Row)
+				bp := tileBufs.Get().(*[]byte)
+				b, err := src.info.tif.AppendJPEGTile((*bp)[:0], t.Level, t.Col, t.Row)
 				if err == nil {
 					s.served.WithLabelValues("tile").Inc()
 					h.Set("X-Stor-Tile", "stored")
 					h.Set("Content-Length", strconv.Itoa(len(b)))
 					w.WriteHeader(http.StatusOK)
 					w.Write(b)
+				}
+				if cap(b) <= maxPooledTile {
+					*bp = b[:0]
+					tileBufs.Put(bp)
+				}
+				if err == nil {
 					return nil
 				}
 				s.cfg.Log.WarnContext(r.Context(), "iiif: stored tile unreadable; rendering", "asset", a.ID, "tile", t, "err", err)

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"slices"
 	"sort"
 )
 
@@ -340,6 +341,12 @@ var (
 // colour-space marker, the tables from JPEGTables, then the tile's own
 // stream after its SOI. Edge tiles keep their padded size.
 func (f *File) JPEGTile(level, col, row int) ([]byte, error) {
+	return f.AppendJPEGTile(nil, level, col, row)
+}
+
+// AppendJPEGTile is JPEGTile appending to dst, so that a caller serving
+// many tiles can reuse one buffer (no allocation per tile).
+func (f *File) AppendJPEGTile(dst []byte, level, col, row int) ([]byte, error) {
 	if level < 0 || level >= len(f.levels) {
 		return nil, fmt.Errorf("%w: level %d of %d", ErrNoSuchTile, level, len(f.levels))
 	}
@@ -374,7 +381,9 @@ func (f *File) JPEGTile(level, col, row int) ([]byte, error) {
 	// One allocation: the tile is read in place after the header, its own
 	// SOI landing on the header's last two bytes, which are written after.
 	hdr := len(markerSOI) + len(app) + len(tables)
-	out := make([]byte, hdr-2+n)
+	start := len(dst)
+	dst = slices.Grow(dst, hdr-2+n)[:start+hdr-2+n]
+	out := dst[start:]
 	if _, err := f.r.ReadAt(out[hdr-2:], int64(l.offsets[i])); err != nil {
 		return nil, fmt.Errorf("tiff: read tile %d,%d: %w", col, row, err)
 	}
@@ -384,5 +393,5 @@ func (f *File) JPEGTile(level, col, row int) ([]byte, error) {
 	at := copy(out, markerSOI)
 	at += copy(out[at:], app)
 	copy(out[at:], tables)
-	return out, nil
+	return dst, nil
 }

@@ -108,6 +108,12 @@ func testLayout(t *testing.T, extra ...string) {
 				if err != nil {
 					t.Fatalf("level %d tile %d,%d does not decode: %v", level, col, row, err)
 				}
+				// Appending to a reused buffer gives the same bytes after
+				// what was there.
+				buf := append(make([]byte, 0, 16), "prefix"...)
+				if ab, err := f.AppendJPEGTile(buf, level, col, row); err != nil || string(ab[:6]) != "prefix" || !bytes.Equal(ab[6:], b) {
+					t.Fatalf("AppendJPEGTile level %d tile %d,%d: %v, %d bytes, want prefix + %d", level, col, row, err, len(ab), len(b))
+				}
 				if im.Bounds().Dx() != 256 || im.Bounds().Dy() != 256 {
 					t.Fatalf("tile size %v", im.Bounds())
 				}
