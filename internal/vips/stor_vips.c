@@ -26,9 +26,10 @@ static int has_prop(VipsOperation *op, const char *name) {
   return g_object_class_find_property(G_OBJECT_GET_CLASS(op), name) != NULL;
 }
 
-// build runs op (which holds one ref the caller gave away) and takes "out".
-static int build(VipsOperation *op, VipsImage **out) {
-  if (vips_cache_operation_buildp(&op)) {
+// build_op runs op (which holds one ref the caller gave away), through
+// the operation cache when cached, and takes "out".
+static int build_op(VipsOperation *op, int cached, VipsImage **out) {
+  if (cached ? vips_cache_operation_buildp(&op) : vips_object_build(VIPS_OBJECT(op))) {
     vips_object_unref_outputs(VIPS_OBJECT(op));
     g_object_unref(op);
     return -1;
@@ -38,6 +39,8 @@ static int build(VipsOperation *op, VipsImage **out) {
   g_object_unref(op);
   return 0;
 }
+
+static int build(VipsOperation *op, VipsImage **out) { return build_op(op, 1, out); }
 
 int stor_load(const char *path, const char *loader, int page, int shrink, int sequential,
               VipsImage **out) {
@@ -61,15 +64,7 @@ int stor_load_jpeg_buffer(const void *buf, size_t len, int shrink, VipsImage **o
   if (shrink > 1) g_object_set(op, "shrink", shrink, NULL);
   // Built outside the operation cache: buf is reused for the next file, so
   // a cached load keyed on its address would hand back the wrong image.
-  if (vips_object_build(VIPS_OBJECT(op))) {
-    vips_object_unref_outputs(VIPS_OBJECT(op));
-    g_object_unref(op);
-    return -1;
-  }
-  g_object_get(op, "out", out, NULL);
-  vips_object_unref_outputs(VIPS_OBJECT(op));
-  g_object_unref(op);
-  return 0;
+  return build_op(op, 0, out);
 }
 
 int stor_render_here(VipsImage *in, VipsImage **out) {
