@@ -6,13 +6,11 @@
 #pragma GCC optimize("O3")
 
 #include <math.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <jpeglib.h>
 
+#include "stor_jpeg.h"
 #include "stor_vips.h"
 
 #define WBITS 14  // filter weights sum to 1 << WBITS
@@ -116,27 +114,13 @@ static int contrib_pad(contrib *c, int in, int out) {
 }
 
 struct region_jerr {
-  struct jpeg_error_mgr pub;
-  jmp_buf jmp;
+  struct stor_jerr e;
   // The output buffer and its size, which libjpeg's memory destination
   // replaces when it grows it (here, not in locals, so they are read back
   // from memory after a longjmp).
   unsigned char *buf;
   unsigned long size;
 };
-
-static void region_jerr_exit(j_common_ptr c) {
-  struct region_jerr *e = (struct region_jerr *)c->err;
-  char msg[JMSG_LENGTH_MAX];
-  c->err->format_message(c, msg);
-  vips_error("stor", "jpeg encode: %s", msg);
-  longjmp(e->jmp, 1);
-}
-
-static void region_jerr_silent(j_common_ptr c, int level) {
-  (void)c;
-  (void)level;
-}
 
 // encode writes pix (ow x oh RGB) as a JPEG into a malloc'd *out.
 static int encode(unsigned char *pix, int ow, int oh, int q, int optimize, unsigned char **out,
@@ -156,10 +140,8 @@ static int encode(unsigned char *pix, int ow, int oh, int q, int optimize, unsig
   }
   jerr.buf = first;
   jerr.size = size;
-  cinfo.err = jpeg_std_error(&jerr.pub);
-  jerr.pub.error_exit = region_jerr_exit;
-  jerr.pub.emit_message = region_jerr_silent;
-  if (setjmp(jerr.jmp)) {
+  cinfo.err = stor_jerr_init(&jerr.e, "jpeg encode");
+  if (setjmp(jerr.e.jmp)) {
     jpeg_destroy_compress(&cinfo);
     if (jerr.buf != first) free(jerr.buf);
     free(first);

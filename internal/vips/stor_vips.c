@@ -1,9 +1,8 @@
 #include "stor_vips.h"
 
-#include <setjmp.h>
-#include <stdio.h>
 #include <string.h>
-#include <jpeglib.h>
+
+#include "stor_jpeg.h"
 
 int stor_init(void) { return VIPS_INIT("stor"); }
 
@@ -100,20 +99,23 @@ int stor_thumbnail(const char *path, int size, VipsImage **out) {
   return vips_thumbnail(path, out, size, "height", size, "size", VIPS_SIZE_DOWN, NULL);
 }
 
-struct stor_jerr {
-  struct jpeg_error_mgr pub;
-  jmp_buf jmp;
-};
-
 static void stor_jerr_exit(j_common_ptr c) {
   struct stor_jerr *e = (struct stor_jerr *)c->err;
   char msg[JMSG_LENGTH_MAX];
   c->err->format_message(c, msg);
-  vips_error("stor", "jpeg tile: %s", msg);
+  vips_error("stor", "%s: %s", e->what, msg);
   longjmp(e->jmp, 1);
 }
 
 static void stor_jerr_silent(j_common_ptr c, int level) { (void)c; (void)level; }
+
+struct jpeg_error_mgr *stor_jerr_init(struct stor_jerr *e, const char *what) {
+  struct jpeg_error_mgr *m = jpeg_std_error(&e->pub);
+  m->error_exit = stor_jerr_exit;
+  m->emit_message = stor_jerr_silent;
+  e->what = what;
+  return m;
+}
 
 // decode_tile decodes one tw x th tile at scale m/8 (libjpeg's DCT
 // scaling: the tile comes out (tw*m/8) x (th*m/8); m = 8 is full size) and
@@ -123,9 +125,7 @@ static int decode_tile(const unsigned char *src, size_t len, int x0, int y0, int
                        unsigned char *dst, int w, int h, unsigned char *row) {
   struct jpeg_decompress_struct cinfo;
   struct stor_jerr jerr;
-  cinfo.err = jpeg_std_error(&jerr.pub);
-  jerr.pub.error_exit = stor_jerr_exit;
-  jerr.pub.emit_message = stor_jerr_silent;
+  cinfo.err = stor_jerr_init(&jerr, "jpeg tile");
   if (setjmp(jerr.jmp)) {
     jpeg_destroy_decompress(&cinfo);
     return -1;
@@ -187,9 +187,7 @@ int stor_save_jpeg_here(VipsImage *in, int q, int optimize, void **buf, size_t *
   struct stor_jerr jerr;
   unsigned char *out = NULL;
   unsigned long outlen = 0;
-  cinfo.err = jpeg_std_error(&jerr.pub);
-  jerr.pub.error_exit = stor_jerr_exit;
-  jerr.pub.emit_message = stor_jerr_silent;
+  cinfo.err = stor_jerr_init(&jerr, "jpeg encode");
   if (setjmp(jerr.jmp)) {
     jpeg_destroy_compress(&cinfo);
     free(out);
