@@ -29,7 +29,7 @@ const PosterMax = 1920
 // start when a video lands, and on a small machine the poster's decode
 // competes with the first segments a viewer waits for. Niced, the poster
 // comes a few seconds later and the clip is playable sooner (60 s phone
-// clip, 2 cores: sooner in 7 of 8 interleaved runs; docs/benchmarks.md).
+// clip, 2 cores: sooner in 6 of 7 interleaved pairs; docs/benchmarks.md).
 const posterNice = 10
 
 // fitBox scales w×h into an n×n box, never up.
