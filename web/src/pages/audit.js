@@ -83,6 +83,7 @@ export async function auditPage(main, ctx) {
 
   let next = null;
   let shown = 0;
+  let gen = 0; // the newest load wins: an older answer arriving late is dropped
   function query(before) {
     const q = { action: action.value.trim(), actor: actor.value.trim(), target: target.value.trim(), limit: 100, before };
     if (since.value) {
@@ -92,14 +93,17 @@ export async function auditPage(main, ctx) {
     return q;
   }
   async function load(more) {
+    const my = ++gen;
     let page;
     try {
       page = await A.audit(query(more ? next : undefined));
     } catch (e) {
+      if (my !== gen) return;
       status.textContent = '';
       status.append(h('span', { class: 'error', role: 'alert' }, `Could not read the audit log: ${e.message}`));
       return;
     }
+    if (my !== gen) return;
     if (!more) {
       clear(tbody);
       shown = 0;
