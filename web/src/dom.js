@@ -105,3 +105,12 @@ export function debounce(fn, ms) {
   let t;
   return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); };
 }
+
+// turns guards loads that may overlap (a reload after an action while an
+// earlier one is in flight): each load takes a turn when it starts, and
+// its turn() says whether it is still the newest; an older answer that
+// arrives late is dropped instead of overwriting a newer one.
+export function turns() {
+  let n = 0;
+  return () => { const my = ++n; return () => my === n; };
+}

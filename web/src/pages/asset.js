@@ -1,5 +1,5 @@
 import { A, items, url } from '../api.js';
-import { append, badge, bytes, clear, duration, h, toast, when } from '../dom.js';
+import { append, badge, bytes, clear, duration, h, toast, turns, when } from '../dom.js';
 import { mount } from '../viewers/viewer.js';
 import { collectionsPanel, describePanel, tagsPanel } from './describe.js';
 
@@ -186,8 +186,12 @@ export async function assetPage(main, ctx) {
     } catch { sText.hidden = true; }
   }
 
+  const eventsTurn = turns();
   async function loadEvents() {
-    try { clear(sEvents.body).append(eventsView(items(await A.events(id)))); } catch (e) { clear(sEvents.body).append(h('p', { class: 'error' }, e.message)); }
+    const newest = eventsTurn();
+    let view;
+    try { view = eventsView(items(await A.events(id))); } catch (e) { view = h('p', { class: 'error' }, e.message); }
+    if (newest()) clear(sEvents.body).append(view);
   }
 
   async function loadTasks() {

@@ -3,7 +3,7 @@
 // "Older entries" paging by next_before. Locked sign-ins are listed above
 // it with an Unlock button (DELETE /api/v1/signin-locks/{name}).
 import { A, items } from '../api.js';
-import { clear, h, toast, when } from '../dom.js';
+import { clear, h, toast, turns, when } from '../dom.js';
 import { registerPage } from '../routes.js';
 
 // Actions the server records by name; admin calls without one are logged
@@ -83,7 +83,7 @@ export async function auditPage(main, ctx) {
 
   let next = null;
   let shown = 0;
-  let gen = 0; // the newest load wins: an older answer arriving late is dropped
+  const turn = turns();
   function query(before) {
     const q = { action: action.value.trim(), actor: actor.value.trim(), target: target.value.trim(), limit: 100, before };
     if (since.value) {
@@ -93,17 +93,17 @@ export async function auditPage(main, ctx) {
     return q;
   }
   async function load(more) {
-    const my = ++gen;
+    const newest = turn();
     let page;
     try {
       page = await A.audit(query(more ? next : undefined));
     } catch (e) {
-      if (my !== gen) return;
+      if (!newest()) return;
       status.textContent = '';
       status.append(h('span', { class: 'error', role: 'alert' }, `Could not read the audit log: ${e.message}`));
       return;
     }
-    if (my !== gen) return;
+    if (!newest()) return;
     if (!more) {
       clear(tbody);
       shown = 0;

@@ -2,7 +2,7 @@
 // seen), revoke one, or sign out everywhere (every other session revoked,
 // then this one signed out).
 import { A, items } from '../api.js';
-import { clear, h, toast, when } from '../dom.js';
+import { clear, h, toast, turns, when } from '../dom.js';
 import { registerPage } from '../routes.js';
 
 // browser names the browser and system of a User-Agent, roughly.
@@ -28,14 +28,20 @@ export async function sessionsPage(main, ctx) {
   }
 
   let list = [];
+  const turn = turns();
   async function load(focusSel) {
+    const newest = turn();
+    let got;
     try {
-      list = items(await A.sessions());
+      got = items(await A.sessions());
     } catch (e) {
+      if (!newest()) return;
       status.textContent = '';
       status.append(h('span', { class: 'error', role: 'alert' }, `Could not list your sessions: ${e.message}`));
       return;
     }
+    if (!newest()) return;
+    list = got;
     const active = list.filter((s) => s.active);
     status.textContent = `${active.length} active session${active.length === 1 ? '' : 's'}` +
       (list.length > active.length ? `, ${list.length - active.length} ended` : '') + '.';

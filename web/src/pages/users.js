@@ -2,7 +2,7 @@
 // a role, disable or enable one. The API refuses an admin disabling or
 // demoting themselves; its message is shown.
 import { A, items } from '../api.js';
-import { clear, h, toast, when } from '../dom.js';
+import { clear, h, toast, turns, when } from '../dom.js';
 import { registerPage } from '../routes.js';
 
 const ROLES = ['viewer', 'editor', 'admin'];
@@ -50,15 +50,19 @@ export async function usersPage(main, ctx) {
     }
   }
 
+  const turn = turns();
   async function load(focusId) {
+    const newest = turn();
     let us;
     try {
       us = items(await A.users());
     } catch (e) {
+      if (!newest()) return;
       status.textContent = '';
       status.append(h('span', { class: 'error', role: 'alert' }, `Could not list users: ${e.message}`));
       return;
     }
+    if (!newest()) return;
     us.sort((x, y) => x.username.localeCompare(y.username));
     status.textContent = `${us.length} user${us.length === 1 ? '' : 's'}`;
     clear(body).append(h('table', { class: 'table', id: 'users-table' },
