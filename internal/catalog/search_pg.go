@@ -26,16 +26,19 @@ import (
 //     rows for a page), or reads the GIN index's matches and sorts them
 //     when they are rare;
 //   - ranked: when the estimate is at most twice ExactRankMax the
-//     matches are counted in the GIN index up to ExactRankMax; that many
-//     or fewer are ranked by ts_rank per term (the best row of the
-//     asset, terms added) in one pass over their asset_search rows;
+//     matches' postings are counted in the GIN index; ExactRankMax or
+//     fewer are ranked by ts_rank per term (the best row of the asset,
+//     terms added) in one pass over their asset_search rows, read by
+//     asset_search's own GIN index for one term, and only then looked
+//     up in assets, best first, until the page is full;
 //   - more: ranked search is approximate (Page.Approximate): assets with
 //     every term in the title, filename, keywords or tags (weights A and
 //     B) first, then the other matches, newest first within each (each
 //     tier listed like newest first);
 //   - facets: counted over the selection when it has at most FacetSample
-//     assets, over the newest FacetSample of them (approximate) when it
-//     has more. (SQLite keeps counts tables for the unfiltered case; on
+//     assets, over a sample of FacetSample of them (approximate) when it
+//     has more: the first a search's GIN index or a tag's index gives,
+//     otherwise the newest. (SQLite keeps counts tables for the unfiltered case; on
 //     PostgreSQL every insert would then update the same few counter rows
 //     and concurrent ingests would queue on their row locks.)
 type PostgresSearch struct {
