@@ -41,6 +41,7 @@ import (
 
 	"stor/internal/auth"
 	"stor/internal/av"
+	"stor/internal/catalog"
 	"stor/internal/config"
 	"stor/internal/node"
 	"stor/internal/pipeline"
@@ -377,6 +378,7 @@ func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish boo
 				secs, took.Seconds(), uptime())
 			fmt.Printf("    CPU spent by the node and its programs in between: %.1f s (the wall time on a loaded machine follows the share of the cores it got)\n",
 				(treeCPU() - cpu0).Seconds())
+			printTasks(ctx, n, asset.ID, uploaded)
 			break
 		}
 		if time.Since(uploaded) > 10*time.Minute {
@@ -476,4 +478,20 @@ func treeCPU() time.Duration {
 		}
 	}
 	return time.Duration(total * float64(time.Second))
+}
+
+// printTasks shows which tasks ran before the clip became playable (they
+// share the cores with the first segments).
+func printTasks(ctx context.Context, n *node.Node, assetID string, t0 time.Time) {
+	ts, err := catalog.ListTasks(ctx, n.DB.Reader(), catalog.TaskFilter{AssetID: assetID})
+	must(err)
+	for _, t := range ts {
+		at := func(p *time.Time) string {
+			if p == nil {
+				return "-"
+			}
+			return fmt.Sprintf("%+.1fs", p.Sub(t0).Seconds())
+		}
+		fmt.Printf("    task %-12s %-9s started %-7s finished %s\n", t.Name, t.State, at(t.StartedAt), at(t.FinishedAt))
+	}
 }

@@ -85,38 +85,24 @@ func TestBrowserE2E(t *testing.T) {
 	wav := filepath.Join(tmp, "tone e2e.wav")
 	run(t, ctx, tmp, nil, "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=3", wav)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	const token = "stor_e2e_browser_test_token_0123456789"
-	var serverLog bytes.Buffer
-	srv := proc.Command(ctx, bin, "serve")
-	srv.Env = append(os.Environ(), "STOR_ADDR="+addr, "STOR_DATA_DIR="+filepath.Join(tmp, "data"),
-		"STOR_BOOTSTRAP_TOKEN="+token, "STOR_LOG_FORMAT=text", "STOR_LOG_LEVEL=warn",
-		// The test machine is shared and busy: heavy tasks must not wait for it.
-		"STOR_MAX_LOAD_PER_CPU=0", "STOR_SIGNIN_LOCKOUT_ATTEMPTS=4",
-		"STOR_POLL_INTERVAL=50ms", "STOR_RETRY_BASE=1s")
-	srv.Stdout, srv.Stderr = &serverLog, &serverLog
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer stopServer(srv)
-	base := "http://" + addr
-	waitHealthy(t, base, &serverLog)
-
 	shots := filepath.Join(root, "test-output", "ui")
-	os.RemoveAll(shots)
-	start := time.Now()
-	out, err := run2(ctx, filepath.Join(root, "web"), []string{
-		"STOR_URL=" + base, "STOR_TOKEN=" + token, "STOR_JPEG=" + jpeg, "STOR_SMALL=" + small, "STOR_SHOTS=" + shots,
-		"STOR_MP4=" + mp4, "STOR_PDF=" + pdfFile, "STOR_PANO=" + pano, "STOR_CUBE=" + cube, "STOR_WAV=" + wav,
-	}, "node", "test/e2e.mjs")
-	t.Logf("browser test took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
-	if err != nil {
-		t.Fatalf("web/test/e2e.mjs failed: %v\n--- server log ---\n%s", err, tail(serverLog.String(), 4000))
+	env := []string{"STOR_JPEG=" + jpeg, "STOR_SMALL=" + small, "STOR_SHOTS=" + shots,
+		"STOR_MP4=" + mp4, "STOR_PDF=" + pdfFile, "STOR_PANO=" + pano, "STOR_CUBE=" + cube, "STOR_WAV=" + wav}
+	// One retry, on a fresh server and data directory: the script drives a
+	// real browser against a real pipeline on a shared, busy machine, and a
+	// single lost race there should not hide the rest of the suite. The
+	// first failure is still printed, on one line, so a flake is seen and
+	// fixed; a bug that fails twice fails the test.
+	for attempt := 1; ; attempt++ {
+		out, serverLog, err := browserRun(t, ctx, bin, root, filepath.Join(tmp, fmt.Sprintf("data-%d", attempt)), shots, env)
+		if err == nil {
+			break
+		}
+		if attempt == 2 || ctx.Err() != nil {
+			t.Fatalf("web/test/e2e.mjs failed: %v: %s\n--- server log ---\n%s", err, failureLine(out), tail(serverLog, 4000))
+		}
+		t.Logf("FLAKY: web/test/e2e.mjs failed on attempt 1, retrying on a fresh server: %v: %s", err, failureLine(out))
+		t.Logf("server log of attempt 1:\n%s", tail(serverLog, 4000))
 	}
 
 	names := []string{"signin", "sessions", "upload-selected", "upload", "asset", "collections", "collection", "viewer-video",
@@ -133,6 +119,42 @@ func TestBrowserE2E(t *testing.T) {
 		}
 		t.Logf("screenshot %s: %d colours", p, colours)
 	}
+}
+
+// browserRun starts `stor serve` on a free loopback port with dataDir and
+// runs web/test/e2e.mjs against it; it returns the script's output and
+// the server's log.
+func browserRun(t *testing.T, ctx context.Context, bin, root, dataDir, shots string, env []string) (string, string, error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	const token = "stor_e2e_browser_test_token_0123456789"
+	var serverLog bytes.Buffer
+	srv := proc.Command(ctx, bin, "serve")
+	srv.Env = append(os.Environ(), "STOR_ADDR="+addr, "STOR_DATA_DIR="+dataDir,
+		"STOR_BOOTSTRAP_TOKEN="+token, "STOR_LOG_FORMAT=text", "STOR_LOG_LEVEL=warn",
+		// The test machine is shared and busy: heavy tasks must not wait for it.
+		"STOR_MAX_LOAD_PER_CPU=0", "STOR_SIGNIN_LOCKOUT_ATTEMPTS=4",
+		"STOR_POLL_INTERVAL=50ms", "STOR_RETRY_BASE=1s")
+	srv.Stdout, srv.Stderr = &serverLog, &serverLog
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stopServer(srv)
+	base := "http://" + addr
+	waitHealthy(t, base, &serverLog)
+
+	os.RemoveAll(shots)
+	start := time.Now()
+	out, err := run2(ctx, filepath.Join(root, "web"), append([]string{"STOR_URL=" + base, "STOR_TOKEN=" + token}, env...),
+		"node", "test/e2e.mjs")
+	t.Logf("browser test took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
+	stopServer(srv) // before reading its log (stopping twice is harmless)
+	return out, serverLog.String(), err
 }
 
 func run(t *testing.T, ctx context.Context, dir string, env []string, name string, args ...string) {
@@ -223,6 +245,24 @@ func pdf(sizes [][2]int, texts []string) []byte {
 	}
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, xref)
 	return b.Bytes()
+}
+
+// failureLine puts a browser script's reason and its last passed step on
+// one line: CI summaries keep a test's first line and drop indented ones.
+func failureLine(out string) string {
+	var last, fail string
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "FAIL:"):
+			fail = l
+		case strings.HasPrefix(l, "[") && fail == "":
+			last = l
+		}
+	}
+	if fail == "" {
+		fail = "no FAIL line: " + tail(strings.TrimSpace(out), 300)
+	}
+	return strings.ReplaceAll(fail+" (last step passed: "+last+")", "\n", " | ")
 }
 
 func tail(s string, n int) string {

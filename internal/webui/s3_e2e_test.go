@@ -86,7 +86,7 @@ func TestBrowserS3Upload(t *testing.T) {
 		"STOR_S3=http://" + srv.Endpoint, "STOR_BIG=" + big, "STOR_BIG2=" + big2}, "node", "test/s3upload.mjs")
 	t.Logf("browser test took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
 	if err != nil {
-		t.Fatalf("web/test/s3upload.mjs failed: %v\n--- server log ---\n%s", err, tail(serverLog.String(), 4000))
+		t.Fatalf("web/test/s3upload.mjs failed: %v: %s\n--- server log ---\n%s", err, failureLine(out), tail(serverLog.String(), 4000))
 	}
 	for _, re := range []string{`ASSET (\S+)`, `ASSET2 (\S+)`} {
 		if regexp.MustCompile(re).FindStringSubmatch(out) == nil {

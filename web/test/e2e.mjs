@@ -56,8 +56,10 @@ const page = context.pages()[0] || await context.newPage();
 page.setDefaultTimeout(30000);
 
 const problems = [];
+// Each problem is printed when it happens too, to see which step caused it.
+const problem = (p) => { problems.push(p); log('PROBLEM', p); };
 let allow400 = false; // while the test sends a request the API must refuse
-page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+page.on('pageerror', (e) => problem(`page error: ${e.message}`));
 page.on('console', (m) => {
   if (m.type() !== 'error') return;
   const t = m.text();
@@ -66,7 +68,7 @@ page.on('console', (m) => {
   // makes up for the sign-in form's messages.
   if (/Failed to load resource: the server responded with a status of (401|404|429|423)/.test(t)) return;
   if (allow400 && /Failed to load resource: the server responded with a status of 400/.test(t)) return;
-  problems.push(`console error: ${t}`);
+  problem(`console error: ${t} (at ${m.location().url || page.url()})`);
 });
 const requests = [];
 page.on('request', (r) => requests.push(r.url()));
