@@ -33,11 +33,26 @@ func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 // Run runs a command and returns its stdout; on failure the error carries
 // the tail of stderr, and a context error when the context ended it.
 func Run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	return RunNice(ctx, 0, name, args...)
+}
+
+// RunNice is Run with the program's CPU priority lowered by nice (0 to 19)
+// once it has started, for work that may yield to latency-bound work on
+// the same machine (a poster frame beside the first HLS segments). The
+// whole process group is reniced, so what the program starts is too.
+func RunNice(ctx context.Context, nice int, name string, args ...string) ([]byte, error) {
 	cmd := Command(ctx, name, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &limitedBuffer{max: 64 << 10, buf: &stderr}
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		if nice > 0 {
+			// Best effort: a program that already exited cannot be reniced.
+			_ = syscall.Setpriority(syscall.PRIO_PGRP, cmd.Process.Pid, min(nice, 19))
+		}
+		err = cmd.Wait()
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return stdout.Bytes(), fmt.Errorf("%s: %w", name, ctxErr)
