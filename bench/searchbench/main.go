@@ -52,6 +52,8 @@ func main() {
 	peer := flag.Int("peer", 100, "queries per shape of the peer: the sqlite3 CLI with plain FTS5, or plain tsvector queries in PostgreSQL (0: none)")
 	only := flag.String("only", "", "run only the query shapes whose name contains this")
 	slow := flag.Duration("slow", 0, "print each query whose CPU time exceeds this (0: none), to find a shape's tail")
+	query := flag.String("query", "", "add a shape: this query, ranked (and its facets), to look at one query's times (with -only query:)")
+	repeat := flag.Int("repeat", 0, "with -slow: run each slow query this many times more and print their times")
 	flag.Parse()
 	ctx := context.Background()
 	if *dir == "" {
@@ -210,7 +212,11 @@ func main() {
 		catalog.Pager
 		catalog.FacetCounter
 	})
-	q := db.Reader()
+	var q catalog.Querier = db.Reader()
+	tr := &tracer{db: db.Reader(), pid: backendPID}
+	if *slow > 0 {
+		q = tr
+	}
 	rare := func() string { return vocab[1000+r.IntN(len(vocab)-1000)] }
 	common := func() string { return vocab[r.IntN(50)] }
 	type shape struct {
@@ -284,6 +290,11 @@ func main() {
 		{name: "facets (5 fields), Zipf word search", facets: true, f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: word()} }},
 		{name: "facets (5 fields), rare word search", facets: true, f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: rare()} }},
 	}
+	if *query != "" {
+		shapes = append(shapes,
+			shape{name: "query: " + *query, f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: *query, Limit: 50} }},
+			shape{name: "query: " + *query + " (facets)", facets: true, f: func() catalog.AssetFilter { return catalog.AssetFilter{Query: *query} }})
+	}
 	fmt.Printf("\nload: %s\n", loadavg())
 	fmt.Printf("\nwall time and CPU time (the querying thread's RUSAGE_THREAD, plus the PostgreSQL backend's), %d runs per shape; approx = share of runs\n", *runs)
 	fmt.Printf("with an approximate order (ranked) or approximate counts (facets)\n\n")
@@ -307,6 +318,7 @@ func main() {
 				f.Cursor = p.Next
 			}
 			var ap bool
+			tr.reset()
 			d, c := timed(func() {
 				var err error
 				qctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -329,6 +341,20 @@ func main() {
 			ds, cs = append(ds, d), append(cs, c)
 			if *slow > 0 && c > *slow {
 				fmt.Printf("  slow: cpu %s wall %s: %+v\n", c.Round(100*time.Microsecond), d.Round(100*time.Microsecond), f)
+				tr.print(time.Now())
+				if *repeat > 0 {
+					// The same query again: is the tail the query's or the run's?
+					for range *repeat {
+						d, c := timed(func() {
+							if sh.facets {
+								s.FacetCounts(ctx, q, f, catalog.FacetFields)
+							} else {
+								s.FindPage(ctx, q, f)
+							}
+						})
+						fmt.Printf("    again: cpu %s wall %s\n", c.Round(100*time.Microsecond), d.Round(100*time.Microsecond))
+					}
+				}
 			}
 			if ap {
 				approx++

@@ -26,16 +26,19 @@ import (
 //     rows for a page), or reads the GIN index's matches and sorts them
 //     when they are rare;
 //   - ranked: when the estimate is at most twice ExactRankMax the
-//     matches are counted in the GIN index up to ExactRankMax; that many
-//     or fewer are ranked by ts_rank per term (the best row of the
-//     asset, terms added) in one pass over their asset_search rows;
+//     matches' postings are counted in the GIN index; ExactRankMax or
+//     fewer are ranked by ts_rank per term (the best row of the asset,
+//     terms added) in one pass over their asset_search rows, read by
+//     asset_search's own GIN index for one term, and only then looked
+//     up in assets, best first, until the page is full;
 //   - more: ranked search is approximate (Page.Approximate): assets with
 //     every term in the title, filename, keywords or tags (weights A and
 //     B) first, then the other matches, newest first within each (each
 //     tier listed like newest first);
 //   - facets: counted over the selection when it has at most FacetSample
-//     assets, over the newest FacetSample of them (approximate) when it
-//     has more. (SQLite keeps counts tables for the unfiltered case; on
+//     assets, over a sample of FacetSample of them (approximate) when it
+//     has more: the first a search's GIN index or a tag's index gives,
+//     otherwise the newest. (SQLite keeps counts tables for the unfiltered case; on
 //     PostgreSQL every insert would then update the same few counter rows
 //     and concurrent ingests would queue on their row locks.)
 type PostgresSearch struct {
@@ -520,83 +523,82 @@ func (s PostgresSearch) FindPage(ctx context.Context, q Querier, f AssetFilter) 
 	// (asset_doc's statistics keep the frequencies of its 1,000 commonest
 	// lexemes: within a few percent for those; a query of several words
 	// assumes they are independent).
-	var m []int64
-	few, count := false, true
-	var known float64
-	if c.offset == 0 {
-		est, _, err := estimate(ctx, q, docSrc{table: "asset_doc"}, all, "true", nil)
-		if err != nil {
-			return nil, err
-		}
-		count = est <= 2*float64(s.ExactRankMax)
-		if count {
-			// The planner does not know prefixes and lexemes outside its
-			// statistics (1,201 at 1M): count their postings first
-			// (reading each match's row to count it cost more than the
-			// page when there are many).
-			n, ok, err := postings(ctx, q, all)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				known = max(n, 1)
-				count = n <= float64(s.ExactRankMax)
-			}
-		}
-	}
-	if count {
-		if m, err = s.matches(ctx, q, terms, s.ExactRankMax); err != nil {
-			return nil, err
-		}
-		few = len(m) <= s.ExactRankMax
-	}
-	if !few && c.offset == 0 {
-		return s.approximate(ctx, q, cursor{kind: 'a', tier: 1}, f, terms, where, wargs, limit, known)
-	}
-	if few {
-		page.Assets, err = s.rankFew(ctx, q, terms, m, where, wargs, limit, c.offset)
+	if c.offset > 0 {
+		// A later page of a listing that had few matches when it began:
+		// ranked again over every match (more now if assets were added).
+		cand, cargs := rankCandidates(terms)
+		page.Assets, err = s.rankFew(ctx, q, terms, cand, cargs, where, wargs, limit, c.offset)
 		if err == nil && len(page.Assets) == limit {
 			page.Next = "o" + strconv.Itoa(c.offset+limit)
 		}
 		return page, err
 	}
-	// A later page of a listing that had few matches when it began and
-	// has many now: ranked over every match (one join per term).
-	var b strings.Builder
-	var args []any
-	b.WriteString("(SELECT t0.s AS s, ")
-	for i := range terms {
-		if i > 0 {
-			b.WriteString(" + ")
-		}
-		fmt.Fprintf(&b, "t%d.r", i)
+	est, _, err := estimate(ctx, q, docSrc{table: "asset_doc"}, all, "true", nil)
+	if err != nil {
+		return nil, err
 	}
-	b.WriteString(" AS score FROM ")
-	for i, t := range terms {
-		if i > 0 {
-			b.WriteString(" JOIN ")
+	var known float64
+	var cand string
+	var cargs []any
+	if est <= 2*float64(s.ExactRankMax) {
+		// The planner does not know prefixes and lexemes outside its
+		// statistics (1,201 at 1M): count their postings first
+		// (reading each match's row to count it cost more than the
+		// page when there are many).
+		n, ok, err := postings(ctx, q, all)
+		if err != nil {
+			return nil, err
 		}
-		args = append(args, tsQuery(t, ""))
-		fmt.Fprintf(&b, "(SELECT asset_seq AS s, -max(%s) AS r FROM asset_search, to_tsquery('stor', ?) tq WHERE doc @@ tq GROUP BY asset_seq) t%d", pgRank, i)
-		if i > 0 {
-			fmt.Fprintf(&b, " ON t%d.s = t0.s", i)
+		switch {
+		case ok && n <= float64(s.ExactRankMax):
+			// Few: ranked straight from their asset_search rows, not
+			// listed first (reading every match's asset_doc row and
+			// assets row before ranking was most of the time).
+			cand, cargs = rankCandidates(terms)
+		case ok:
+			known = max(n, 1)
+		default:
+			// No postings count (q is a transaction): the matches, up
+			// to ExactRankMax + 1.
+			m, err := s.matches(ctx, q, terms, s.ExactRankMax)
+			if err != nil {
+				return nil, err
+			}
+			if len(m) <= s.ExactRankMax {
+				cand, cargs = "asset_seq = ANY(?::bigint[])", []any{seqArray(m)}
+			}
 		}
 	}
-	b.WriteString(") m JOIN assets ON assets.seq = m.s")
-	args = append(args, wargs...)
-	page.Assets, err = findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM `+b.String()+` WHERE `+where+
-		` ORDER BY m.score, assets.seq DESC LIMIT ? OFFSET ?`, append(args, limit, c.offset)...)
+	if cand == "" {
+		return s.approximate(ctx, q, cursor{kind: 'a', tier: 1}, f, terms, where, wargs, limit, known)
+	}
+	page.Assets, err = s.rankFew(ctx, q, terms, cand, cargs, where, wargs, limit, 0)
 	if err == nil && len(page.Assets) == limit {
-		page.Next = "o" + strconv.Itoa(c.offset+limit)
+		page.Next = "o" + strconv.Itoa(limit)
 	}
 	return page, err
 }
 
-// rankFew ranks the few matches m of terms (bm25-like, by ts_rank: each
-// term's best row of the asset, the terms added) in one pass over their
-// asset_search rows. Every term must match one row of the asset (a phrase
-// spanning two rows matches asset_doc, not the asset).
-func (s PostgresSearch) rankFew(ctx context.Context, q Querier, terms []string, m []int64, where string, wargs []any, limit, offset int) ([]*Asset, error) {
+// rankCandidates is the condition on asset_search rows that rankFew
+// ranks when the matches of terms are known to be few: for one term its
+// own rows (asset_search's GIN index: an asset matches when one of its
+// rows does, which is also all rankFew needs of it), for more the rows of
+// the assets whose asset_doc matches them all.
+func rankCandidates(terms []string) (string, []any) {
+	if len(terms) == 1 {
+		return "doc @@ tq0", nil
+	}
+	return "asset_seq = ANY(ARRAY(SELECT seq FROM asset_doc WHERE doc @@ to_tsquery('stor', ?)))", []any{docQuery(terms, "")}
+}
+
+// rankFew ranks the assets of the asset_search rows that match cand
+// (rankCandidates, or a list of seqs), bm25-like by ts_rank: each term's
+// best row of the asset, the terms added, in one pass over the rows.
+// Every term must match one row of the asset (a phrase spanning two rows
+// matches asset_doc, not the asset). The ranked matches are sorted before
+// any assets row is read, and those read in that order until the page is
+// full with the filter's (not every match looked up).
+func (s PostgresSearch) rankFew(ctx context.Context, q Querier, terms []string, cand string, cargs []any, where string, wargs []any, limit, offset int) ([]*Asset, error) {
 	var score, having, from strings.Builder
 	var args []any
 	for i, t := range terms {
@@ -611,13 +613,10 @@ func (s PostgresSearch) rankFew(ctx context.Context, q Querier, terms []string, 
 		fmt.Fprintf(&from, ", to_tsquery('stor', ?) %s", tq)
 		args = append(args, tsQuery(t, ""))
 	}
-	// The filter first: only the matches it keeps are ranked (ts_rank
-	// over every row of a few thousand matches cost more than the rest).
-	args = append(append(args, seqArray(m)), wargs...)
+	args = append(append(append(args, cargs...), wargs...), limit, offset)
 	return findRows(ctx, q, `SELECT `+prefixed("assets.", assetCols)+` FROM (SELECT asset_seq AS s, `+score.String()+
-		` AS score FROM asset_search`+from.String()+` WHERE asset_seq = ANY(ARRAY(SELECT assets.seq FROM assets WHERE assets.seq = ANY(?::bigint[]) AND `+where+
-		`)) GROUP BY asset_seq HAVING `+having.String()+
-		`) m JOIN assets ON assets.seq = m.s ORDER BY m.score, assets.seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		` AS score FROM asset_search`+from.String()+` WHERE `+cand+` GROUP BY asset_seq HAVING `+having.String()+
+		` ORDER BY 2, 1 DESC) m JOIN assets ON assets.seq = m.s WHERE `+where+` ORDER BY m.score, m.s DESC LIMIT ? OFFSET ?`, args...)
 }
 
 // docNewest lists, newest first, up to limit assets below seq (0: from
@@ -674,7 +673,13 @@ func (s PostgresSearch) Facets(ctx context.Context, q Querier, f AssetFilter, fi
 }
 
 // FacetCounts implements FacetCounter: the selection's first FacetSample
-// assets, newest first, counted one by one; approximate when it has more.
+// assets counted one by one; approximate when it has more. The sample is
+// read from the selection's most selective side: a search's matches from
+// asset_doc (in the order its GIN index's bitmap reads them: by table
+// block, about oldest first), a tag's members from asset_tags, otherwise
+// the assets newest first. (Newest first for a search or a tag walked
+// tens of thousands of rows for a word or a tag in a few percent of the
+// assets: 40-100 ms.)
 func (s PostgresSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilter, fields []string) (map[string]map[string]int, bool, error) {
 	s = s.limits()
 	out, err := facetMap(fields)
@@ -684,22 +689,33 @@ func (s PostgresSearch) FacetCounts(ctx context.Context, q Querier, f AssetFilte
 	if len(fields) == 0 {
 		return out, false, nil
 	}
+	terms := queryTerms(f.Query)
+	var tag string
+	if len(terms) == 0 && len(f.Tags) > 0 {
+		tag = f.Tags[0]
+		f.Tags = f.Tags[1:]
+	}
 	where, args, ok, err := s.where(ctx, q, f)
 	if err != nil || !ok {
 		return out, false, err
 	}
-	if terms := queryTerms(f.Query); len(terms) > 0 {
-		// The newest matches (docSeqs).
-		seqs, err := s.docSeqs(ctx, q, docSrc{table: "asset_doc"}, false, []string{docQuery(terms, "")}, where, args, 0, s.FacetSample+1, 1, 0)
-		if err != nil {
-			return nil, false, fmt.Errorf("catalog: facets: %w", err)
-		}
-		where, args = "assets.seq = ANY(?::bigint[])", []any{seqArray(seqs)}
+	cols := `assets.kind, assets.format, assets.state, assets.project,
+		(SELECT string_agg(tag::text, chr(31)) FROM asset_tags WHERE asset_id = assets.id)`
+	var query string
+	switch {
+	case len(terms) > 0:
+		query = `SELECT ` + cols + ` FROM asset_doc d JOIN assets ON assets.seq = d.seq WHERE d.doc @@ to_tsquery('stor', ?) AND ` + where + ` LIMIT ?`
+		args = append([]any{docQuery(terms, "")}, args...)
+	case tag != "":
+		// Each member looked up (OFFSET 0: not merged into a join that
+		// reads the assets in id order).
+		query = `SELECT ` + cols + ` FROM asset_tags ft CROSS JOIN LATERAL (SELECT * FROM assets WHERE assets.id = ft.asset_id AND ` + where +
+			` OFFSET 0) assets WHERE ft.tag = ? LIMIT ?`
+		args = append(args, tag)
+	default:
+		query = `SELECT ` + cols + ` FROM assets WHERE ` + where + ` ORDER BY assets.seq DESC LIMIT ?`
 	}
-	rows, err := q.QueryContext(ctx, `SELECT a.kind, a.format, a.state, a.project,
-		(SELECT string_agg(tag::text, chr(31)) FROM asset_tags WHERE asset_id = a.id)
-		FROM (SELECT assets.id, assets.kind, assets.format, assets.state, assets.project FROM assets WHERE `+where+
-		` ORDER BY assets.seq DESC LIMIT ?) a`, append(args, s.FacetSample+1)...)
+	rows, err := q.QueryContext(ctx, query, append(args, s.FacetSample+1)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("catalog: facets: %w", err)
 	}

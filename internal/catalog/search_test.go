@@ -842,3 +842,123 @@ func testSearchCameraPairs(t *testing.T, db *catalog.DB) {
 		}
 	}
 }
+
+// TestSearchRankFewPaths: few matches are ranked the same whichever way
+// they were found: counted by their postings and ranked straight from
+// their asset_search rows (one term), or from the assets matching every
+// term (several), or listed first (PostgreSQL, when the search runs in a
+// transaction, which cannot count postings); page by page (a later page
+// ranks again without counting) and with filters. And a tag's facets,
+// read from its members, count what the filter selects.
+func TestSearchRankFewPaths(t *testing.T) { eachDB(t, testSearchRankFewPaths) }
+
+func testSearchRankFewPaths(t *testing.T, db *catalog.DB) {
+	ctx := context.Background()
+	w := db.Writer()
+	for i := range 14 {
+		id := fmt.Sprintf("a%02d", i)
+		kind, project := "image", "p1"
+		if i%3 == 0 {
+			kind = "video"
+		}
+		if i >= 9 {
+			project = "p2"
+		}
+		addAsset(t, db, id, fmt.Sprintf("quay-%02d.bin", i), kind, "x", project)
+		d := catalog.Descriptive{Description: "old stone quay"}
+		switch i % 4 {
+		case 0:
+			d.Title = "Quay at dusk"
+		case 1:
+			d.Keywords = []string{"quay", "dusk"}
+		case 2:
+			d.Description = "dusk"
+		}
+		if err := catalog.SetDescriptive(ctx, w, id, d); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			if _, _, err := catalog.ChangeTags(ctx, w, id, []string{"tide"}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i == 5 {
+			if err := db.InTx(ctx, func(tx *sql.Tx) error {
+				return catalog.ReplaceText(ctx, tx, id, []catalog.TextPage{{Page: 1, Source: catalog.TextOCR, Text: "quay and stone at dusk"}})
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := catalog.SetAssetState(ctx, w, "a04", catalog.StateDeleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	s := limited(db, 0, 0)
+	pages := func(q catalog.Querier, f catalog.AssetFilter) []string {
+		t.Helper()
+		var out []string
+		f.Cursor = ""
+		for range 100 {
+			p, err := s.FindPage(ctx, q, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Approximate {
+				t.Errorf("%+v: approximate", f)
+			}
+			for _, a := range p.Assets {
+				out = append(out, a.ID)
+			}
+			if p.Next == "" {
+				return out
+			}
+			f.Cursor = p.Next
+		}
+		t.Fatal("paging does not end")
+		return nil
+	}
+	for _, f := range []catalog.AssetFilter{
+		{Query: "quay"},
+		{Query: "dusk"},
+		{Query: "qua*"},
+		{Query: "quay dusk"},
+		{Query: `"stone quay"`},
+		{Query: "dusk", Kind: "image"},
+		{Query: "quay", Project: "p2"},
+		{Query: "quay dusk", Tags: []string{"tide"}},
+		{Query: "qua*", Kind: "video", Project: "p1"},
+	} {
+		f.Limit = 3
+		direct := pages(db.Reader(), f)
+		tx, err := db.Reader().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := pages(tx, f)
+		tx.Rollback()
+		f.Limit = 50
+		one := pages(db.Reader(), f)
+		if len(direct) == 0 || !slices.Equal(direct, listed) || !slices.Equal(direct, one) {
+			t.Errorf("%+v: counted %v, listed %v, one page %v", f, direct, listed, one)
+		}
+		if slices.Contains(direct, "a04") {
+			t.Errorf("%+v: the deleted asset in %v", f, direct)
+		}
+	}
+	// A title match ranks above a description-only one.
+	if got := pages(db.Reader(), catalog.AssetFilter{Query: "quay", Limit: 50}); len(got) != 13 || !strings.HasSuffix(got[0], "0") && !strings.HasSuffix(got[0], "8") && !strings.HasSuffix(got[0], "2") {
+		t.Errorf("quay ranked: %v", got)
+	}
+	fc, approx, err := s.FacetCounts(ctx, db.Reader(), catalog.AssetFilter{Tags: []string{"TIDE"}, Project: "p1"}, catalog.FacetFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tagged in p1: a00, a02, a06, a08 (and a04, deleted).
+	want := map[string]map[string]int{
+		"kind": {"image": 2, "video": 2}, "format": {"x": 4}, "state": {"ready": 4},
+		"project": {"p1": 4}, "tag": {"tide": 4},
+	}
+	if fmt.Sprint(fc) != fmt.Sprint(want) || approx {
+		t.Errorf("tag facets %v (approximate %v), want %v", fc, approx, want)
+	}
+}
