@@ -378,6 +378,9 @@ func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish boo
 				secs, took.Seconds(), uptime())
 			fmt.Printf("    CPU spent by the node and its programs in between: %.1f s (the wall time on a loaded machine follows the share of the cores it got)\n",
 				(treeCPU() - cpu0).Seconds())
+			if _, by := cpuByProgram(); len(by) > 0 {
+				fmt.Printf("    of which programs still running: %v\n", by)
+			}
 			printTasks(ctx, n, asset.ID, uploaded)
 			break
 		}
@@ -452,6 +455,13 @@ func must(err error) {
 // children (ffmpeg, exiftool, ... started by the node's tasks) plus its
 // waited-for children, from /proc.
 func treeCPU() time.Duration {
+	total, _ := cpuByProgram()
+	return total
+}
+
+// cpuByProgram is treeCPU with the share of each running child program
+// (by its command line's first two words, e.g. "ffmpeg -nostdin").
+func cpuByProgram() (time.Duration, map[string]time.Duration) {
 	tick := 100.0 // USER_HZ
 	stat := func(pid string) (ppid string, cpu float64) {
 		b, err := os.ReadFile("/proc/" + pid + "/stat")
@@ -471,13 +481,24 @@ func treeCPU() time.Duration {
 	}
 	self := strconv.Itoa(os.Getpid())
 	_, total := stat(self)
+	by := map[string]time.Duration{}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		if pp, c := stat(e.Name()); pp == self && e.Name() != self {
 			total += c
+			cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+			w := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
+			name := filepath.Base(w[0])
+			for _, a := range w[1:] {
+				if strings.HasPrefix(a, "-progress") || strings.HasPrefix(a, "libx264") {
+					name += " (ladder)"
+					break
+				}
+			}
+			by[name] += time.Duration(c * float64(time.Second))
 		}
 	}
-	return time.Duration(total * float64(time.Second))
+	return time.Duration(total * float64(time.Second)), by
 }
 
 // printTasks shows which tasks ran before the clip became playable (they
