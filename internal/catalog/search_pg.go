@@ -59,13 +59,20 @@ var (
 
 func (s PostgresSearch) limits() PostgresSearch {
 	if s.ExactRankMax <= 0 {
-		s.ExactRankMax = DefaultExactRankMax
+		s.ExactRankMax = DefaultPGExactRankMax
 	}
 	if s.FacetSample <= 0 {
 		s.FacetSample = DefaultFacetSample
 	}
 	return s
 }
+
+// DefaultPGExactRankMax is PostgreSQL's ExactRankMax: ts_rank over the
+// asset_search rows of every match costs more than SQLite's bm25 over its
+// FTS5 index. At 1M assets, 2,000 instead of 3,000 took the ranked 3- and
+// 4-letter prefixes from 34-49 ms to 11-25 ms wall p99 (more of them are
+// ordered approximately: docs/benchmarks.md, session 6).
+const DefaultPGExactRankMax = 2000
 
 // pgRank weighs the classes of migration 0009 ({D, C, B, A}) like
 // SQLite's bm25 weights: title 10; filename, keywords, tags 6;
