@@ -317,12 +317,12 @@ func main() {
 				}
 				f.Cursor = p.Next
 			}
-			var ap bool
-			tr.reset()
-			d, c := timed(func() {
-				var err error
+			// run is one query of the shape, with the timeout; a timeout is
+			// printed and counted at its time, another error is fatal.
+			run := func() (ap bool) {
 				qctx, cancel := context.WithTimeout(ctx, *timeout)
 				defer cancel()
+				var err error
 				if sh.facets {
 					_, ap, err = s.FacetCounts(qctx, q, f, catalog.FacetFields)
 				} else {
@@ -332,28 +332,24 @@ func main() {
 				}
 				if err != nil && qctx.Err() != nil {
 					fmt.Printf("  timed out after %s: %+v\n", *timeout, f)
-					return
+					return false
 				}
 				if err != nil {
 					log.Fatal(err)
 				}
-			})
+				return ap
+			}
+			var ap bool
+			tr.reset()
+			d, c := timed(func() { ap = run() })
 			ds, cs = append(ds, d), append(cs, c)
 			if *slow > 0 && c > *slow {
 				fmt.Printf("  slow: cpu %s wall %s: %+v\n", c.Round(100*time.Microsecond), d.Round(100*time.Microsecond), f)
 				tr.print(time.Now())
-				if *repeat > 0 {
-					// The same query again: is the tail the query's or the run's?
-					for range *repeat {
-						d, c := timed(func() {
-							if sh.facets {
-								s.FacetCounts(ctx, q, f, catalog.FacetFields)
-							} else {
-								s.FindPage(ctx, q, f)
-							}
-						})
-						fmt.Printf("    again: cpu %s wall %s\n", c.Round(100*time.Microsecond), d.Round(100*time.Microsecond))
-					}
+				// The same query again: is the tail the query's or the run's?
+				for range *repeat {
+					d, c := timed(func() { run() })
+					fmt.Printf("    again: cpu %s wall %s\n", c.Round(100*time.Microsecond), d.Round(100*time.Microsecond))
 				}
 			}
 			if ap {
