@@ -407,6 +407,51 @@ func testBusyCPUDelaysHeavyTasksOnlySoLong(t *testing.T) {
 	}
 }
 
+func TestYieldHoldsTaskBack(t *testing.T) { eachBackend(t, testYieldHoldsTaskBack) }
+
+// A task with Yield waits, queued and without using an attempt, while
+// Yield reports true (the poster while a video's first segments are made),
+// and runs regardless after YieldMax (a ladder that never gets there
+// must not hold the poster forever).
+func testYieldHoldsTaskBack(t *testing.T) {
+	var hold atomic.Bool
+	hold.Store(true)
+	var ran atomic.Int32
+	var attempt atomic.Int32
+	e := start(t, testConfig(t, t.TempDir()),
+		pipeline.Task{Name: "poster", Applies: func(a *catalog.Asset) bool { return strings.HasPrefix(a.Filename, "held") },
+			Required: true, YieldMax: time.Minute,
+			Yield: func(ctx context.Context, q catalog.Querier, a *catalog.Asset) bool { return hold.Load() },
+			Run: func(ctx context.Context, tc *pipeline.TaskContext) error {
+				ran.Add(1)
+				attempt.Store(int32(tc.Attempt))
+				return nil
+			}},
+		pipeline.Task{Name: "bounded", Applies: func(a *catalog.Asset) bool { return strings.HasPrefix(a.Filename, "bounded") },
+			Required: true, YieldMax: 2 * time.Second,
+			Yield: func(ctx context.Context, q catalog.Querier, a *catalog.Asset) bool { return true },
+			Run:   func(ctx context.Context, tc *pipeline.TaskContext) error { return nil }})
+	held := e.upload("held.png", nil)
+	bounded := e.upload("bounded.png", nil)
+	time.Sleep(2500 * time.Millisecond)
+	if ran.Load() != 0 {
+		t.Fatal("the task ran while Yield held it back")
+	}
+	if tk := e.task(held, "poster"); tk.State != catalog.TaskQueued || tk.Attempts != 0 {
+		t.Fatalf("held task = %+v, want queued with no attempt used", tk)
+	}
+	hold.Store(false)
+	e.waitState(held, 20*time.Second, catalog.StateReady)
+	if ran.Load() != 1 || attempt.Load() != 1 {
+		t.Fatalf("ran %d times, attempt %d; want once, at attempt 1", ran.Load(), attempt.Load())
+	}
+	e.waitState(bounded, 20*time.Second, catalog.StateReady)
+	tk := e.task(bounded, "bounded")
+	if tk.StartedAt == nil || tk.StartedAt.Sub(tk.QueuedAt) < 2*time.Second || tk.StartedAt.Sub(tk.QueuedAt) > 10*time.Second {
+		t.Fatalf("always-yielding task = %+v; want it started 2-10 s after it was queued (YieldMax 2s)", tk)
+	}
+}
+
 func TestPauseSurvivesRestart(t *testing.T) { eachBackend(t, testPauseSurvivesRestart) }
 
 func testPauseSurvivesRestart(t *testing.T) {

@@ -52,6 +52,12 @@ type Task struct {
 	// have succeeded, failed or been skipped. OCR waits for the access
 	// copy, for instance.
 	After []string
+	// Yield, when set, holds the task back while it reports true: the
+	// task is tried again a second later, without using an attempt, and
+	// runs regardless once it has been queued for YieldMax (default 2
+	// min). The poster yields to the first segments of a video's ladder.
+	Yield    func(ctx context.Context, q catalog.Querier, a *catalog.Asset) bool
+	YieldMax time.Duration
 	// MaxAttempts bounds transient retries (default 5).
 	MaxAttempts int
 	// Run does the work. It must be idempotent: deterministic output keys,
@@ -64,6 +70,13 @@ type Task struct {
 // so that River's rescue of stuck jobs (after the longest attempt) never
 // takes a job from a live worker.
 const MaxTaskTimeout = 48 * time.Hour
+
+func (t *Task) yieldMax() time.Duration {
+	if t.YieldMax > 0 {
+		return t.YieldMax
+	}
+	return 2 * time.Minute
+}
 
 func (t *Task) timeout(a *catalog.Asset) time.Duration {
 	if t.TimeoutFor != nil {

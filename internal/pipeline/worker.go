@@ -110,6 +110,10 @@ func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
 			return river.JobSnooze(time.Second)
 		}
 	}
+	if t.Yield != nil && time.Since(job.CreatedAt) < t.yieldMax() && t.Yield(ctx, p.db.Reader(), a) {
+		log.DebugContext(ctx, "yielding to other work on the asset")
+		return river.JobSnooze(time.Second)
+	}
 	if t.Class == Heavy {
 		load, free := p.load()
 		busy := p.cfg.MaxLoadPerCPU > 0 && load > p.cfg.MaxLoadPerCPU
