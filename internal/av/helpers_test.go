@@ -111,3 +111,10 @@ func masterURIs(t testing.TB, master []byte) []string {
 	}
 	return out
 }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -282,6 +282,30 @@ func TestVideoOverHTTP(t *testing.T) {
 		av.Analysis.Audio.SampleRate != 44100 || av.PlayableAt == nil {
 		t.Errorf("av: %+v", av)
 	}
+	// The poster yielded to the ladder's first segments: it started once
+	// the clip was playable, not beside the first segments.
+	var ts struct {
+		Items []struct {
+			Name      string
+			StartedAt *string `json:"started_at"`
+		}
+	}
+	n.Get(t, "/api/v1/assets/"+id+"/tasks", n.Token, nil).JSON(t, &ts)
+	poster := false
+	for _, tk := range ts.Items {
+		if tk.Name != "poster" {
+			continue
+		}
+		poster = true
+		started, err1 := time.Parse(time.RFC3339Nano, deref(tk.StartedAt))
+		playable, err2 := time.Parse(time.RFC3339Nano, deref(av.PlayableAt))
+		if err1 != nil || err2 != nil || started.Before(playable) {
+			t.Errorf("poster started %v, clip playable %v: want the poster after the first segments", deref(tk.StartedAt), deref(av.PlayableAt))
+		}
+	}
+	if !poster {
+		t.Errorf("no poster task in %+v", ts.Items)
+	}
 	// The live master is gone once the final one is there.
 	if _, err := os.Stat(n.DataDir + "/blobs/derivatives/" + id[:2] + "/" + id + "/hls/live.m3u8"); !os.IsNotExist(err) {
 		t.Errorf("live.m3u8 left behind: %v", err)

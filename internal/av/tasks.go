@@ -62,8 +62,10 @@ func Tasks(o Options) []pipeline.Task {
 			MaxAttempts: 3, Run: o.runProbe},
 		{Name: TaskHLS, Applies: isAV, Required: true, Class: pipeline.Heavy,
 			TimeoutFor: durationTimeout(10*time.Minute, 6), MaxAttempts: 3, Run: o.runHLS},
+		// The poster yields to the ladder's first segments (see
+		// firstSegmentsPending); its ffmpeg also runs niced.
 		{Name: TaskPoster, Applies: isVideo, Class: pipeline.Light, Timeout: 3 * time.Minute,
-			MaxAttempts: 3, Run: o.runPoster},
+			MaxAttempts: 3, Yield: firstSegmentsPending, Run: o.runPoster},
 		// The storyboard decodes the whole clip: it waits for the ladder so
 		// that, with several heavy workers, it never takes CPU from the
 		// first segments (upload → playable must not grow with duration).
@@ -76,14 +78,31 @@ func Tasks(o Options) []pipeline.Task {
 	}
 }
 
-// probe is the first step of every task: tasks run concurrently, so each
-// reads the streams itself (ffprobe reads only the header region).
+// firstSegmentsPending reports whether a video's ladder is still making
+// its first segments: the asset has never been playable and its HLS task
+// has not ended. Tasks that are not needed to play (the poster) wait for
+// that moment: on a small machine they would otherwise share the cores
+// with the segments a viewer is waiting for (60 s phone clip, 2 cores:
+// playable about 1 s sooner, docs/benchmarks.md).
+func firstSegmentsPending(ctx context.Context, q catalog.Querier, a *catalog.Asset) bool {
+	if a.PlayableAt != nil {
+		return false
+	}
+	t, err := catalog.TaskByName(ctx, q, a.ID, TaskHLS)
+	return err == nil && !catalog.TaskDone(t.State)
+}
+
+// probe is the first step of every task: the tasks of an asset run
+// concurrently, and those in one process share one ffprobe run (probes).
+// The analysis is shared: read it, do not change it.
 func (o Options) probe(ctx context.Context, tc *pipeline.TaskContext) (string, *Analysis, []byte, error) {
 	src, err := tc.OriginalFile(ctx)
 	if err != nil {
 		return "", nil, nil, err
 	}
-	a, raw, err := Probe(ctx, src, o.Limits)
+	a, raw, err := probes.get(ctx, probeKey(tc), func(ctx context.Context) (*Analysis, []byte, error) {
+		return Probe(ctx, src, o.Limits)
+	})
 	return src, a, raw, err
 }
 
