@@ -33,6 +33,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +63,7 @@ func main() {
 	cache := flag.String("cache", defaultCache(), "where the generated source clips are kept")
 	printCmds := flag.Bool("print", false, "print the bare ffmpeg command and the per-rung commands, and exit")
 	skip := flag.String("skip", "", "comma-separated parts to skip: stor,bare,perrung,node")
+	flag.StringVar(&nodeProfile, "node-cpuprofile", "", "node part: write the stor process's CPU profile from upload complete to playable to this file")
 	finish := flag.Bool("node-finish", false, "node part: wait for the asset to be ready instead of stopping once playable")
 	flag.Parse()
 	ctx := context.Background()
@@ -316,6 +318,8 @@ func defaultCache() string {
 
 // nodeFirstSegment uploads the clip to a real node (default tasks and
 // settings, load gate off) and times upload-complete → playable_at.
+var nodeProfile string
+
 func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish bool) {
 	data := filepath.Join(dir, "node")
 	os.RemoveAll(data)
@@ -362,6 +366,16 @@ func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish boo
 	resp.Body.Close()
 	uploaded := time.Now()
 	cpu0 := treeCPU()
+	self0, done0 := cpu()
+	if nodeProfile != "" {
+		// The stor process's own CPU between upload and playable (its
+		// programs are not in it): go tool pprof -top FILE.
+		pf, err := os.Create(nodeProfile)
+		must(err)
+		defer pf.Close()
+		must(pprof.StartCPUProfile(pf))
+		defer pprof.StopCPUProfile()
+	}
 	for {
 		r, _ := http.NewRequest("GET", base+"/api/v1/assets/"+asset.ID+"/av", nil)
 		r.Header.Set("Authorization", "Bearer "+cfg.BootstrapToken)
@@ -378,8 +392,10 @@ func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish boo
 				secs, took.Seconds(), uptime())
 			fmt.Printf("    CPU spent by the node and its programs in between: %.1f s (the wall time on a loaded machine follows the share of the cores it got)\n",
 				(treeCPU() - cpu0).Seconds())
+			self1, done1 := cpu()
+			fmt.Printf("    of which the stor process %.1f s, programs that finished %.1f s\n", (self1 - self0).Seconds(), (done1 - done0).Seconds())
 			if _, by := cpuByProgram(); len(by) > 0 {
-				fmt.Printf("    of which programs still running: %v\n", by)
+				fmt.Printf("    and programs still running: %v\n", by)
 			}
 			printTasks(ctx, n, asset.ID, uploaded)
 			break
