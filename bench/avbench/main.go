@@ -64,6 +64,7 @@ func main() {
 	printCmds := flag.Bool("print", false, "print the bare ffmpeg command and the per-rung commands, and exit")
 	skip := flag.String("skip", "", "comma-separated parts to skip: stor,bare,perrung,node")
 	flag.StringVar(&nodeProfile, "node-cpuprofile", "", "node part: write the stor process's CPU profile from upload complete to playable to this file")
+	together := flag.Bool("together", false, "run the stor and bare arms at the same time (each run), so that both see the same machine: on a VM whose speed drifts by 10-15% between minutes, back-to-back arms differ by more than the 5% they are meant to show; each arm's CPU is still its own")
 	finish := flag.Bool("node-finish", false, "node part: wait for the asset to be ready instead of stopping once playable")
 	flag.Parse()
 	ctx := context.Background()
@@ -102,7 +103,16 @@ func main() {
 	for i := 0; i < *runs && len(order) > 0; i++ {
 		got := map[string]arm{}
 		k := i % len(order)
-		for _, n := range append(slices.Clone(order[k:]), order[:k]...) {
+		seq := append(slices.Clone(order[k:]), order[:k]...)
+		if *together && !skipped("stor") && !skipped("bare") {
+			got["stor"], got["bare"] = storWithBare(ctx, *dir, src, a, enc)
+			for _, n := range []string{"stor", "bare"} {
+				fmt.Printf("run %d %-8s wall %6.1f s  CPU %6.1f s (+ Go %.2f s)  %s (together)\n", i+1, n,
+					got[n].wall.Seconds(), got[n].cpu.Seconds(), got[n].self.Seconds(), uptime())
+			}
+			seq = slices.DeleteFunc(seq, func(n string) bool { return n == "stor" || n == "bare" })
+		}
+		for _, n := range seq {
 			got[n] = arms[n]()
 			fmt.Printf("run %d %-8s wall %6.1f s  CPU %6.1f s (+ Go %.2f s)  %s\n", i+1, n,
 				got[n].wall.Seconds(), got[n].cpu.Seconds(), got[n].self.Seconds(), uptime())
@@ -242,12 +252,26 @@ func bareArm(dir, src string, a *av.Analysis, enc av.Encoding) arm {
 	for i := range plan.Variants() {
 		must(os.MkdirAll(filepath.Join(out, "v"+strconv.Itoa(i)), 0o750))
 	}
-	_, c0 := cpu()
 	t := time.Now()
-	run("ffmpeg", plan.Args...)
-	wall := time.Since(t)
-	_, c1 := cpu()
-	return arm{wall: wall, cpu: c1 - c0}
+	ps := run("ffmpeg", plan.Args...)
+	return arm{wall: time.Since(t), cpu: ps.UserTime() + ps.SystemTime()}
+}
+
+// storWithBare runs the stor arm and the bare arm at the same time. The
+// bare ffmpeg's CPU is its own (its rusage); the stor arm's is every
+// child's CPU in the meantime less the bare one's.
+func storWithBare(ctx context.Context, dir, src string, a *av.Analysis, enc av.Encoding) (stor, bare arm) {
+	s0, c0 := cpu()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bare = bareArm(dir, src, a, enc)
+	}()
+	stor = storArm(ctx, dir, src, a, enc)
+	<-done
+	s1, c1 := cpu()
+	stor.cpu, stor.self = c1-c0-bare.cpu, s1-s0
+	return stor, bare
 }
 
 // perRungArm runs ffmpeg once per rung with the same filters (fps, format,
@@ -437,12 +461,13 @@ func cpu() (self, children time.Duration) {
 	return tv(s), tv(c)
 }
 
-func run(name string, args ...string) {
+func run(name string, args ...string) *os.ProcessState {
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("%s: %v", name, err)
 	}
+	return cmd.ProcessState
 }
 
 func quote(args []string) []string {
