@@ -25,13 +25,6 @@ var ThumbSizes = []int{150, 400, 1024}
 // PosterMax bounds the poster's long side.
 const PosterMax = 1920
 
-// posterNice lowers the poster's ffmpeg runs below the ladder's: both
-// start when a video lands, and on a small machine the poster's decode
-// competes with the first segments a viewer waits for. Niced, the poster
-// comes a few seconds later and the clip is playable sooner (60 s phone
-// clip, 2 cores: sooner in 6 of 7 interleaved pairs; docs/benchmarks.md).
-const posterNice = 10
-
 // fitBox scales w×h into an n×n box, never up.
 func fitBox(w, h, n int) (int, int) {
 	if w <= n && h <= n {
@@ -85,7 +78,7 @@ func PickPoster(ctx context.Context, src string, a *Analysis, dir string) (strin
 		}
 		args = append(args, "-i", src, "-map", fmt.Sprintf("0:%d", a.Video.Index),
 			"-vf", fmt.Sprintf("thumbnail=12,scale=%d:%d,setsar=1", w, h), "-frames:v", "1", "-f", "image2", "-c:v", "png", out)
-		if _, err := proc.RunNice(ctx, posterNice, "ffmpeg", args...); err != nil {
+		if _, err := proc.Run(ctx, "ffmpeg", args...); err != nil {
 			if ctx.Err() != nil {
 				return "", 0, 0, err
 			}
@@ -148,7 +141,7 @@ func (o Options) runPoster(ctx context.Context, tc *pipeline.TaskContext) error 
 			"-map", "0", "-vf", scale, "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", jpg.path)
 		outs = append(outs, webp, jpg)
 	}
-	if _, err := proc.RunNice(ctx, posterNice, "ffmpeg", args...); err != nil {
+	if _, err := proc.Run(ctx, "ffmpeg", args...); err != nil {
 		return fmt.Errorf("av: poster: %w", err)
 	}
 	for _, o := range outs {

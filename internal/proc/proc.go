@@ -38,8 +38,8 @@ func Run(ctx context.Context, name string, args ...string) ([]byte, error) {
 
 // RunNice is Run with the program's CPU priority lowered by nice (0 to 19)
 // once it has started, for work that may yield to latency-bound work on
-// the same machine (a poster frame beside the first HLS segments). The
-// whole process group is reniced, so what the program starts is too.
+// the same machine. The whole process group is reniced, so what the
+// program starts is too.
 func RunNice(ctx context.Context, nice int, name string, args ...string) ([]byte, error) {
 	cmd := Command(ctx, name, args...)
 	var stdout, stderr bytes.Buffer
