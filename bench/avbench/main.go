@@ -443,6 +443,7 @@ func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish boo
 		resp.Body.Close()
 		if v.State == "ready" || v.State == "failed" {
 			fmt.Printf("node: asset %s after %.1f s\n", v.State, time.Since(uploaded).Seconds())
+			printTasks(ctx, n, asset.ID, uploaded)
 			return
 		}
 		time.Sleep(500 * time.Millisecond)
