@@ -63,7 +63,7 @@ func main() {
 	cache := flag.String("cache", defaultCache(), "where the generated source clips are kept")
 	printCmds := flag.Bool("print", false, "print the bare ffmpeg command and the per-rung commands, and exit")
 	skip := flag.String("skip", "", "comma-separated parts to skip: stor,bare,perrung,node")
-	flag.StringVar(&nodeProfile, "node-cpuprofile", "", "node part: write the stor process's CPU profile from upload complete to playable to this file")
+	nodeProfile := flag.String("node-cpuprofile", "", "node part: write the stor process's CPU profile from upload complete to playable to this file")
 	together := flag.Bool("together", false, "run the stor and bare arms at the same time (each run), so that both see the same machine: on a VM whose speed drifts by 10-15% between minutes, back-to-back arms differ by more than the 5% they are meant to show; each arm's CPU is still its own")
 	finish := flag.Bool("node-finish", false, "node part: wait for the asset to be ready instead of stopping once playable")
 	flag.Parse()
@@ -139,7 +139,7 @@ func main() {
 			len(overCPU), median(overCPU), median(overWall))
 	}
 	if !skipped("node") {
-		nodeFirstSegment(ctx, *dir, src, *secs, *finish)
+		nodeFirstSegment(ctx, *dir, src, *secs, *finish, *nodeProfile)
 	}
 	fmt.Printf("done; %s\n", uptime())
 }
@@ -341,10 +341,10 @@ func defaultCache() string {
 }
 
 // nodeFirstSegment uploads the clip to a real node (default tasks and
-// settings, load gate off) and times upload-complete → playable_at.
-var nodeProfile string
-
-func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish bool) {
+// settings, load gate off) and times upload-complete → playable_at;
+// profile, when set, is where the stor process's CPU profile of that
+// window goes.
+func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish bool, profile string) {
 	data := filepath.Join(dir, "node")
 	os.RemoveAll(data)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -391,10 +391,10 @@ func nodeFirstSegment(ctx context.Context, dir, src string, secs int, finish boo
 	uploaded := time.Now()
 	cpu0 := treeCPU()
 	self0, done0 := cpu()
-	if nodeProfile != "" {
+	if profile != "" {
 		// The stor process's own CPU between upload and playable (its
 		// programs are not in it): go tool pprof -top FILE.
-		pf, err := os.Create(nodeProfile)
+		pf, err := os.Create(profile)
 		must(err)
 		defer pf.Close()
 		must(pprof.StartCPUProfile(pf))

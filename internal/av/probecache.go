@@ -3,12 +3,12 @@ package av
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 
 	"stor/internal/pipeline"
+	"stor/internal/ttlcache"
 )
 
 // probeCache shares ffprobe runs between the tasks of one asset: HLS,
@@ -17,15 +17,13 @@ import (
 // clip) instead of three leaves the cores to the ladder's first
 // segments. It is per process; tasks on other nodes probe for themselves.
 type probeCache struct {
-	g  singleflight.Group
-	mu sync.Mutex
-	m  map[string]probeEntry
+	g singleflight.Group
+	c ttlcache.Cache[probeEntry]
 }
 
 type probeEntry struct {
 	a   *Analysis
 	raw []byte
-	at  time.Time
 }
 
 // Entries live long enough for the tasks that wait for the ladder (the
@@ -47,19 +45,19 @@ func probeKey(tc *pipeline.TaskContext) string {
 // per key. The result is shared: callers must not change it. A failed
 // run is not kept; a waiter whose leader was cancelled runs its own.
 func (c *probeCache) get(ctx context.Context, key string, run func(context.Context) (*Analysis, []byte, error)) (*Analysis, []byte, error) {
-	c.mu.Lock()
-	if e, ok := c.m[key]; ok && time.Since(e.at) < probeTTL {
-		c.mu.Unlock()
+	e, ok, gen := c.c.Get(key, time.Now())
+	if ok {
 		return e.a, e.raw, nil
 	}
-	c.mu.Unlock()
 	ch := c.g.DoChan(key, func() (any, error) {
 		a, raw, err := run(ctx)
 		if err != nil {
 			return nil, err
 		}
-		c.put(key, probeEntry{a: a, raw: raw, at: time.Now()})
-		return probeEntry{a: a, raw: raw}, nil
+		e := probeEntry{a: a, raw: raw}
+		now := time.Now()
+		c.c.Put(key, e, now.Add(probeTTL), now, probeEntries, gen)
+		return e, nil
 	})
 	select {
 	case <-ctx.Done():
@@ -74,20 +72,4 @@ func (c *probeCache) get(ctx context.Context, key string, run func(context.Conte
 		e := r.Val.(probeEntry)
 		return e.a, e.raw, nil
 	}
-}
-
-func (c *probeCache) put(key string, e probeEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]probeEntry{}
-	}
-	if len(c.m) >= probeEntries {
-		for k, old := range c.m {
-			if time.Since(old.at) >= probeTTL || len(c.m) >= probeEntries {
-				delete(c.m, k)
-			}
-		}
-	}
-	c.m[key] = e
 }
